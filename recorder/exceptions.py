@@ -1,0 +1,158 @@
+"""Every error recorder raises on purpose is a :class:`RecorderError`.
+
+Catch ``RecorderError`` to catch them all; the CLI turns any of them into one
+line and a documented exit code. Errors that TaskFlow raises as ``ValueError`` or
+``KeyError`` also derive from those, so code written against TaskFlow keeps
+working after the import change.
+
+The tree::
+
+    RecorderError
+    ├── InvalidArgument (ValueError)          bad constructor / call arguments
+    │   ├── InvalidCallback                   callback or details_filter not callable
+    │   ├── DuplicateRegistration             same (callback, filter) registered twice
+    │   └── ReservedKey (KeyError)            kwargs use a reserved key ('details')
+    ├── InvalidState                          a transition the state tables forbid
+    ├── FlowDefinitionError                   the flow cannot be compiled
+    │   ├── DuplicateName                     two atoms (or flows) share a name
+    │   ├── MissingDependencies               an atom requires a symbol nobody provides
+    │   ├── DependencyCycle                   graph flow edges form a cycle
+    │   └── InvariantViolation                e.g. unordered siblings feeding each other
+    ├── EngineError
+    │   └── AlreadyRunning                    run() while the engine is running
+    ├── NotFound (KeyError)                   fetch of an unknown symbol / atom
+    ├── WrappedFailure                        several failures at once
+    ├── StorageError                          the recording path failed
+    │   ├── DatabaseUnavailable               cannot connect / connection lost for good
+    │   ├── SchemaMismatch                    schema older or newer than this code
+    │   └── WriteFailed                       a write could not be committed
+    └── LookupFailed                          query/CLI: unknown or ambiguous flow id
+        ├── FlowNotFound
+        └── AmbiguousFlow
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from recorder.failure import Failure
+
+
+class RecorderError(Exception):
+    """Base class of every error recorder raises on purpose."""
+
+
+class InvalidArgument(RecorderError, ValueError):
+    """An argument has the wrong type or value."""
+
+
+class InvalidCallback(InvalidArgument):
+    """A callback or details filter is not callable."""
+
+
+class DuplicateRegistration(InvalidArgument):
+    """The same (callback, details_filter) pair is already registered for an event."""
+
+
+class ReservedKey(RecorderError, KeyError):
+    """Callback kwargs use a key the notifier reserves for itself."""
+
+    def __str__(self) -> str:  # KeyError would quote the whole message
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidState(RecorderError):
+    """A state transition that the state tables do not allow."""
+
+
+class FlowDefinitionError(RecorderError):
+    """The flow cannot be compiled into something an engine can run."""
+
+
+class DuplicateName(FlowDefinitionError, ValueError):
+    """Two atoms or flows in one compiled flow share a name."""
+
+
+class MissingDependencies(FlowDefinitionError):
+    """An atom requires a symbol that neither the store nor an earlier atom provides."""
+
+
+class DependencyCycle(FlowDefinitionError):
+    """The atoms of a graph flow depend on each other in a cycle."""
+
+
+class InvariantViolation(FlowDefinitionError):
+    """A pattern's rule is broken (e.g. unordered siblings feeding each other)."""
+
+
+class EngineError(RecorderError):
+    """The engine cannot do what was asked in its current state."""
+
+
+class AlreadyRunning(EngineError):
+    """``run()`` was called while the engine is already running."""
+
+
+class NotFound(RecorderError, KeyError):
+    """A symbol, atom or record that was asked for does not exist."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class WrappedFailure(RecorderError):
+    """Several failures that happened at once (e.g. two parallel tasks failed)."""
+
+    def __init__(self, failures: Sequence[Failure]) -> None:
+        self._failures = list(failures)
+        super().__init__(
+            "%d failures: %s"
+            % (len(self._failures), "; ".join(f.exception_str for f in self._failures))
+        )
+
+    def __len__(self) -> int:
+        return len(self._failures)
+
+    def __iter__(self) -> Iterator[Failure]:
+        return iter(self._failures)
+
+    def __getitem__(self, index: int) -> Failure:
+        return self._failures[index]
+
+    def check(self, *exc_classes: type[BaseException] | str) -> type[BaseException] | str | None:
+        """Return the first of ``exc_classes`` that any wrapped failure matches."""
+        for failure in self._failures:
+            found = failure.check(*exc_classes)
+            if found is not None:
+                return found
+        return None
+
+
+class StorageError(RecorderError):
+    """The recording path failed; what was acknowledged before is still stored."""
+
+
+class DatabaseUnavailable(StorageError):
+    """The database cannot be reached (at start, or for good in the middle of a run)."""
+
+
+class SchemaMismatch(StorageError):
+    """The database schema is older or newer than this version of recorder expects."""
+
+
+class WriteFailed(StorageError):
+    """A write could not be committed after the allowed retries."""
+
+
+class LookupFailed(RecorderError):
+    """A flow id given by a user matches no flow, or several."""
+
+
+class FlowNotFound(LookupFailed):
+    """No flow matches the given uuid, uuid prefix or name."""
+
+
+class AmbiguousFlow(LookupFailed):
+    """A uuid prefix matches several flows; the message lists them."""

@@ -1,0 +1,112 @@
+"""An in-process backend: applies ops to plain records in a dict.
+
+It is what an engine uses when no database is given, and the reference the SQL
+backend is tested against (the storage contract suite runs on both). Loads
+return deep copies, as a database would, so a loaded flow never aliases the
+records a running engine is changing.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Sequence
+
+from recorder.exceptions import NotFound
+from recorder.persistence.models import AtomDetail, FlowDetail, LogBook
+from recorder.persistence.ops import (
+    AppendTransition,
+    Op,
+    SaveAtom,
+    SaveFlow,
+    SaveLogbook,
+    UpdateAtom,
+    UpdateFlow,
+)
+
+
+class MemoryBackend:
+    """Keeps logbooks, flows, atoms and transitions in memory; every write is durable."""
+
+    mode = "durable"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.logbooks: dict[str, LogBook] = {}
+        self.flows: dict[str, FlowDetail] = {}
+        self.atoms: dict[str, AtomDetail] = {}
+        self.transitions: list[AppendTransition] = []
+
+    def write(self, ops: Sequence[Op]) -> None:
+        with self._lock:
+            for op in ops:
+                self._apply(op)
+
+    def _apply(self, op: Op) -> None:
+        if isinstance(op, SaveLogbook):
+            if op.uuid not in self.logbooks:
+                self.logbooks[op.uuid] = LogBook(
+                    name=op.name, uuid=op.uuid, meta=dict(op.meta), created_at=op.at
+                )
+        elif isinstance(op, SaveFlow):
+            if op.uuid not in self.flows:
+                flow = FlowDetail(
+                    name=op.name,
+                    uuid=op.uuid,
+                    logbook_uuid=op.logbook_uuid,
+                    state=op.state,
+                    meta=copy.deepcopy(dict(op.meta)),
+                    created_at=op.at,
+                )
+                self.flows[op.uuid] = flow
+                self.logbooks[op.logbook_uuid].flows[op.uuid] = flow
+        elif isinstance(op, SaveAtom):
+            if op.uuid not in self.atoms:
+                atom = AtomDetail(
+                    name=op.name,
+                    uuid=op.uuid,
+                    kind=op.kind,
+                    state=op.state,
+                    intention=op.intention,
+                    version=op.version,
+                    meta=copy.deepcopy(dict(op.meta)),
+                    created_at=op.at,
+                )
+                self.atoms[op.uuid] = atom
+                self.flows[op.flow_uuid].atoms[op.name] = atom
+        elif isinstance(op, UpdateFlow):
+            flow = self.flows[op.uuid]
+            if op.state is not None:
+                flow.state = op.state
+            if op.meta_patch:
+                flow.meta.update(copy.deepcopy(dict(op.meta_patch)))
+            flow.updated_at = op.at
+        elif isinstance(op, UpdateAtom):
+            atom = self.atoms[op.uuid]
+            for key, value in op.changes.items():
+                setattr(atom, key, copy.deepcopy(value))
+            if op.meta_patch:
+                atom.meta.update(copy.deepcopy(dict(op.meta_patch)))
+            atom.updated_at = op.at
+        elif isinstance(op, AppendTransition):
+            self.transitions.append(op)
+
+    def flush(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def load_flow(self, flow_uuid: str) -> FlowDetail:
+        with self._lock:
+            try:
+                return copy.deepcopy(self.flows[flow_uuid])
+            except KeyError:
+                raise NotFound("no stored flow with uuid %r" % flow_uuid) from None
+
+    def load_logbook(self, logbook_uuid: str) -> LogBook:
+        with self._lock:
+            try:
+                return copy.deepcopy(self.logbooks[logbook_uuid])
+            except KeyError:
+                raise NotFound("no stored logbook with uuid %r" % logbook_uuid) from None

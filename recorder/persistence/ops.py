@@ -1,0 +1,114 @@
+"""The facts storage hands to a backend: small, immutable write operations.
+
+The engine's storage never asks a backend to "save this whole row again". Each
+change becomes one op naming only what changed, so a backend can write it with a
+single statement that touches a single row (TaskFlow re-reads and rewrites whole
+rows, and every atom row on a flow-level save). Ops are applied in order; a
+backend may group consecutive ops into one transaction, never reorder them.
+
+``meta_patch`` merges top-level keys into the stored meta (like ``dict.update``):
+keys not named are left alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Union
+
+# Fields of an atom detail that UpdateAtom.changes may name.
+ATOM_FIELDS = frozenset(
+    {
+        "state",
+        "intention",
+        "version",
+        "results",
+        "failure",
+        "revert_results",
+        "revert_failure",
+        "attempt",
+    }
+)
+
+
+@dataclass(frozen=True)
+class SaveLogbook:
+    """Create a logbook if it does not exist yet (re-saving is a no-op)."""
+
+    uuid: str
+    name: str
+    meta: Mapping[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SaveFlow:
+    """Create a flow detail row if it does not exist yet (re-saving is a no-op)."""
+
+    uuid: str
+    logbook_uuid: str
+    name: str
+    state: str | None
+    meta: Mapping[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SaveAtom:
+    """Create an atom detail row if it does not exist yet (re-saving is a no-op)."""
+
+    uuid: str
+    flow_uuid: str
+    name: str
+    kind: str
+    state: str | None
+    intention: str
+    version: str | None
+    meta: Mapping[str, Any]
+    at: datetime
+
+
+@dataclass(frozen=True)
+class UpdateFlow:
+    """Change one flow's state and/or merge keys into its meta."""
+
+    uuid: str
+    at: datetime
+    state: str | None = None
+    meta_patch: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class UpdateAtom:
+    """Set some fields of one atom (``changes`` keys from ATOM_FIELDS) and/or merge meta."""
+
+    uuid: str
+    at: datetime
+    changes: Mapping[str, Any]
+    meta_patch: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class AppendTransition:
+    """Append one row to the transitions audit trail (never updated afterwards).
+
+    ``seq`` is gap-free per flow, ``attempt`` per atom; ``hash`` chains each row to
+    the previous row of the same flow (``prev_hash``) so loss or tampering shows.
+    """
+
+    flow_uuid: str
+    atom_uuid: str | None
+    kind: str
+    name: str
+    old_state: str | None
+    new_state: str
+    at: datetime
+    seq: int
+    attempt: int
+    details: Mapping[str, Any]
+    prev_hash: str
+    hash: str
+
+
+Op = Union[SaveLogbook, SaveFlow, SaveAtom, UpdateFlow, UpdateAtom, AppendTransition]
