@@ -59,7 +59,7 @@ class Failure:
             current = sys.exc_info()
             if current[1] is None:
                 raise InvalidArgument("Failure() needs exc_info or must be built inside 'except'")
-            exc_info = (current[0], current[1], current[2])  # type: ignore[assignment]
+            exc_info = (current[0], current[1], current[2])
         self._exc_info: ExcInfo | None = exc_info
         if exc_info is not None:
             exc = exc_info[1]

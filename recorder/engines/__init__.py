@@ -1,0 +1,178 @@
+"""Load flows into engines (and run them): ``engines.load(flow, store=...)``.
+
+With no ``backend`` the engine keeps state in memory only. With a database URL,
+an SQLAlchemy engine or a backend object, every state change is also written
+to the database, and a stored flow can be continued with ``flow_detail=``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from recorder.engines.action_engine.engine import (
+    ActionEngine,
+    ParallelActionEngine,
+    SerialActionEngine,
+)
+from recorder.engines.compiler import compile_flow, resolve_arguments
+from recorder.exceptions import InvalidArgument
+from recorder.flow import Flow
+from recorder.persistence.base import Backend
+from recorder.persistence.models import FlowDetail, LogBook
+from recorder.storage import Storage
+
+__all__ = [
+    "ActionEngine",
+    "ParallelActionEngine",
+    "SerialActionEngine",
+    "flow_from_detail",
+    "load",
+    "load_from_detail",
+    "load_from_factory",
+    "run",
+]
+
+ENGINES: dict[str, type[ActionEngine]] = {
+    "serial": SerialActionEngine,
+    "default": SerialActionEngine,
+    "parallel": ParallelActionEngine,
+}
+
+FACTORY_META_KEY = "factory"
+
+
+def _open_backend(backend: Any, mode: str | None) -> tuple[Backend | None, bool]:
+    """Return (backend, whether the engine owns it and must close it)."""
+    if backend is None:
+        return None, False
+    if isinstance(backend, Backend):
+        return backend, False
+    from recorder.persistence import connect  # the SQL layer loads only when asked for
+
+    return connect(backend, mode=mode or "durable"), True
+
+
+def load(
+    flow: Flow,
+    store: Mapping[str, Any] | None = None,
+    *,
+    engine: str = "serial",
+    executor: Any = None,
+    max_workers: int | None = None,
+    backend: Any = None,
+    mode: str | None = None,
+    book: LogBook | None = None,
+    flow_detail: FlowDetail | str | None = None,
+    **options: Any,
+) -> ActionEngine:
+    """Compile ``flow`` and return an engine ready to ``run()`` it.
+
+    ``engine``: 'serial' (default) or 'parallel'. ``backend``: None (memory),
+    a database URL, an SQLAlchemy Engine or a backend; ``mode``: 'durable'
+    (default) or 'batched' when recorder opens the database itself.
+    ``flow_detail``: a stored flow (or its uuid) to continue instead of a new run.
+    """
+    if not isinstance(flow, Flow):
+        raise InvalidArgument("engines.load needs a Flow, got %r" % (flow,))
+    try:
+        engine_cls = ENGINES[engine]
+    except (KeyError, TypeError):
+        raise InvalidArgument(
+            "unknown engine %r; use one of: %s" % (engine, ", ".join(sorted(ENGINES)))
+        ) from None
+    compilation = compile_flow(flow)
+    opened, owned = _open_backend(backend, mode)
+    try:
+        if isinstance(flow_detail, str):
+            if opened is None:
+                raise InvalidArgument("flow_detail given as a uuid needs a backend to load it from")
+            flow_detail = opened.load_flow(flow_detail)
+        if flow_detail is None:
+            flow_detail = FlowDetail(name=flow.name, state="PENDING")
+        storage = Storage(flow_detail, opened, logbook=book)
+        for atom in compilation.atoms:
+            storage.ensure_atom(atom)
+        storage.inject(dict(store or {}))
+        resolve_arguments(compilation, storage.store)
+        options.update(executor=executor, max_workers=max_workers)
+        result = engine_cls(compilation, storage, options)
+    except BaseException:
+        if owned and opened is not None:
+            opened.close()
+        raise
+    result._owned_backend = owned
+    return result
+
+
+def run(flow: Flow, store: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+    """Load ``flow``, run it, and return every symbol it produced (``fetch_all()``)."""
+    engine = load(flow, store=store, **kwargs)
+    try:
+        engine.run()
+        return engine.storage.fetch_all()
+    finally:
+        engine.close()
+
+
+def _factory_name(factory: Callable[..., Flow]) -> str:
+    module = getattr(factory, "__module__", None)
+    qualname = getattr(factory, "__qualname__", None)
+    if not module or not qualname or "<" in qualname:
+        raise InvalidArgument(
+            "flow factory %r must be an importable module-level function" % (factory,)
+        )
+    return "%s:%s" % (module, qualname)
+
+
+def _import_factory(name: str) -> Callable[..., Flow]:
+    module_name, _, attr_path = name.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attr_path.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise InvalidArgument("cannot import flow factory %r: %s" % (name, exc)) from None
+    if not callable(target):
+        raise InvalidArgument("flow factory %r is not callable" % name)
+    return target  # type: ignore[no-any-return]
+
+
+def load_from_factory(
+    flow_factory: Callable[..., Flow],
+    factory_args: Sequence[Any] | None = None,
+    factory_kwargs: Mapping[str, Any] | None = None,
+    store: Mapping[str, Any] | None = None,
+    **kwargs: Any,
+) -> ActionEngine:
+    """Build the flow by calling an importable factory, and remember the factory in
+    the flow's meta (key 'factory'), so the run can be resumed from storage alone."""
+    name = _factory_name(flow_factory)
+    args = list(factory_args or ())
+    fkwargs = dict(factory_kwargs or {})
+    flow = flow_factory(*args, **fkwargs)
+    engine = load(flow, store=store, **kwargs)
+    engine.storage.update_flow_metadata(
+        {FACTORY_META_KEY: {"name": name, "args": args, "kwargs": fkwargs}}
+    )
+    return engine
+
+
+def flow_from_detail(flow_detail: FlowDetail) -> Flow:
+    """Rebuild a flow from the factory recorded in a stored flow detail."""
+    factory = flow_detail.meta.get(FACTORY_META_KEY)
+    if not isinstance(factory, Mapping) or "name" not in factory:
+        raise InvalidArgument(
+            "flow %r (%s) was not loaded from a factory; pass the flow to engines.load"
+            % (flow_detail.name, flow_detail.uuid)
+        )
+    build = _import_factory(str(factory["name"]))
+    return build(*factory.get("args", ()), **factory.get("kwargs", {}))
+
+
+def load_from_detail(
+    flow_detail: FlowDetail, store: Mapping[str, Any] | None = None, **kwargs: Any
+) -> ActionEngine:
+    """Continue a stored flow run: rebuild its flow from the recorded factory."""
+    return load(flow_from_detail(flow_detail), store=store, flow_detail=flow_detail, **kwargs)

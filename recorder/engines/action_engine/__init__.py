@@ -1,0 +1,1 @@
+"""The action engine: runs a compiled flow's atoms, serially or on a thread pool."""

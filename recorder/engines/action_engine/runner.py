@@ -1,0 +1,386 @@
+"""The run loop: schedule ready atoms, record each state change, handle failures.
+
+Every state change happens on the engine's own thread, in this order: the new
+state is written to storage (with any transition-hook ops, in one write), then
+listeners are told. Atoms run inline (serial engine) or on an executor (parallel
+engine); either way their outcome comes back here. Scheduling is O(atoms +
+edges): each finished atom decrements its successors' counters of unfinished
+predecessors.
+
+On a failure no new atom starts; once running ones finish, the failed atoms are
+reverted first, then the retry that controls them decides (see
+:mod:`recorder.retry`); without one, everything that ran is reverted in the
+reverse order it finished, the flow ends REVERTED and ``run()`` re-raises the
+failure (a WrappedFailure for several). A revert that raises leaves its atom in
+REVERT_FAILURE, stops reverting, ends the flow in FAILURE and is what ``run()``
+raises.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Mapping
+from concurrent import futures
+from typing import TYPE_CHECKING, Any
+
+from recorder import states
+from recorder.engines.action_engine.executing import Outcome, execute_atom, revert_atom
+from recorder.exceptions import EngineError
+from recorder.failure import Failure
+from recorder.persistence.models import AtomDetail
+from recorder.retry import Decision, History, Retry
+from recorder.storage import Transition, extract
+
+if TYPE_CHECKING:
+    from recorder.engines.action_engine.engine import ActionEngine
+
+_CHECKS = {
+    "task": states.check_task_transition,
+    "retry": states.check_retry_transition,
+}
+_RESULT_STATES = frozenset({states.SUCCESS, states.FAILURE, states.REVERTED, states.REVERT_FAILURE})
+_DONE_STATES = frozenset({states.SUCCESS, states.IGNORE})
+
+
+class _RevertFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+
+
+class Runner:
+    """One ``run()`` of an engine: owns the scheduling state for that run."""
+
+    def __init__(self, engine: ActionEngine, executor: futures.Executor | None) -> None:
+        self.engine = engine
+        self.c = engine.compilation
+        self.storage = engine.storage
+        self.details: list[AtomDetail] = [
+            self.storage.atom_detail(atom.name) for atom in self.c.atoms
+        ]
+        self.executor = executor
+        self.deferring = self.storage.backend is not None
+        self.ready: deque[int] = deque()
+        self.remaining: list[int] = []
+        self.running: dict[futures.Future[Outcome], int] = {}
+        self.completed: list[int] = []  # atoms that ran, in the order they finished
+        self.failed: list[int] = []
+
+    # -- announcing state changes --------------------------------------------
+
+    def _notify(self, notifier: Any, state: str, details: dict[str, Any]) -> None:
+        if self.deferring:
+            with self.storage.deferred_writes():
+                notifier.notify(state, details)
+        else:
+            notifier.notify(state, details)
+
+    def flow_to(self, new: str) -> bool:
+        old = self.storage.get_flow_state()
+        if not states.check_flow_transition(old, new):
+            return False
+        timestamp = time.time()
+        details = {
+            "engine": self.engine,
+            "flow_name": self.storage.flow_name,
+            "flow_uuid": self.storage.flow_uuid,
+            "old_state": old,
+            "timestamp": timestamp,
+        }
+        transition = Transition(
+            "flow", self.storage.flow_name, None, old, new, timestamp, 0, details
+        )
+        self.storage.set_flow_state(new, timestamp, transition)
+        self._notify(self.engine.notifier, new, details)
+        return True
+
+    def atom_to(
+        self,
+        idx: int,
+        new: str,
+        timestamp: float | None = None,
+        changes: Mapping[str, Any] | None = None,
+        result: Any = None,
+    ) -> None:
+        detail = self.details[idx]
+        old = detail.state
+        if not _CHECKS[detail.kind](old, new):
+            if changes:
+                self.storage.change_atom(detail, timestamp or time.time(), changes)
+            return
+        if timestamp is None:
+            timestamp = time.time()
+        kind = detail.kind
+        attempt = detail.attempt + 1 if new == states.RUNNING else detail.attempt
+        details: dict[str, Any] = {
+            kind + "_name": detail.name,
+            kind + "_uuid": detail.uuid,
+            "old_state": old,
+            "timestamp": timestamp,
+            "attempt": attempt,
+            "flow_uuid": self.storage.flow_uuid,
+        }
+        if new in _RESULT_STATES:
+            details["result"] = result
+        all_changes = {"state": new}
+        if changes:
+            all_changes.update(changes)
+        transition = Transition(
+            kind, detail.name, detail.uuid, old, new, timestamp, attempt, details
+        )
+        self.storage.change_atom(detail, timestamp, all_changes, transition)
+        self._notify(self.engine.atom_notifier, new, details)
+
+    # -- arguments -------------------------------------------------------------
+
+    def args_for(self, idx: int) -> dict[str, Any]:
+        atom = self.c.atoms[idx]
+        store = self.storage.store
+        kwargs: dict[str, Any] = {}
+        for source in self.c.arg_sources[idx]:
+            if source.source == "inject":
+                kwargs[source.arg] = atom.inject[source.arg]
+            elif source.source == "store":
+                kwargs[source.arg] = store[source.symbol]
+            else:
+                provider = self.details[source.provider]
+                value = provider.results
+                if provider.kind == "retry":
+                    value = value[-1][0] if value else None
+                kwargs[source.arg] = extract(value, source.pointer)
+        return kwargs
+
+    def history_of(self, idx: int) -> History:
+        return History([(r, f) for r, f in (self.details[idx].results or [])])
+
+    # -- scheduling ------------------------------------------------------------
+
+    def compute_ready(self) -> None:
+        details = self.details
+        self.remaining = [
+            sum(1 for p in preds if details[p].state not in _DONE_STATES) for preds in self.c.preds
+        ]
+        self.ready = deque(
+            i
+            for i in self.c.order
+            if self.remaining[i] == 0
+            and details[i].state in (states.PENDING, states.RUNNING, states.RETRYING)
+        )
+        done = {i for i, d in enumerate(details) if d.state in (states.SUCCESS, states.FAILURE)}
+        self.completed = [i for i in self.completed if i in done]
+        known = set(self.completed)
+        self.completed.extend(i for i in self.c.order if i in done and i not in known)
+
+    def start(self, idx: int) -> None:
+        detail = self.details[idx]
+        attempt = detail.attempt + 1
+        self.atom_to(idx, states.RUNNING, changes={"intention": states.EXECUTE, "attempt": attempt})
+        detail.attempt = attempt
+        atom = self.c.atoms[idx]
+        kwargs = self.args_for(idx)
+        if isinstance(atom, Retry):
+            kwargs["history"] = self.history_of(idx)
+            self.finish(idx, execute_atom(atom, kwargs))
+        elif self.executor is None:
+            self.finish(idx, execute_atom(atom, kwargs))
+        else:
+            self.running[self.executor.submit(execute_atom, atom, kwargs)] = idx
+
+    def finish(self, idx: int, outcome: Outcome) -> None:
+        detail = self.details[idx]
+        self.completed.append(idx)
+        if not outcome.ok:
+            self.failed.append(idx)
+            self.atom_to(
+                idx,
+                states.FAILURE,
+                outcome.finished_at,
+                {"failure": outcome.value},
+                result=outcome.value,
+            )
+            return
+        if detail.kind == "retry":
+            changes = {"results": [*(detail.results or []), (outcome.value, {})], "failure": None}
+        else:
+            changes = {"results": outcome.value, "failure": None}
+        self.atom_to(idx, states.SUCCESS, outcome.finished_at, changes, result=outcome.value)
+        for succ in self.c.succs[idx]:
+            self.remaining[succ] -= 1
+            if self.remaining[succ] == 0 and self.details[succ].state in (
+                states.PENDING,
+                states.RETRYING,
+            ):
+                self.ready.append(succ)
+
+    def wait_running(self) -> None:
+        done, _ = futures.wait(list(self.running), return_when=futures.FIRST_COMPLETED)
+        # Record completions in the order they happened, not the order noticed.
+        for future in sorted(done, key=lambda f: f.result().finished_at):
+            idx = self.running.pop(future)
+            self.finish(idx, future.result())
+
+    def drain(self) -> None:
+        while self.running:
+            self.wait_running()
+
+    # -- reverting -------------------------------------------------------------
+
+    def revert(self, idx: int, flow_failures: dict[str, Failure]) -> None:
+        detail = self.details[idx]
+        if detail.state not in (states.SUCCESS, states.FAILURE, states.REVERTING):
+            return
+        result = detail.failure if detail.state == states.FAILURE else detail.results
+        if detail.kind == "retry" and detail.state != states.FAILURE:
+            result = detail.results[-1][0] if detail.results else None
+        self.atom_to(idx, states.REVERTING, changes={"intention": states.REVERT})
+        atom = self.c.atoms[idx]
+        kwargs = self.args_for(idx)
+        if isinstance(atom, Retry):
+            kwargs["history"] = self.history_of(idx)
+        outcome = revert_atom(
+            atom, kwargs, {"result": result, "flow_failures": dict(flow_failures)}
+        )
+        if outcome.ok:
+            self.atom_to(
+                idx,
+                states.REVERTED,
+                outcome.finished_at,
+                {"revert_results": outcome.value},
+                result=outcome.value,
+            )
+        else:
+            self.atom_to(
+                idx,
+                states.REVERT_FAILURE,
+                outcome.finished_at,
+                {"revert_failure": outcome.value},
+                result=outcome.value,
+            )
+            raise _RevertFailed(outcome.value)
+
+    def revert_all_in(self, members: set[int] | None, flow_failures: dict[str, Failure]) -> None:
+        """Revert what ran (in ``members``, or everywhere), latest finished first."""
+        for idx in reversed(list(self.completed)):
+            if members is None or idx in members:
+                self.revert(idx, flow_failures)
+
+    def reset(self, members: list[int]) -> None:
+        for idx in members:
+            detail = self.details[idx]
+            if detail.state in (states.REVERTED, states.IGNORE):
+                changes: dict[str, Any] = {
+                    "intention": states.EXECUTE,
+                    "results": [] if detail.kind == "retry" else None,
+                    "failure": None,
+                    "revert_results": None,
+                    "revert_failure": None,
+                }
+                self.atom_to(idx, states.PENDING, changes=changes)
+
+    def resolve(self, failed: list[int]) -> bool:
+        """Handle failures; True when a retry lets the run go on, False when it must end."""
+        flow_failures = {self.c.atoms[i].name: self.details[i].failure for i in failed}
+        for idx in failed:
+            self.revert(idx, flow_failures)
+        controllers = {self.c.retry_of[i] for i in failed}
+        controller = controllers.pop() if len(controllers) == 1 else None
+        while controller is not None:
+            retry_atom = self.c.atoms[controller]
+            assert isinstance(retry_atom, Retry)
+            detail = self.details[controller]
+            history = list(detail.results or [])
+            if history:
+                last_result, last_failures = history[-1]
+                history[-1] = (last_result, {**last_failures, **flow_failures})
+                self.storage.change_atom(detail, time.time(), {"results": history})
+            kwargs = self.args_for(controller)
+            kwargs["history"] = self.history_of(controller)
+            try:
+                decision = retry_atom.on_failure(**kwargs)
+            except Exception:
+                decision = Decision.REVERT_ALL
+            members = self.c.scope.get(controller, [])
+            if decision == Decision.RETRY:
+                self.revert_all_in(set(members), flow_failures)
+                self.atom_to(controller, states.RETRYING, changes={"intention": states.RETRY})
+                self.reset(members)
+                return True
+            if decision == Decision.REVERT_ALL:
+                break
+            self.revert_all_in({controller, *members}, flow_failures)
+            controller = self.c.retry_of[controller]
+        self.revert_all_in(None, flow_failures)
+        return False
+
+    # -- the whole run ---------------------------------------------------------
+
+    def begin(self) -> None:
+        """Move the flow into RUNNING from wherever it was left."""
+        state = self.storage.get_flow_state()
+        if state == states.FAILURE:
+            stuck = [d.name for d in self.details if d.state == states.REVERT_FAILURE]
+            if stuck:
+                raise EngineError(
+                    "flow %r ended in FAILURE because reverting %s failed; it cannot be run again"
+                    % (self.storage.flow_name, ", ".join(repr(n) for n in stuck))
+                )
+        if state == states.REVERTED:
+            self.reset(list(range(len(self.details))))
+            self.flow_to(states.PENDING)
+        elif state in (states.RUNNING, states.SUSPENDING):
+            self.flow_to(states.RESUMING)
+            self.flow_to(states.SUSPENDED)
+        elif state == states.RESUMING:
+            self.flow_to(states.SUSPENDED)
+        self.flow_to(states.RUNNING)
+
+    def run(self) -> None:
+        self.begin()
+        self.failed = [
+            i
+            for i, d in enumerate(self.details)
+            if d.state in (states.FAILURE, states.REVERTING)
+            or (d.state == states.REVERTED and d.intention == states.REVERT and d.failure)
+        ]
+        self.compute_ready()
+        try:
+            self._loop()
+        finally:
+            self.drain()
+
+    def _loop(self) -> None:
+        engine = self.engine
+        while True:
+            while self.ready and not self.failed and not engine.suspend_requested:
+                if self.executor is not None and len(self.running) >= engine.max_workers:
+                    break
+                self.start(self.ready.popleft())
+            if self.running:
+                self.wait_running()
+                continue
+            if self.failed:
+                failed, self.failed = self.failed, []
+                failures = [self.details[i].failure for i in failed]
+                try:
+                    go_on = self.resolve(failed)
+                except _RevertFailed as revert_failed:
+                    self.flow_to(states.FAILURE)
+                    revert_failed.failure.reraise()
+                if go_on:
+                    self.compute_ready()
+                    continue
+                self.flow_to(states.REVERTED)
+                Failure.reraise_if_any(failures)
+            if engine.suspend_requested and any(d.state not in _DONE_STATES for d in self.details):
+                self.flow_to(states.SUSPENDING)
+                self.flow_to(states.SUSPENDED)
+                return
+            if not self.ready:
+                unfinished = [d.name for d in self.details if d.state not in _DONE_STATES]
+                if unfinished:
+                    raise EngineError(
+                        "flow %r stalled with atoms that can never run: %s"
+                        % (self.storage.flow_name, ", ".join(unfinished))
+                    )
+                self.flow_to(states.SUCCESS)
+                return

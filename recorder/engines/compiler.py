@@ -1,0 +1,204 @@
+"""Compile a (nested) flow into one graph of atoms the engine can schedule.
+
+The result is index based: atom ``i`` has predecessor and successor lists, the
+index of the retry that controls it, and, for each retry, the atoms in its
+scope. Argument sources are resolved once here (not per call at run time):
+each argument of each atom comes from an injected value, the store, or the
+result of the nearest earlier atom that provides it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from recorder.atom import Atom, ResultPointer
+from recorder.exceptions import DependencyCycle, DuplicateName, MissingDependencies
+from recorder.flow import Flow, Item
+from recorder.retry import Retry
+
+SOURCE_INJECT = "inject"
+SOURCE_STORE = "store"
+SOURCE_ATOM = "atom"
+
+
+@dataclass(frozen=True)
+class ArgSource:
+    """Where one argument of an atom comes from at run time."""
+
+    arg: str
+    symbol: str
+    source: str  # SOURCE_INJECT | SOURCE_STORE | SOURCE_ATOM
+    provider: int = -1  # atom index when source is SOURCE_ATOM
+    pointer: ResultPointer = None  # where the symbol sits in the provider's result
+
+
+@dataclass
+class Compilation:
+    """A flow flattened into atoms and ordering edges between them."""
+
+    flow: Flow
+    atoms: list[Atom] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+    preds: list[list[int]] = field(default_factory=list)
+    succs: list[list[int]] = field(default_factory=list)
+    retry_of: list[int | None] = field(default_factory=list)
+    scope: dict[int, list[int]] = field(default_factory=dict)
+    order: list[int] = field(default_factory=list)  # a topological order
+    arg_sources: list[list[ArgSource]] = field(default_factory=list)
+
+    def find(self, name: str) -> Atom:
+        return self.atoms[self.index[name]]
+
+    def predecessors(self, name: str) -> list[str]:
+        """Names of the atoms that run directly before ``name``."""
+        return [self.atoms[p].name for p in self.preds[self.index[name]]]
+
+    def iter_ancestors(self, name: str) -> Iterable[str]:
+        """Names of every atom ``name`` waits for, nearest first (breadth first)."""
+        for i in _ancestors(self.preds, self.index[name]):
+            yield self.atoms[i].name
+
+
+def _ancestors(preds: Sequence[Sequence[int]], start: int) -> list[int]:
+    seen: set[int] = set()
+    found: list[int] = []
+    queue = deque(preds[start])
+    while queue:
+        node = queue.popleft()
+        if node in seen:
+            continue
+        seen.add(node)
+        found.append(node)
+        queue.extend(preds[node])
+    return found
+
+
+class _Builder:
+    def __init__(self, flow: Flow) -> None:
+        self.c = Compilation(flow=flow)
+        self.edges: set[tuple[int, int]] = set()
+
+    def add_atom(self, atom: Atom, controller: int | None) -> int:
+        c = self.c
+        if atom.name in c.index:
+            raise DuplicateName(
+                "atom name %r is used twice in flow %r; names must be unique"
+                % (atom.name, c.flow.name)
+            )
+        idx = len(c.atoms)
+        c.atoms.append(atom)
+        c.index[atom.name] = idx
+        c.preds.append([])
+        c.succs.append([])
+        c.retry_of.append(controller)
+        return idx
+
+    def link(self, sources: Iterable[int], targets: Sequence[int]) -> None:
+        for u in sources:
+            for v in targets:
+                if (u, v) not in self.edges:
+                    self.edges.add((u, v))
+                    self.c.succs[u].append(v)
+                    self.c.preds[v].append(u)
+
+    def compile_item(self, item: Item, controller: int | None) -> tuple[list[int], list[int]]:
+        """Add ``item``; return its entry atoms (no preds inside) and exit atoms."""
+        if isinstance(item, Atom):
+            idx = self.add_atom(item, controller)
+            return [idx], [idx]
+        retry_idx = None
+        if item.retry is not None:
+            retry_idx = self.add_atom(item.retry, controller)
+            controller = retry_idx
+        first_member = len(self.c.atoms)
+        ends: dict[int, tuple[list[int], list[int]]] = {}
+        for child in item:
+            ends[id(child)] = self.compile_item(child, controller)
+        has_pred: set[int] = set()
+        has_succ: set[int] = set()
+        for before, after, _meta in item.iter_links():
+            self.link(ends[id(before)][1], ends[id(after)][0])
+            has_succ.add(id(before))
+            has_pred.add(id(after))
+        entries = [i for key, (e, _x) in ends.items() if key not in has_pred for i in e]
+        exits = [i for key, (_e, x) in ends.items() if key not in has_succ for i in x]
+        if retry_idx is not None:
+            self.c.scope[retry_idx] = list(range(first_member, len(self.c.atoms)))
+            self.link([retry_idx], entries)
+            entries = [retry_idx]
+            if not exits:
+                exits = [retry_idx]
+        return entries, exits
+
+    def topological_order(self) -> list[int]:
+        c = self.c
+        remaining = [len(p) for p in c.preds]
+        ready = deque(i for i, n in enumerate(remaining) if n == 0)
+        order: list[int] = []
+        while ready:
+            node = ready.popleft()
+            order.append(node)
+            for succ in c.succs[node]:
+                remaining[succ] -= 1
+                if remaining[succ] == 0:
+                    ready.append(succ)
+        if len(order) != len(c.atoms):
+            stuck = sorted(c.atoms[i].name for i, n in enumerate(remaining) if n > 0)
+            raise DependencyCycle(
+                "flow %r has a dependency cycle between atoms: %s" % (c.flow.name, ", ".join(stuck))
+            )
+        return order
+
+
+def compile_flow(flow: Flow) -> Compilation:
+    """Flatten ``flow``; raise DuplicateName or DependencyCycle when it cannot run."""
+    builder = _Builder(flow)
+    builder.compile_item(flow, None)
+    builder.c.order = builder.topological_order()
+    return builder.c
+
+
+def resolve_arguments(compilation: Compilation, store: dict[str, Any]) -> None:
+    """Decide where every argument comes from; MissingDependencies names what is missing."""
+    c = compilation
+    position = {node: pos for pos, node in enumerate(c.order)}
+    providers: dict[str, list[int]] = {}
+    for idx, atom in enumerate(c.atoms):
+        for symbol in atom.provides:
+            providers.setdefault(symbol, []).append(idx)
+    missing: list[str] = []
+    c.arg_sources = []
+    for idx, atom in enumerate(c.atoms):
+        sources: list[ArgSource] = []
+        ancestors: set[int] | None = None
+        for arg, symbol in atom.rebind.items():
+            if arg in atom.inject:
+                sources.append(ArgSource(arg, symbol, SOURCE_INJECT))
+                continue
+            candidates = providers.get(symbol, ())
+            if candidates and ancestors is None:
+                ancestors = set(_ancestors(c.preds, idx))
+            earlier = [p for p in candidates if ancestors is not None and p in ancestors]
+            if earlier:
+                nearest = max(earlier, key=position.__getitem__)
+                pointer = c.atoms[nearest].save_as[symbol]
+                sources.append(ArgSource(arg, symbol, SOURCE_ATOM, nearest, pointer))
+            elif symbol in store:
+                sources.append(ArgSource(arg, symbol, SOURCE_STORE))
+            elif symbol in atom.optional:
+                continue
+            else:
+                missing.append("atom %r requires %r" % (atom.name, symbol))
+        c.arg_sources.append(sources)
+    if missing:
+        raise MissingDependencies(
+            "flow %r: %s, which neither the store nor an earlier atom provides"
+            % (c.flow.name, "; ".join(missing))
+        )
+
+
+def is_retry(atom: Atom) -> bool:
+    return isinstance(atom, Retry)

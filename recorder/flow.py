@@ -1,0 +1,84 @@
+"""Flow: a named container of atoms and other flows, with an optional retry.
+
+Patterns (:mod:`recorder.patterns`) differ only in the ordering links they put
+between their children; the engine's compiler turns the nested structure into
+one graph of atoms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Union
+
+from recorder.atom import Atom
+from recorder.exceptions import InvalidArgument
+from recorder.retry import Retry
+
+Item = Union[Atom, "Flow"]
+
+
+class Flow:
+    """Base of the patterns: holds children in the order they were added."""
+
+    def __init__(self, name: str, retry: Retry | None = None) -> None:
+        if not isinstance(name, str) or not name:
+            raise InvalidArgument("a flow needs a non-empty name (str), got %r" % (name,))
+        if retry is not None and not isinstance(retry, Retry):
+            raise InvalidArgument("flow %r: retry must be a Retry, got %r" % (name, retry))
+        self._name = name
+        self._retry = retry
+        self._children: list[Item] = []
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def retry(self) -> Retry | None:
+        return self._retry
+
+    def add(self, *items: Item) -> Flow:
+        """Add atoms or flows; returns the flow so calls can be chained."""
+        for item in items:
+            if not isinstance(item, (Atom, Flow)):
+                raise InvalidArgument(
+                    "flow %r: can only add tasks, retries or flows, not %r" % (self._name, item)
+                )
+            if isinstance(item, Retry):
+                raise InvalidArgument(
+                    "flow %r: a retry controls a flow; pass it as Flow(name, retry=...)"
+                    % self._name
+                )
+            self._children.append(item)
+        return self
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(list(self._children))
+
+    def iter_links(self) -> Iterator[tuple[Item, Item, dict[str, Any]]]:
+        """Ordering links ``(before, after, metadata)`` between this flow's children."""
+        return iter(())
+
+    def iter_atoms(self) -> Iterator[Atom]:
+        """Every atom in this flow and its subflows (retries first), depth first."""
+        if self._retry is not None:
+            yield self._retry
+        for child in self._children:
+            if isinstance(child, Flow):
+                yield from child.iter_atoms()
+            else:
+                yield child
+
+    @property
+    def provides(self) -> frozenset[str]:
+        """Every symbol some atom in this flow provides."""
+        return frozenset(name for atom in self.iter_atoms() for name in atom.provides)
+
+    @property
+    def requires(self) -> frozenset[str]:
+        """Symbols atoms need that no atom inside this flow provides."""
+        required = {name for atom in self.iter_atoms() for name in atom.requires}
+        return frozenset(required - self.provides)

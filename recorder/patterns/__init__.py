@@ -1,0 +1,1 @@
+"""Flow patterns: linear (in order), unordered (any order) and graph (by data and links)."""

@@ -1,0 +1,23 @@
+"""Linear flow: children run one after another, in the order they were added."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from recorder import flow
+
+
+class Flow(flow.Flow):
+    """Runs its children in order; each waits for the one before it."""
+
+    def iter_links(self) -> Iterator[tuple[flow.Item, flow.Item, dict[str, Any]]]:
+        children = [child for child in self if not (isinstance(child, flow.Flow) and _empty(child))]
+        for before, after in zip(children, children[1:]):
+            yield before, after, {"invariant": True}
+
+
+def _empty(item: flow.Flow) -> bool:
+    return item.retry is None and all(
+        isinstance(child, flow.Flow) and _empty(child) for child in item
+    )

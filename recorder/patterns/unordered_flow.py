@@ -1,0 +1,9 @@
+"""Unordered flow: children have no order between them (they may run in parallel)."""
+
+from __future__ import annotations
+
+from recorder import flow
+
+
+class Flow(flow.Flow):
+    """Children run in any order; a child cannot use what a sibling provides."""

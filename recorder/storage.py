@@ -1,0 +1,369 @@
+"""Storage: the engine's view of a flow's persisted state.
+
+The running flow's state lives here, in memory, as plain records
+(:mod:`recorder.persistence.models`); it is the truth while the engine runs and
+is never read back from the database. Every change is also handed to the
+backend as small write ops, so with a database backend the same facts land in
+SQL (durably or in batches, as the backend was opened).
+
+Two hooks make recording cheap and exact:
+
+* transition hooks turn each state change into extra ops (e.g. an audit row)
+  written in the *same* ``write()`` call as the change itself;
+* ``deferred_writes()`` gathers the writes listeners make while one event is
+  being announced and hands them to the backend as one batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from recorder import states
+from recorder.atom import Atom, ResultPointer
+from recorder.exceptions import NotFound
+from recorder.failure import Failure
+from recorder.persistence.base import Backend
+from recorder.persistence.models import AtomDetail, FlowDetail, LogBook
+from recorder.persistence.ops import (
+    Op,
+    SaveAtom,
+    SaveFlow,
+    SaveLogbook,
+    UpdateAtom,
+    UpdateFlow,
+)
+from recorder.retry import History
+
+STORE_META_KEY = "store"
+"""Flow meta key holding the values given to ``engines.load(store=...)``."""
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One state change, as the engine made it (``timestamp`` is unix seconds)."""
+
+    kind: str  # 'flow' | 'task' | 'retry'
+    name: str
+    atom_uuid: str | None
+    old_state: str | None
+    new_state: str
+    timestamp: float
+    attempt: int
+    details: Mapping[str, Any]
+
+
+TransitionHook = Callable[["Storage", Transition], Sequence[Op]]
+
+
+def to_datetime(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+def extract(result: Any, pointer: ResultPointer) -> Any:
+    """Read one provided symbol out of an atom's result."""
+    if pointer is None:
+        return result
+    return result[pointer]
+
+
+class Storage:
+    """State of one flow run: in memory first, mirrored to a backend when given one."""
+
+    def __init__(
+        self,
+        flow_detail: FlowDetail,
+        backend: Backend | None = None,
+        logbook: LogBook | None = None,
+    ) -> None:
+        self._flow = flow_detail
+        self._backend = backend
+        self._lock = threading.RLock()
+        self._deferred: list[Op] | None = None
+        self._hooks: list[TransitionHook] = []
+        self._providers: dict[str, list[tuple[str, ResultPointer]]] = {}
+        self._store: dict[str, Any] = dict(flow_detail.meta.get(STORE_META_KEY) or {})
+        if backend is not None:
+            now = to_datetime(flow_detail.created_at.timestamp())
+            ops: list[Op] = []
+            if logbook is not None:
+                ops.append(SaveLogbook(logbook.uuid, logbook.name, dict(logbook.meta), now))
+                flow_detail.logbook_uuid = logbook.uuid
+            if flow_detail.logbook_uuid is None:
+                book = LogBook(name=flow_detail.name)
+                ops.append(SaveLogbook(book.uuid, book.name, {}, now))
+                flow_detail.logbook_uuid = book.uuid
+            ops.append(
+                SaveFlow(
+                    flow_detail.uuid,
+                    flow_detail.logbook_uuid,
+                    flow_detail.name,
+                    flow_detail.state,
+                    copy.deepcopy(flow_detail.meta),
+                    now,
+                )
+            )
+            self._write(ops)
+
+    # -- identity --------------------------------------------------------------
+
+    @property
+    def flow_detail(self) -> FlowDetail:
+        return self._flow
+
+    @property
+    def flow_name(self) -> str:
+        return self._flow.name
+
+    @property
+    def flow_uuid(self) -> str:
+        return self._flow.uuid
+
+    @property
+    def backend(self) -> Backend | None:
+        return self._backend
+
+    # -- the write path ------------------------------------------------------
+
+    def _write(self, ops: Sequence[Op]) -> None:
+        if self._backend is None or not ops:
+            return
+        with self._lock:
+            if self._deferred is not None:
+                self._deferred.extend(ops)
+                return
+        self._backend.write(ops)
+
+    @contextlib.contextmanager
+    def deferred_writes(self) -> Iterator[None]:
+        """Hold writes made in the block and hand them to the backend as one batch."""
+        with self._lock:
+            if self._deferred is not None:  # nested: the outer block writes
+                yield
+                return
+            self._deferred = []
+        try:
+            yield
+        finally:
+            with self._lock:
+                ops, self._deferred = self._deferred, None
+            if ops:
+                self._backend.write(ops)  # type: ignore[union-attr]
+
+    def add_transition_hook(self, hook: TransitionHook) -> None:
+        """Call ``hook`` on every state change; its ops are written with the change."""
+        self._hooks.append(hook)
+
+    def remove_transition_hook(self, hook: TransitionHook) -> None:
+        if hook in self._hooks:
+            self._hooks.remove(hook)
+
+    def _hook_ops(self, transition: Transition | None) -> list[Op]:
+        if transition is None or not self._hooks:
+            return []
+        ops: list[Op] = []
+        for hook in list(self._hooks):
+            ops.extend(hook(self, transition))
+        return ops
+
+    # -- atoms ---------------------------------------------------------------
+
+    def ensure_atom(self, atom: Atom) -> AtomDetail:
+        """The stored detail of ``atom`` (matched by name), created when new."""
+        for symbol, pointer in atom.save_as.items():
+            self._providers.setdefault(symbol, []).append((atom.name, pointer))
+        detail = self._flow.atoms.get(atom.name)
+        if detail is not None:
+            return detail
+        detail = AtomDetail(
+            name=atom.name,
+            kind=atom.kind,
+            state=states.PENDING,
+            intention=states.EXECUTE,
+            version=str(atom.version),
+            results=[] if atom.kind == "retry" else None,
+        )
+        self._flow.add(detail)
+        if self._backend is not None:
+            self._write(
+                [
+                    SaveAtom(
+                        detail.uuid,
+                        self._flow.uuid,
+                        detail.name,
+                        detail.kind,
+                        detail.state,
+                        detail.intention,
+                        detail.version,
+                        {},
+                        to_datetime(detail.created_at.timestamp()),
+                    )
+                ]
+            )
+        return detail
+
+    def atom_detail(self, name: str) -> AtomDetail:
+        try:
+            return self._flow.atoms[name]
+        except KeyError:
+            raise NotFound("flow %r has no atom named %r" % (self._flow.name, name)) from None
+
+    def change_atom(
+        self,
+        detail: AtomDetail,
+        timestamp: float,
+        changes: Mapping[str, Any],
+        transition: Transition | None = None,
+    ) -> None:
+        """Apply ``changes`` (atom detail fields) and write them, with hook ops, at once."""
+        for key, value in changes.items():
+            setattr(detail, key, value)
+        if self._backend is None:
+            return
+        at = to_datetime(timestamp)
+        detail.updated_at = at
+        ops: list[Op] = [UpdateAtom(detail.uuid, at, dict(changes))]
+        ops.extend(self._hook_ops(transition))
+        self._write(ops)
+
+    def get_atom_state(self, name: str) -> str | None:
+        return self.atom_detail(name).state
+
+    def get_atom_intention(self, name: str) -> str:
+        return self.atom_detail(name).intention
+
+    def get_atom_uuid(self, name: str) -> str:
+        return self.atom_detail(name).uuid
+
+    def get_atom_meta(self, name: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self.atom_detail(name).meta)
+
+    def update_atom_metadata(self, name: str, update_with: Mapping[str, Any]) -> None:
+        """Merge ``update_with`` into the atom's meta (top-level keys, like dict.update)."""
+        if not update_with:
+            return
+        detail = self.atom_detail(name)
+        patch = copy.deepcopy(dict(update_with))
+        with self._lock:
+            detail.meta.update(patch)
+        if self._backend is not None:
+            self._write([UpdateAtom(detail.uuid, _now(), {}, patch)])
+
+    def get(self, name: str) -> Any:
+        """The result of atom ``name`` (NotFound when it has none yet)."""
+        detail = self.atom_detail(name)
+        if detail.failure is not None:
+            return detail.failure
+        if detail.state not in (states.SUCCESS, states.REVERTING, states.RETRYING):
+            raise NotFound("atom %r has no result (state %s)" % (name, detail.state))
+        if detail.kind == "retry":
+            history = detail.results or []
+            if not history:
+                raise NotFound("retry %r has not run yet" % name)
+            return history[-1][0]
+        return detail.results
+
+    def get_revert_result(self, name: str) -> Any:
+        detail = self.atom_detail(name)
+        return detail.revert_failure if detail.revert_failure is not None else detail.revert_results
+
+    def get_retry_history(self, name: str) -> History:
+        detail = self.atom_detail(name)
+        return History([(result, failures) for result, failures in (detail.results or [])])
+
+    def get_failures(self) -> dict[str, Failure]:
+        """Atom name to the failure of every atom whose execute failed."""
+        return {
+            detail.name: detail.failure
+            for detail in self._flow.atoms.values()
+            if isinstance(detail.failure, Failure)
+        }
+
+    # -- the flow ------------------------------------------------------------
+
+    def get_flow_state(self) -> str | None:
+        return self._flow.state
+
+    def set_flow_state(
+        self, state: str, timestamp: float, transition: Transition | None = None
+    ) -> None:
+        self._flow.state = state
+        if self._backend is None:
+            return
+        at = to_datetime(timestamp)
+        self._flow.updated_at = at
+        ops: list[Op] = [UpdateFlow(self._flow.uuid, at, state=state)]
+        ops.extend(self._hook_ops(transition))
+        self._write(ops)
+
+    @property
+    def flow_meta(self) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._flow.meta)
+
+    def update_flow_metadata(self, update_with: Mapping[str, Any]) -> None:
+        """Merge ``update_with`` into the flow's meta (top-level keys, like dict.update)."""
+        if not update_with:
+            return
+        patch = copy.deepcopy(dict(update_with))
+        with self._lock:
+            self._flow.meta.update(patch)
+        if self._backend is not None:
+            self._write([UpdateFlow(self._flow.uuid, _now(), meta_patch=patch)])
+
+    # -- symbols ------------------------------------------------------------
+
+    def inject(self, pairs: Mapping[str, Any]) -> None:
+        """Add flow-level values (``store=``); they are persisted and survive resumption."""
+        if not pairs:
+            return
+        self._store.update(pairs)
+        self.update_flow_metadata({STORE_META_KEY: dict(self._store)})
+
+    @property
+    def store(self) -> dict[str, Any]:
+        return dict(self._store)
+
+    def fetch(self, name: str) -> Any:
+        """The value of symbol ``name``: the latest provider's result, else the store."""
+        for atom_name, pointer in reversed(self._providers.get(name, [])):
+            try:
+                result = self.get(atom_name)
+            except NotFound:
+                continue
+            if not isinstance(result, Failure):
+                return extract(result, pointer)
+        if name in self._store:
+            return self._store[name]
+        raise NotFound("symbol %r is not provided yet by any atom or the store" % name)
+
+    def fetch_all(self) -> dict[str, Any]:
+        """Every symbol with a value (an atom's result wins over the store)."""
+        names = set(self._store) | set(self._providers)
+        found: dict[str, Any] = {}
+        for name in sorted(names):
+            try:
+                found[name] = self.fetch(name)
+            except NotFound:
+                continue
+        return found
+
+    def fetch_mapped_args(self, args_mapping: Mapping[str, str]) -> dict[str, Any]:
+        """Argument name to value, for an atom's ``rebind`` mapping (missing ones left out)."""
+        found: dict[str, Any] = {}
+        for arg, symbol in args_mapping.items():
+            try:
+                found[arg] = self.fetch(symbol)
+            except NotFound:
+                continue
+        return found
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)

@@ -1,0 +1,1 @@
+"""TaskFlow's ``taskflow.types`` import paths, kept so ported code imports unchanged."""

@@ -1,0 +1,11 @@
+"""TaskFlow's ``taskflow.types.notifier`` path; the code lives in :mod:`recorder.notifier`."""
+
+from recorder.notifier import (
+    ANY,
+    Listener,
+    Notifier,
+    RestrictedNotifier,
+    register_deregister,
+)
+
+__all__ = ["ANY", "Listener", "Notifier", "RestrictedNotifier", "register_deregister"]
