@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +14,7 @@ class Flow(flow.Flow):
 
     def iter_links(self) -> Iterator[tuple[flow.Item, flow.Item, dict[str, Any]]]:
         children = [child for child in self if not (isinstance(child, flow.Flow) and _empty(child))]
-        for before, after in zip(children, children[1:]):
+        for before, after in itertools.pairwise(children):
             yield before, after, {"invariant": True}
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Union
+from typing import Any
 
 # Fields of an atom detail that UpdateAtom.changes may name.
 ATOM_FIELDS = frozenset(
@@ -111,4 +111,4 @@ class AppendTransition:
     hash: str
 
 
-Op = Union[SaveLogbook, SaveFlow, SaveAtom, UpdateFlow, UpdateAtom, AppendTransition]
+Op = SaveLogbook | SaveFlow | SaveAtom | UpdateFlow | UpdateAtom | AppendTransition
