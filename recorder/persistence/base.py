@@ -49,3 +49,10 @@ class Backend(Protocol):
 
     def load_logbook(self, logbook_uuid: str) -> LogBook:
         """Return a stored logbook with its flow details (and their atoms); NotFound if none."""
+
+    def last_transition(self, flow_uuid: str) -> tuple[int, str] | None:
+        """``(seq, hash)`` of the flow's newest transition row (after a flush), or None.
+
+        The transition recorder continues a resumed flow's sequence and hash
+        chain from here.
+        """

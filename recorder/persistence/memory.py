@@ -110,3 +110,10 @@ class MemoryBackend:
                 return copy.deepcopy(self.logbooks[logbook_uuid])
             except KeyError:
                 raise NotFound("no stored logbook with uuid %r" % logbook_uuid) from None
+
+    def last_transition(self, flow_uuid: str) -> tuple[int, str] | None:
+        with self._lock:
+            for row in reversed(self.transitions):
+                if row.flow_uuid == flow_uuid:
+                    return row.seq, row.hash
+        return None
