@@ -1,0 +1,92 @@
+"""Column types that behave the same on SQLite and PostgreSQL.
+
+Migrations import these too, so keep them backwards compatible: a change here
+changes what old migrations create.
+
+* :class:`UTCDateTime` -- timezone-aware UTC with microseconds. PostgreSQL stores
+  ``timestamptz``. SQLite has no time type, so it stores fixed-width text
+  ``YYYY-MM-DD HH:MM:SS.ffffff+00:00``: it sorts in time order as text, and
+  SQLite's ``julianday()``/``strftime()`` read it (the views compute exact
+  durations from it). Naive datetimes are refused rather than guessed at.
+* :data:`JSONType` -- JSONB on PostgreSQL (indexable, ``||`` merges), JSON text on
+  SQLite. Python ``None`` is stored as SQL NULL so ``WHERE failure IS NULL``
+  works; ``None`` nested inside a value stays JSON ``null``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from recorder.exceptions import InvalidArgument
+
+SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f+00:00"
+SQLITE_TIME_WIDTH = 32
+
+
+def require_aware(value: datetime, what: str = "time") -> datetime:
+    """``value`` converted to UTC; InvalidArgument if it has no timezone."""
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise InvalidArgument(
+            "%s %s is a naive datetime: recorder stores only timezone-aware UTC times "
+            "(use datetime.now(timezone.utc))" % (what, value.isoformat())
+        )
+    return value.astimezone(timezone.utc)
+
+
+def format_sqlite_time(value: datetime) -> str:
+    """The text SQLite stores for an aware datetime."""
+    return require_aware(value).strftime(SQLITE_TIME_FORMAT)
+
+
+def parse_sqlite_time(text: str) -> datetime:
+    """An aware UTC datetime from stored SQLite text (accepts any ISO-8601 offset)."""
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:  # written by hand without an offset: it is UTC by contract
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every database."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(SQLITE_TIME_WIDTH))
+        return dialect.type_descriptor(DateTime(timezone=True))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise InvalidArgument("expected a datetime, got %r" % (value,))
+        if dialect.name == "sqlite":
+            return format_sqlite_time(value)
+        return require_aware(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return parse_sqlite_time(value)
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                return value.replace(tzinfo=timezone.utc)
+            return value.astimezone(timezone.utc)
+        raise InvalidArgument("unexpected stored time %r" % (value,))
+
+
+def json_type() -> TypeEngine[Any]:
+    """A fresh JSON column type: JSONB on PostgreSQL, JSON text elsewhere."""
+    return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+JSONType = json_type()

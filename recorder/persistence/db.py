@@ -1,0 +1,143 @@
+"""Opening databases the way recorder needs them, and telling passing errors from real ones.
+
+SQLite is opened in WAL mode with ``synchronous=NORMAL`` by default: a commit
+survives the process crashing or being SIGKILLed (the WAL is in the OS page
+cache), but the last commits before a power loss or OS crash may be lost.
+Pass ``sqlite_synchronous="FULL"`` to fsync on every commit and survive that too,
+at the cost of one fsync per transaction. Foreign keys are enforced and a
+locked database is waited for (``busy_timeout``) before it counts as an error.
+Write transactions start with ``BEGIN IMMEDIATE`` so two writers never deadlock
+upgrading read locks; reads use a plain ``BEGIN``.
+
+PostgreSQL is spoken through psycopg 3 with a connection pool that pings a
+connection before handing it out, so a restarted server costs one reconnect,
+not an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import URL, Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+
+from recorder.exceptions import DatabaseUnavailable, InvalidArgument
+from recorder.persistence import encoding, urls
+
+SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+# Execution option that makes SQLite start the transaction with BEGIN IMMEDIATE.
+WRITE_OPTION = "recorder_write"
+
+# PostgreSQL SQLSTATEs worth retrying: connection exceptions (class 08), server
+# shutting down or restarting (57P01-57P03), serialization failures, deadlocks,
+# too many connections.
+_PG_TRANSIENT_CODES = frozenset({"57P01", "57P02", "57P03", "40001", "40P01", "53300"})
+_SQLITE_TRANSIENT_TEXT = ("database is locked", "database table is locked", "database is busy")
+
+
+def create_db_engine(
+    url: str | URL,
+    *,
+    sqlite_synchronous: str = "NORMAL",
+    busy_timeout: float = 5.0,
+    pool_size: int = 5,
+    for_migrations: bool = False,
+    echo: bool = False,
+) -> Engine:
+    """An Engine for ``url`` (psycopg 3 for PostgreSQL) set up as described above."""
+    parsed = urls.parse(url)
+    backend = parsed.get_backend_name()
+    common: dict[str, Any] = {"echo": echo, "json_serializer": encoding.dumps}
+    if for_migrations:
+        common["poolclass"] = NullPool
+    if backend == "sqlite":
+        if not parsed.database or parsed.database == ":memory:" or "mode=memory" in str(parsed):
+            raise InvalidArgument(
+                "in-memory SQLite cannot hold a migrated schema: use a file "
+                "(sqlite:///path.db) or recorder's MemoryBackend"
+            )
+        level = sqlite_synchronous.upper()
+        if level not in SYNCHRONOUS_LEVELS:
+            raise InvalidArgument(
+                "sqlite_synchronous must be one of %s, not %r" % (SYNCHRONOUS_LEVELS, level)
+            )
+        engine = create_engine(parsed, connect_args={"timeout": busy_timeout}, **common)
+        _setup_sqlite(engine, level, busy_timeout, foreign_keys=not for_migrations)
+        return engine
+    if backend == "postgresql":
+        if not for_migrations:
+            common.update(pool_size=pool_size, max_overflow=pool_size)
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            connect_args={"application_name": "recorder", "connect_timeout": 10},
+            **common,
+        )
+    raise InvalidArgument(
+        "recorder supports SQLite and PostgreSQL, not %r (%s)" % (backend, urls.redact(parsed))
+    )
+
+
+def _setup_sqlite(engine: Engine, synchronous: str, busy_timeout: float, foreign_keys: bool) -> None:
+    """Per-connection pragmas, and BEGIN issued by us (pysqlite's own is too late)."""
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        dbapi_connection.isolation_level = None  # we send BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA busy_timeout = %d" % int(busy_timeout * 1000))
+            cursor.execute("PRAGMA synchronous = %s" % synchronous)
+            cursor.execute("PRAGMA foreign_keys = %s" % ("ON" if foreign_keys else "OFF"))
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def enable_wal(engine: Engine) -> None:
+    """Switch a SQLite file to WAL (persistent in the file; a no-op once done)."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
+        if str(mode).lower() != "wal":
+            conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors a retry may cure: lost connections, locks, restarts, deadlocks."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    orig = getattr(exc, "orig", None) or exc
+    sqlstate = getattr(orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate.startswith("08") or sqlstate in _PG_TRANSIENT_CODES
+    text = str(orig).lower()
+    if any(marker in text for marker in _SQLITE_TRANSIENT_TEXT):
+        return True
+    if isinstance(exc, OperationalError) and type(orig).__module__.startswith("psycopg"):
+        # psycopg raises OperationalError without a SQLSTATE when the socket dies.
+        return True
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """One line about ``exc`` (the driver's message, without SQL or parameters)."""
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).strip().splitlines()
+    first = text[0] if text else ""
+    return "%s: %s" % (type(orig).__name__, first) if first else type(orig).__name__
+
+
+def unavailable(url: str | URL, exc: BaseException) -> DatabaseUnavailable:
+    """The one-line error for a database that cannot be reached."""
+    return DatabaseUnavailable(
+        "cannot connect to database at %s: %s" % (urls.redact(url), describe(exc))
+    )

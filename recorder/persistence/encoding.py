@@ -1,0 +1,228 @@
+"""Turn task results, failures and meta into JSON that both databases accept, and back.
+
+A flow must never fail because a result cannot be stored, so :func:`encode`
+accepts anything and never raises. What JSON has no word for is written as a
+*tagged* object, a dict whose ``"__recorder__"`` key names the tag:
+
+==========  ==============================================  ======================
+tag         written for                                     read back as
+==========  ==============================================  ======================
+failure     :class:`~recorder.failure.Failure` (its          ``Failure``
+            ``to_dict()`` keys, queryable in SQL)
+dict        a dict with a key that is not a plain string     the same dict (list
+            (``{1: 'a'}``, ``{(1, 2): ...}``) or that is     keys become tuples)
+            ``"__recorder__"``: ``{"items": [[k, v], ...]}``
+bytes       bytes / bytearray: ``{"base64": ...}``           ``bytes``
+float       NaN and infinities: ``{"value": "nan"}``         the same float
+str         strings PostgreSQL cannot store (NUL, lone       the same string
+            surrogates): ``{"base64": <utf-8>}``
+repr        anything else (objects, sets, datetimes, ...):   :class:`StoredRepr`
+            ``{"type": "pkg.Cls", "repr": "..."}``
+==========  ==============================================  ======================
+
+Rules that lose information, on purpose: tuples are stored as lists (so a retry's
+history of ``(result, {name: Failure})`` pairs reads back as ``[result, {name:
+Failure}]`` lists), subclasses of str/int/float are stored as their base value,
+and a repr is cut at :data:`MAX_REPR` characters. Values nested deeper than
+Python's recursion limit, or that contain themselves, become a ``repr`` tag.
+Meta is a mapping of string keys; its values follow the same rules.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from recorder.exceptions import InvalidArgument
+from recorder.failure import Failure
+
+TAG = "__recorder__"
+MAX_REPR = 64 * 1024
+
+
+@dataclass(frozen=True)
+class StoredRepr:
+    """A value that could not be stored as JSON: its type name and repr, read back."""
+
+    type: str
+    repr: str
+
+    def __str__(self) -> str:
+        return self.repr
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text of an already :func:`encode`-d value."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def encode(value: Any) -> Any:
+    """A JSON-safe equivalent of ``value`` (see the module docstring). Never raises."""
+    try:
+        return _enc(value)
+    except RecursionError:
+        return _repr_tag(value, "<value nested too deeply or containing itself>")
+
+
+def decode(value: Any) -> Any:
+    """The Python value :func:`encode` stood for (tags resolved)."""
+    if value is None or type(value) in (str, int, float, bool):
+        return value
+    return _dec(value)
+
+
+def encode_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Meta for storage: string keys kept as they are, each value :func:`encode`-d.
+
+    Keys are the top-level names a meta patch merges, so they must be real
+    strings that every database can store; anything else is a caller bug.
+    """
+    if not meta:
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        if type(key) is not str or not _plain_str(key):
+            raise InvalidArgument("meta keys must be strings without NUL characters: %r" % (key,))
+        out[key] = encode(value)
+    return out
+
+
+def decode_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Stored meta back to Python; the top level is never read as a tag."""
+    if not meta:
+        return {}
+    return {key: decode(value) for key, value in meta.items()}
+
+
+def type_name(value: object) -> str:
+    cls = type(value)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else "%s.%s" % (module, cls.__qualname__)
+
+
+# -- encoding -------------------------------------------------------------
+
+
+def _plain_str(text: str) -> bool:
+    """True when PostgreSQL's jsonb and SQLite both store ``text`` unchanged."""
+    if text.isascii():
+        return "\x00" not in text
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return False
+    return True
+
+
+def _safe_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except RecursionError:
+        text = "<%s nested too deeply or containing itself>" % type_name(value)
+    except Exception as exc:  # a broken __repr__ must not break the flow
+        text = "<%s object, repr() failed: %s: %s>" % (type_name(value), type_name(exc), exc)
+    if len(text) > MAX_REPR:
+        text = text[:MAX_REPR] + "...[cut]"
+    if _plain_str(text):
+        return text
+    return text.encode("ascii", "backslashreplace").decode("ascii").replace("\x00", "\\x00")
+
+
+def _repr_tag(value: Any, text: str | None = None) -> dict[str, Any]:
+    if isinstance(value, StoredRepr):
+        return {TAG: "repr", "type": value.type, "repr": value.repr}
+    return {TAG: "repr", "type": type_name(value), "repr": _safe_repr(value) if text is None else text}
+
+
+def _enc_str(text: str) -> Any:
+    if _plain_str(text):
+        return str(text)
+    raw = text.encode("utf-8", "surrogatepass")
+    return {TAG: "str", "base64": base64.b64encode(raw).decode("ascii")}
+
+
+def _enc_float(number: float) -> Any:
+    if math.isfinite(number):
+        return float(number)
+    return {TAG: "float", "value": repr(float(number))}
+
+
+def _enc(value: Any) -> Any:
+    kind = type(value)
+    if value is None or kind is bool or kind is int:
+        return value
+    if kind is str:
+        return value if value.isascii() and "\x00" not in value else _enc_str(value)
+    if kind is float:
+        return _enc_float(value)
+    if kind is list or kind is tuple:
+        return [_enc(item) for item in value]
+    if kind is dict:
+        return _enc_dict(value)
+    if isinstance(value, Failure):
+        data = {key: _enc(item) for key, item in value.to_dict().items()}
+        data[TAG] = "failure"
+        return data
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return {TAG: "bytes", "base64": base64.b64encode(bytes(value)).decode("ascii")}
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return _enc_float(value)
+    if isinstance(value, str):
+        return _enc_str(str(value))
+    if isinstance(value, (list, tuple)):
+        return [_enc(item) for item in value]
+    if isinstance(value, Mapping):
+        return _enc_dict(dict(value))
+    return _repr_tag(value)
+
+
+def _enc_dict(value: dict[Any, Any]) -> Any:
+    if all(type(key) is str and _plain_str(key) for key in value) and TAG not in value:
+        return {key: _enc(item) for key, item in value.items()}
+    return {TAG: "dict", "items": [[_enc(key), _enc(item)] for key, item in value.items()]}
+
+
+# -- decoding -------------------------------------------------------------
+
+
+def _hashable(key: Any) -> Any:
+    if isinstance(key, list):
+        return tuple(_hashable(item) for item in key)
+    if isinstance(key, dict):
+        return StoredRepr(type="dict", repr=repr(key))
+    return key
+
+
+def _dec(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_dec(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    tag = value.get(TAG)
+    if tag is None:
+        return {key: _dec(item) for key, item in value.items()}
+    if tag == "failure":
+        fields = {key: _dec(item) for key, item in value.items() if key != TAG}
+        return Failure.from_dict(fields)
+    if tag == "dict":
+        return {_hashable(_dec(key)): _dec(item) for key, item in value["items"]}
+    if tag == "bytes":
+        return base64.b64decode(value["base64"])
+    if tag == "float":
+        return float(value["value"])
+    if tag == "str":
+        return base64.b64decode(value["base64"]).decode("utf-8", "surrogatepass")
+    if tag == "repr":
+        return StoredRepr(type=str(value.get("type")), repr=str(value.get("repr")))
+    # A tag from a newer recorder: hand back what is there rather than guess.
+    return {key: _dec(item) for key, item in value.items()}

@@ -1,0 +1,204 @@
+"""Alembic glue: find the migration scripts, move a database between revisions, check drift.
+
+One chain of migrations serves SQLite and PostgreSQL. In a source checkout the
+scripts are the top-level ``migrations/`` directory; an installed wheel carries
+the same files as ``recorder/_migrations``. Every function takes a database URL,
+opens its own short-lived engine and turns driver and alembic errors into
+:class:`~recorder.exceptions.RecorderError` subclasses with one clear line.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from recorder.exceptions import InvalidArgument, RecorderError, SchemaMismatch
+from recorder.persistence import db, urls
+from recorder.persistence.schema import metadata
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def script_location() -> Path:
+    """Where the migration scripts are: inside the installed package, else the checkout."""
+    for candidate in (_PACKAGE_DIR / "_migrations", _PACKAGE_DIR.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise RecorderError(
+        "recorder's migration scripts are missing (looked for recorder/_migrations and "
+        "migrations/ next to the package): reinstall recorder"
+    )
+
+
+def alembic_config(url: str | None = None) -> Config:
+    """An alembic Config pointing at recorder's scripts (and at ``url`` when given)."""
+    config = Config()
+    config.set_main_option("script_location", str(script_location()))
+    if url is not None:
+        # ConfigParser interpolation would choke on '%' in passwords.
+        config.set_main_option("sqlalchemy.url", urls.normalize(url).replace("%", "%%"))
+    return config
+
+
+@functools.lru_cache(maxsize=1)
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def head_revision() -> str:
+    """The newest revision this recorder knows (the single head of the chain)."""
+    heads = _scripts().get_heads()
+    if len(heads) != 1:
+        raise RecorderError("recorder's migrations have %d heads, expected one" % len(heads))
+    return heads[0]
+
+
+def known_revisions() -> list[str]:
+    """Every revision of the chain, oldest first."""
+    return [script.revision for script in reversed(list(_scripts().walk_revisions()))]
+
+
+def revision_of(conn: Connection) -> str | None:
+    """The revision stored in the database, or None when it has no recorder schema."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    revisions = MigrationContext.configure(conn).get_current_heads()
+    if len(revisions) > 1:
+        raise SchemaMismatch("database has several schema revisions: %s" % ", ".join(revisions))
+    return revisions[0] if revisions else None
+
+
+def mismatch_message(url: str, current_rev: str | None) -> str | None:
+    """None when ``current_rev`` is the head, else the one line telling what to run."""
+    head = head_revision()
+    if current_rev == head:
+        return None
+    shown = urls.redact(url)
+    if current_rev is None:
+        return "database at %s has no recorder schema: run `recorder db upgrade --db %s`" % (
+            shown,
+            shown,
+        )
+    if current_rev in known_revisions():
+        return (
+            "database at %s has schema revision %s, this recorder needs %s: "
+            "run `recorder db upgrade --db %s`" % (shown, current_rev, head, shown)
+        )
+    return (
+        "database at %s has schema revision %s, newer than this recorder (head %s): "
+        "upgrade recorder, or run `recorder db downgrade %s --db %s` with the newer one"
+        % (shown, current_rev, head, head, shown)
+    )
+
+
+@contextmanager
+def _connection(url: str, *, write: bool) -> Iterator[Connection]:
+    """A connection for migration work, with driver errors turned into RecorderErrors."""
+    engine = db.create_db_engine(url, for_migrations=True)
+    try:
+        try:
+            conn = engine.connect()
+        except DBAPIError as exc:
+            raise db.unavailable(url, exc) from None
+        with conn:
+            if write:
+                with conn.begin():
+                    yield conn
+            else:
+                yield conn
+    except CommandError as exc:
+        raise _command_error(url, exc) from None
+    except DBAPIError as exc:
+        raise SchemaMismatch(
+            "migrating database at %s failed: %s" % (urls.redact(url), db.describe(exc))
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def _command_error(url: str, exc: CommandError) -> RecorderError:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "Can't locate revision" in text or "No such revision" in text:
+        return InvalidArgument("%s (database at %s)" % (text, urls.redact(url)))
+    return SchemaMismatch("%s (database at %s)" % (text, urls.redact(url)))
+
+
+def _run(url: str, action: str, rev: str) -> tuple[str | None, str | None]:
+    config = alembic_config(url)
+    with _connection(url, write=True) as conn:
+        before = revision_of(conn)
+        if before is not None and before not in known_revisions():
+            message = mismatch_message(url, before)
+            raise SchemaMismatch(message or "unknown schema revision %s" % before)
+        config.attributes["connection"] = conn
+        if action == "upgrade":
+            command.upgrade(config, rev)
+        else:
+            command.downgrade(config, rev)
+        after = revision_of(conn)
+    return before, after
+
+
+def upgrade(url: str, rev: str = "head") -> tuple[str | None, str | None]:
+    """Migrate the database at ``url`` up to ``rev``; returns (revision before, after)."""
+    return _run(url, "upgrade", rev)
+
+
+def downgrade(url: str, rev: str) -> tuple[str | None, str | None]:
+    """Migrate the database at ``url`` down to ``rev`` (``base`` drops everything)."""
+    return _run(url, "downgrade", rev)
+
+
+def current(url: str) -> str | None:
+    """The revision stored in the database at ``url`` (None: no recorder schema)."""
+    with _connection(url, write=False) as conn:
+        return revision_of(conn)
+
+
+def check(url: str) -> list[str]:
+    """Differences between the models and the migrated database (empty: no drift).
+
+    The database must be at the head revision first; otherwise the answer would
+    be about a missing migration, not about drift.
+    """
+    with _connection(url, write=False) as conn:
+        message = mismatch_message(url, revision_of(conn))
+        if message is not None:
+            raise SchemaMismatch(message)
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": False}
+        )
+        diffs: list[Any] = compare_metadata(context, metadata)
+    return [_render_diff(diff) for diff in diffs]
+
+
+def _render_diff(diff: Any) -> str:
+    if isinstance(diff, list):  # column modifications come as lists of tuples
+        return "; ".join(_render_diff(item) for item in diff)
+    if isinstance(diff, tuple) and diff:
+        action, *rest = diff
+        return "%s %s" % (action, " ".join(_name_of(item) for item in rest))
+    return str(diff)
+
+
+def _name_of(item: Any) -> str:
+    for attr in ("name", "key"):
+        value = getattr(item, attr, None)
+        if isinstance(value, str):
+            table = getattr(item, "table", None)
+            table_name = getattr(table, "name", None)
+            return "%s.%s" % (table_name, value) if table_name else value
+    return repr(item)
