@@ -35,7 +35,27 @@ def default_name(obj: object) -> str:
 def _signature_args(
     function: Callable[..., Any], ignore: Iterable[str]
 ) -> tuple[list[str], set[str], bool]:
-    """Return (argument names in order, the optional ones, whether **kwargs is accepted)."""
+    """Return (argument names in order, the optional ones, whether **kwargs is accepted).
+
+    Cached per underlying function: flows often hold thousands of instances of
+    one task class, and reading a signature costs more than running a no-op task.
+    """
+    key = (getattr(function, "__func__", function), tuple(ignore))
+    try:
+        names, optional, accepts_kwargs = _SIGNATURES[key]
+    except KeyError:
+        names, optional, accepts_kwargs = _SIGNATURES[key] = _read_signature(function, key[1])
+    except TypeError:  # an unhashable callable: just read it
+        names, optional, accepts_kwargs = _read_signature(function, key[1])
+    return list(names), set(optional), accepts_kwargs
+
+
+_SIGNATURES: dict[tuple[Any, tuple[str, ...]], tuple[list[str], set[str], bool]] = {}
+
+
+def _read_signature(
+    function: Callable[..., Any], ignore: Iterable[str]
+) -> tuple[list[str], set[str], bool]:
     ignored = set(ignore)
     names: list[str] = []
     optional: set[str] = set()

@@ -119,6 +119,10 @@ class Notifier:
         with self._lock:
             return sum(len(listeners) for listeners in self._topics.values())
 
+    def has_listeners(self) -> bool:
+        """Whether anything is registered at all (a cheap check for hot paths)."""
+        return bool(self._topics)
+
     def is_registered(
         self, event_type: str, callback: Callback, details_filter: DetailsFilter | None = None
     ) -> bool:

@@ -159,6 +159,11 @@ class Storage:
         """Call ``hook`` on every state change; its ops are written with the change."""
         self._hooks.append(hook)
 
+    @property
+    def wants_transitions(self) -> bool:
+        """Whether any transition hook is registered (else the engine skips building them)."""
+        return bool(self._hooks)
+
     def remove_transition_hook(self, hook: TransitionHook) -> None:
         if hook in self._hooks:
             self._hooks.remove(hook)

@@ -18,6 +18,7 @@ raises.
 
 from __future__ import annotations
 
+import queue
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -63,6 +64,8 @@ class Runner:
         self.ready: deque[int] = deque()
         self.remaining: list[int] = []
         self.running: dict[futures.Future[Outcome], int] = {}
+        # Finished futures arrive here (cheaper than futures.wait per completion).
+        self.done: queue.SimpleQueue[futures.Future[Outcome]] = queue.SimpleQueue()
         self.completed: list[int] = []  # atoms that ran, in the order they finished
         self.failed: list[int] = []
 
@@ -110,6 +113,15 @@ class Runner:
             return
         if timestamp is None:
             timestamp = time.time()
+        all_changes = {"state": new}
+        if changes:
+            all_changes.update(changes)
+        notifier = self.engine.atom_notifier
+        hooked = self.storage.wants_transitions
+        if not hooked and not notifier.has_listeners():
+            # Nobody listens or records: skip building event details (the hot path).
+            self.storage.change_atom(detail, timestamp, all_changes)
+            return
         kind = detail.kind
         attempt = detail.attempt + 1 if new == states.RUNNING else detail.attempt
         details: dict[str, Any] = {
@@ -122,14 +134,13 @@ class Runner:
         }
         if new in _RESULT_STATES:
             details["result"] = result
-        all_changes = {"state": new}
-        if changes:
-            all_changes.update(changes)
-        transition = Transition(
-            kind, detail.name, detail.uuid, old, new, timestamp, attempt, details
-        )
+        transition = None
+        if hooked:
+            transition = Transition(
+                kind, detail.name, detail.uuid, old, new, timestamp, attempt, details
+            )
         self.storage.change_atom(detail, timestamp, all_changes, transition)
-        self._notify(self.engine.atom_notifier, new, details)
+        self._notify(notifier, new, details)
 
     # -- arguments -------------------------------------------------------------
 
@@ -184,7 +195,9 @@ class Runner:
         elif self.executor is None:
             self.finish(idx, execute_atom(atom, kwargs))
         else:
-            self.running[self.executor.submit(execute_atom, atom, kwargs)] = idx
+            future = self.executor.submit(execute_atom, atom, kwargs)
+            self.running[future] = idx
+            future.add_done_callback(self.done.put)
 
     def finish(self, idx: int, outcome: Outcome) -> None:
         detail = self.details[idx]
@@ -213,7 +226,12 @@ class Runner:
                 self.ready.append(succ)
 
     def wait_running(self) -> None:
-        done, _ = futures.wait(list(self.running), return_when=futures.FIRST_COMPLETED)
+        done = [self.done.get()]
+        while True:
+            try:
+                done.append(self.done.get_nowait())
+            except queue.Empty:
+                break
         # Record completions in the order they happened, not the order noticed.
         for future in sorted(done, key=lambda f: f.result().finished_at):
             idx = self.running.pop(future)
