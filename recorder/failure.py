@@ -219,3 +219,11 @@ class Failure:
         return self.to_dict() == other.to_dict()
 
     __hash__ = None  # type: ignore[assignment]
+
+    def __copy__(self) -> Failure:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Failure:
+        # A failure never changes once captured, and its traceback cannot be
+        # copied: copies (storage, MemoryBackend) share it.
+        return self
