@@ -92,9 +92,10 @@ def load(
         if flow_detail is None:
             flow_detail = FlowDetail(name=flow.name, state="PENDING")
         storage = Storage(flow_detail, opened, logbook=book)
-        for atom in compilation.atoms:
-            storage.ensure_atom(atom)
-        storage.inject(dict(store or {}))
+        with storage.deferred_writes():  # one write (one commit) for the whole set-up
+            for atom in compilation.atoms:
+                storage.ensure_atom(atom)
+            storage.inject(dict(store or {}))
         resolve_arguments(compilation, storage.store)
         options.update(executor=executor, max_workers=max_workers)
         result = engine_cls(compilation, storage, options)
