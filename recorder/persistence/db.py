@@ -81,7 +81,9 @@ def create_db_engine(
     )
 
 
-def _setup_sqlite(engine: Engine, synchronous: str, busy_timeout: float, foreign_keys: bool) -> None:
+def _setup_sqlite(
+    engine: Engine, synchronous: str, busy_timeout: float, foreign_keys: bool
+) -> None:
     """Per-connection pragmas, and BEGIN issued by us (pysqlite's own is too late)."""
 
     @event.listens_for(engine, "connect")
@@ -97,18 +99,29 @@ def _setup_sqlite(engine: Engine, synchronous: str, busy_timeout: float, foreign
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        # Straight to the driver: this runs once per transaction on the hot write path.
         immediate = conn.get_execution_options().get(WRITE_OPTION)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
+            "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        )
 
 
 def enable_wal(engine: Engine) -> None:
     """Switch a SQLite file to WAL (persistent in the file; a no-op once done)."""
     if engine.dialect.name != "sqlite":
         return
-    with engine.connect() as conn:
-        mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar()
-        if str(mode).lower() != "wal":
-            conn.exec_driver_sql("PRAGMA journal_mode = WAL")
+    raw = engine.raw_connection()  # outside any transaction: the mode cannot change inside one
+    try:
+        cursor = raw.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode")
+            row = cursor.fetchone()
+            if row is None or str(row[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -122,10 +135,8 @@ def is_transient(exc: BaseException) -> bool:
     text = str(orig).lower()
     if any(marker in text for marker in _SQLITE_TRANSIENT_TEXT):
         return True
-    if isinstance(exc, OperationalError) and type(orig).__module__.startswith("psycopg"):
-        # psycopg raises OperationalError without a SQLSTATE when the socket dies.
-        return True
-    return False
+    # psycopg raises OperationalError without a SQLSTATE when the socket dies.
+    return isinstance(exc, OperationalError) and type(orig).__module__.startswith("psycopg")
 
 
 def describe(exc: BaseException) -> str:

@@ -137,7 +137,11 @@ def _safe_repr(value: Any) -> str:
 def _repr_tag(value: Any, text: str | None = None) -> dict[str, Any]:
     if isinstance(value, StoredRepr):
         return {TAG: "repr", "type": value.type, "repr": value.repr}
-    return {TAG: "repr", "type": type_name(value), "repr": _safe_repr(value) if text is None else text}
+    return {
+        TAG: "repr",
+        "type": type_name(value),
+        "repr": _safe_repr(value) if text is None else text,
+    }
 
 
 def _enc_str(text: str) -> Any:

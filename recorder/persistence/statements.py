@@ -1,0 +1,312 @@
+"""Ops to SQL: one statement touching one row per op, written once per shape and dialect.
+
+:func:`Statements.prepare` runs in the caller's thread when ops are written: it
+checks and encodes the op into driver-ready parameters right away (JSON text,
+UTC times), so a bad op fails the ``write()`` that carried it (even in batched
+mode) and later changes to the caller's objects cannot leak into what is
+stored. Each prepared op has a *shape* key; consecutive ops of one shape run as
+one ``executemany``. The SQL is plain text sent with ``exec_driver_sql``: the
+write path is hot (a durable write is a whole transaction), and compiling Core
+constructs per call would cost more than the database does.
+
+* Save* ops: ``INSERT ... ON CONFLICT DO NOTHING`` (re-saving is a no-op).
+* AppendTransition: ``INSERT ... ON CONFLICT (flow_uuid, seq) DO NOTHING``, so a
+  batch retried after an unknown commit outcome cannot duplicate rows.
+* UpdateFlow / UpdateAtom: ``UPDATE ... SET <named columns>, updated_at`` with
+  the meta patch merged in SQL, with ``dict.update`` semantics on the top-level
+  keys (nested values replaced, ``None`` stored as JSON null):
+  PostgreSQL ``meta || CAST(:patch AS jsonb)``; SQLite ``json_set(meta, '$."k"',
+  json(:v), ...)``. SQLite's JSON paths cannot name a key containing ``"``;
+  a patch with such a key is merged by reading the row's meta and writing it
+  back inside the same write transaction (``BEGIN IMMEDIATE`` holds the write
+  lock, so nothing can slip in between). Updating an atom or flow that was
+  never saved changes no row and is not an error (as in TaskFlow).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable, Iterable, Mapping
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy.engine import Connection
+
+from recorder.exceptions import InvalidArgument
+from recorder.persistence import encoding
+from recorder.persistence.coltypes import format_sqlite_time, require_aware
+from recorder.persistence.ops import (
+    ATOM_FIELDS,
+    AppendTransition,
+    Op,
+    SaveAtom,
+    SaveFlow,
+    SaveLogbook,
+    UpdateAtom,
+    UpdateFlow,
+)
+
+JSON_FIELDS = frozenset({"results", "failure", "revert_results", "revert_failure"})
+_TABLES = {"flow": "flow_details", "atom": "atom_details"}
+
+# Columns each insert names, in order; JSON columns are cast on PostgreSQL.
+_INSERTS: dict[str, tuple[tuple[str, ...], str]] = {
+    "logbooks": (("uuid", "name", "meta", "created_at"), "uuid"),
+    "flow_details": (
+        ("uuid", "logbook_uuid", "name", "state", "meta", "created_at"),
+        "uuid",
+    ),
+    "atom_details": (
+        (
+            "uuid",
+            "flow_uuid",
+            "name",
+            "kind",
+            "state",
+            "intention",
+            "version",
+            "meta",
+            "created_at",
+        ),
+        "uuid",
+    ),
+    "transitions": (
+        (
+            "flow_uuid",
+            "atom_uuid",
+            "kind",
+            "name",
+            "old_state",
+            "new_state",
+            "at",
+            "seq",
+            "attempt",
+            "details",
+            "prev_hash",
+            "hash",
+        ),
+        "flow_uuid, seq",
+    ),
+}
+_JSON_COLUMNS = frozenset({"meta", "details"}) | JSON_FIELDS
+
+
+class Prepared(NamedTuple):
+    """One op ready to run: its statement shape and its driver-ready parameters."""
+
+    key: Hashable
+    params: dict[str, Any]
+
+
+def _opt_str(value: Any, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidArgument("%s must be a string or None, not %r" % (what, value))
+
+
+class Statements:
+    """Prepared ops and the cached SQL that runs them, for one dialect."""
+
+    def __init__(self, dialect: str) -> None:
+        if dialect not in ("sqlite", "postgresql"):
+            raise InvalidArgument("no statements for dialect %r" % dialect)
+        self.dialect = dialect
+        self._pg = dialect == "postgresql"
+        self._cache: dict[Hashable, str] = {}
+
+    # -- preparing (caller's thread) -----------------------------------------
+
+    def _time(self, value: Any, what: str) -> Any:
+        if not isinstance(value, datetime):
+            raise InvalidArgument("%s must be a datetime, not %r" % (what, value))
+        return require_aware(value, what) if self._pg else format_sqlite_time(value)
+
+    @staticmethod
+    def _json(value: Any) -> str | None:
+        return None if value is None else encoding.dumps(encoding.encode(value))
+
+    @staticmethod
+    def _meta(meta: Mapping[str, Any] | None) -> str:
+        return encoding.dumps(encoding.encode_meta(meta))
+
+    def prepare(self, ops: Iterable[Op]) -> list[Prepared]:
+        prepared: list[Prepared] = []
+        for op in ops:
+            prepared.extend(self._prepare_one(op))
+        return prepared
+
+    def _prepare_one(self, op: Op) -> list[Prepared]:
+        if isinstance(op, AppendTransition):
+            params = {
+                "flow_uuid": op.flow_uuid,
+                "atom_uuid": op.atom_uuid,
+                "kind": op.kind,
+                "name": op.name,
+                "old_state": _opt_str(op.old_state, "old_state"),
+                "new_state": op.new_state,
+                "at": self._time(op.at, "transition time"),
+                "seq": int(op.seq),
+                "attempt": int(op.attempt),
+                "details": self._meta(op.details),
+                "prev_hash": op.prev_hash,
+                "hash": op.hash,
+            }
+            return [Prepared("transitions", params)]
+        if isinstance(op, UpdateAtom):
+            return self._prepare_update("atom", op.uuid, op.at, op.changes, op.meta_patch)
+        if isinstance(op, UpdateFlow):
+            changes = {} if op.state is None else {"state": op.state}
+            return self._prepare_update("flow", op.uuid, op.at, changes, op.meta_patch)
+        if isinstance(op, SaveAtom):
+            params = {
+                "uuid": op.uuid,
+                "flow_uuid": op.flow_uuid,
+                "name": op.name,
+                "kind": op.kind,
+                "state": _opt_str(op.state, "state"),
+                "intention": op.intention,
+                "version": None if op.version is None else str(op.version),
+                "meta": self._meta(op.meta),
+                "created_at": self._time(op.at, "creation time"),
+            }
+            return [Prepared("atom_details", params)]
+        if isinstance(op, SaveFlow):
+            params = {
+                "uuid": op.uuid,
+                "logbook_uuid": op.logbook_uuid,
+                "name": op.name,
+                "state": _opt_str(op.state, "state"),
+                "meta": self._meta(op.meta),
+                "created_at": self._time(op.at, "creation time"),
+            }
+            return [Prepared("flow_details", params)]
+        if isinstance(op, SaveLogbook):
+            params = {
+                "uuid": op.uuid,
+                "name": op.name,
+                "meta": self._meta(op.meta),
+                "created_at": self._time(op.at, "creation time"),
+            }
+            return [Prepared("logbooks", params)]
+        raise InvalidArgument("not a persistence op: %r" % (op,))
+
+    def _prepare_update(
+        self,
+        table: str,
+        uuid: str,
+        at: datetime,
+        changes: Mapping[str, Any],
+        meta_patch: Mapping[str, Any] | None,
+    ) -> list[Prepared]:
+        unknown = set(changes) - ATOM_FIELDS
+        if unknown:
+            raise InvalidArgument("UpdateAtom cannot change %s" % ", ".join(sorted(unknown)))
+        params: dict[str, Any] = {"b_uuid": uuid, "b_at": self._time(at, "update time")}
+        for field, value in changes.items():
+            if field in JSON_FIELDS:
+                params["b_" + field] = self._json(value)
+            elif field == "attempt":
+                params["b_attempt"] = int(value)
+            else:
+                params["b_" + field] = _opt_str(value, field)
+        fields = tuple(sorted(changes))
+        patch = encoding.encode_meta(meta_patch)
+        if not patch:
+            return [Prepared(("update", table, fields, 0), params)]
+        if self._pg:
+            params["b_patch"] = encoding.dumps(patch)
+            return [Prepared(("update", table, fields, 1), params)]
+        if any('"' in key for key in patch):
+            rewrite = {"b_uuid": uuid, "patch": patch}
+            return [
+                Prepared(("update", table, fields, 0), params),
+                Prepared(("rewrite", table), rewrite),
+            ]
+        for index, (key, value) in enumerate(patch.items()):
+            params["b_p%d" % index] = '$."%s"' % key
+            params["b_v%d" % index] = encoding.dumps(value)
+        return [Prepared(("update", table, fields, len(patch)), params)]
+
+    # -- running (writer's thread) -------------------------------------------
+
+    def execute(self, conn: Connection, ops: list[Prepared]) -> int:
+        """Run ``ops`` in order on ``conn`` (inside the caller's transaction).
+
+        Returns the number of statements sent.
+        """
+        statements = 0
+        start = 0
+        while start < len(ops):
+            key = ops[start].key
+            end = start + 1
+            while end < len(ops) and ops[end].key == key:
+                end += 1
+            if isinstance(key, tuple) and key[0] == "rewrite":
+                for op in ops[start:end]:
+                    statements += self._merge_by_rewrite(conn, _TABLES[key[1]], op.params)
+            elif end - start == 1:
+                conn.exec_driver_sql(self.sql(key), ops[start].params)
+                statements += 1
+            else:
+                conn.exec_driver_sql(self.sql(key), [op.params for op in ops[start:end]])
+                statements += 1
+            start = end
+        return statements
+
+    def _p(self, name: str, column: str | None = None) -> str:
+        """A placeholder; JSON columns get a cast to jsonb on PostgreSQL."""
+        if not self._pg:
+            return ":" + name
+        if column in _JSON_COLUMNS:
+            return "CAST(%%(%s)s AS jsonb)" % name
+        return "%%(%s)s" % name
+
+    def sql(self, key: Hashable) -> str:
+        """The SQL text for a shape (built once)."""
+        text = self._cache.get(key)
+        if text is None:
+            text = self._build(key)
+            self._cache[key] = text
+        return text
+
+    def _build(self, key: Hashable) -> str:
+        if isinstance(key, str):
+            columns, conflict = _INSERTS[key]
+            return "INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO NOTHING" % (
+                key,
+                ", ".join(columns),
+                ", ".join(self._p(column, column) for column in columns),
+                conflict,
+            )
+        assert isinstance(key, tuple) and key[0] == "update"
+        _, table_key, fields, patch = key
+        sets = ["updated_at = %s" % self._p("b_at")]
+        sets.extend("%s = %s" % (field, self._p("b_" + field, field)) for field in fields)
+        if patch and self._pg:
+            sets.append("meta = meta || %s" % self._p("b_patch", "meta"))
+        elif patch:
+            pairs = ", ".join(
+                "%s, json(%s)" % (self._p("b_p%d" % i), self._p("b_v%d" % i)) for i in range(patch)
+            )
+            sets.append("meta = json_set(meta, %s)" % pairs)
+        return "UPDATE %s SET %s WHERE uuid = %s" % (
+            _TABLES[table_key],
+            ", ".join(sets),
+            self._p("b_uuid"),
+        )
+
+    def _merge_by_rewrite(self, conn: Connection, table: str, params: dict[str, Any]) -> int:
+        stored = conn.exec_driver_sql(
+            "SELECT meta FROM %s WHERE uuid = %s" % (table, self._p("b_uuid")),
+            {"b_uuid": params["b_uuid"]},
+        ).scalar_one_or_none()
+        if stored is None:
+            return 1
+        merged: dict[str, Any] = json.loads(stored) if isinstance(stored, str) else dict(stored)
+        merged.update(params["patch"])
+        conn.exec_driver_sql(
+            "UPDATE %s SET meta = %s WHERE uuid = %s"
+            % (table, self._p("b_meta", "meta"), self._p("b_uuid")),
+            {"b_meta": encoding.dumps(merged), "b_uuid": params["b_uuid"]},
+        )
+        return 2
