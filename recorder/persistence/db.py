@@ -16,6 +16,7 @@ not an error.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
@@ -104,6 +105,17 @@ def _setup_sqlite(
         conn.connection.driver_connection.execute(  # type: ignore[union-attr]
             "BEGIN IMMEDIATE" if immediate else "BEGIN"
         )
+
+
+def sqlite_file_missing(url: str | URL) -> bool:
+    """True for a SQLite URL whose file does not exist (opening it would create it)."""
+    parsed = urls.parse(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    database = parsed.database or ""
+    if parsed.query.get("uri") or database.startswith("file:") or database in ("", ":memory:"):
+        return False
+    return not Path(database).exists()
 
 
 def enable_wal(engine: Engine) -> None:

@@ -164,6 +164,8 @@ def downgrade(url: str, rev: str) -> tuple[str | None, str | None]:
 
 def current(url: str) -> str | None:
     """The revision stored in the database at ``url`` (None: no recorder schema)."""
+    if db.sqlite_file_missing(url):
+        return None
     with _connection(url, write=False) as conn:
         return revision_of(conn)
 
@@ -174,6 +176,8 @@ def check(url: str) -> list[str]:
     The database must be at the head revision first; otherwise the answer would
     be about a missing migration, not about drift.
     """
+    if db.sqlite_file_missing(url):
+        raise SchemaMismatch(mismatch_message(url, None) or "no recorder schema")
     with _connection(url, write=False) as conn:
         message = mismatch_message(url, revision_of(conn))
         if message is not None:

@@ -18,7 +18,6 @@ import atexit
 import sys
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -339,10 +338,7 @@ def connect(
 
 def _require_sqlite_file(url: URL) -> None:
     """A SQLite file that does not exist has no schema; do not create an empty one."""
-    database = url.database or ""
-    if url.query.get("uri") or database.startswith("file:"):
-        return
-    if not Path(database).exists():
+    if db.sqlite_file_missing(url):
         shown = urls.redact(url)
         raise SchemaMismatch(
             "database at %s does not exist: run `recorder db upgrade --db %s`" % (shown, shown)
