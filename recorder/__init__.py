@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
+from recorder.recording import record
+
 __version__ = "0.1.0"
+
+__all__ = ["record"]

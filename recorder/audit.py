@@ -1,0 +1,195 @@
+"""The transitions hash chain: how a row's hash is computed, and how to check a flow's rows.
+
+Every transition row of a flow carries ``seq`` (1, 2, 3, ... with no gaps),
+``prev_hash`` (the previous row's ``hash``; 64 zeros for the first row) and
+``hash``: the SHA-256 hex digest of the canonical JSON of the row's fields
+(:data:`HASHED_FIELDS`, keys sorted, no spaces, ASCII only, ``at`` as
+ISO-8601 UTC with microseconds, ``prev_hash`` included). So a row that was
+altered, deleted, inserted or moved breaks the chain at that row's ``seq``.
+
+What the chain cannot show on its own: rows cut off the *end* of a flow, or a
+forger who recomputes every later hash. Pass ``expected_head`` (a ``(seq,
+hash)`` kept somewhere else, e.g. from :meth:`Backend.last_transition` at the
+end of a run) to catch both up to that point.
+
+:func:`verify_chain` is pure (any row-like objects: attributes or mapping keys);
+:func:`verify_flow` reads a flow's rows from a backend or a database and checks them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from recorder.exceptions import InvalidArgument
+
+GENESIS_HASH = "0" * 64
+"""``prev_hash`` of a flow's first transition row."""
+
+HASHED_FIELDS = (
+    "flow_uuid",
+    "atom_uuid",
+    "kind",
+    "name",
+    "old_state",
+    "new_state",
+    "at",
+    "seq",
+    "attempt",
+    "details",
+    "prev_hash",
+)
+
+
+def canonical_at(at: datetime | str) -> str:
+    """``at`` as ISO-8601 UTC with microseconds (a naive datetime is taken as UTC)."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def canonical_json(fields: Mapping[str, Any]) -> bytes:
+    """The bytes that are hashed: sorted keys, compact, ASCII, no NaN."""
+    return json.dumps(
+        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    ).encode("ascii")
+
+
+def _field(row: Any, name: str) -> Any:
+    if isinstance(row, Mapping):
+        return row[name]
+    return getattr(row, name)
+
+
+def _details(value: Any) -> Any:
+    if isinstance(value, str):  # a JSON column read back as text
+        return json.loads(value)
+    return {} if value is None else value
+
+
+def row_hash(row: Any) -> str:
+    """The hash a row should carry, computed from its fields (including ``prev_hash``)."""
+    fields = {name: _field(row, name) for name in HASHED_FIELDS}
+    fields["at"] = canonical_at(fields["at"])
+    fields["details"] = _details(fields["details"])
+    return hashlib.sha256(canonical_json(fields)).hexdigest()
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of a chain check: ``first_bad_seq`` is where it breaks (None when ok)."""
+
+    ok: bool
+    first_bad_seq: int | None
+    reason: str
+    checked: int = 0
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def verify_chain(rows: Iterable[Any], expected_head: tuple[int, str] | None = None) -> VerifyResult:
+    """Check one flow's rows, in stored order, against the seq and hash rules.
+
+    The first problem found is reported: a gap (``first_bad_seq`` is the missing
+    seq), a seq out of place (a duplicate, inserted or reordered row: its seq),
+    a ``prev_hash`` that is not the previous row's hash, a ``hash`` that does not
+    match the row's fields (altered), a row of another flow, or a chain that
+    does not reach ``expected_head``.
+    """
+    expected = 1
+    prev = GENESIS_HASH
+    flow_uuid: Any = None
+    checked = 0
+    for row in rows:
+        seq = _field(row, "seq")
+        if checked == 0:
+            flow_uuid = _field(row, "flow_uuid")
+        elif _field(row, "flow_uuid") != flow_uuid:
+            return VerifyResult(False, seq, "row %s belongs to another flow" % seq, checked)
+        if seq != expected:
+            if isinstance(seq, int) and seq > expected:
+                reason = "row %d is missing (the next row has seq %d)" % (expected, seq)
+                return VerifyResult(False, expected, reason, checked)
+            reason = "row with seq %s where seq %d belongs (duplicate, inserted or moved)" % (
+                seq,
+                expected,
+            )
+            return VerifyResult(False, seq, reason, checked)
+        if _field(row, "prev_hash") != prev:
+            reason = "row %d: prev_hash is not the hash of row %d" % (seq, seq - 1)
+            return VerifyResult(False, seq, reason, checked)
+        stored = _field(row, "hash")
+        if row_hash(row) != stored:
+            reason = "row %d: hash does not match its contents (altered)" % seq
+            return VerifyResult(False, seq, reason, checked)
+        prev = stored
+        expected += 1
+        checked += 1
+    if expected_head is not None:
+        head_seq, head_hash = expected_head
+        last = expected - 1
+        if last < head_seq:
+            reason = "rows %d..%d are missing (the chain ends at %d)" % (last + 1, head_seq, last)
+            return VerifyResult(False, last + 1, reason, checked)
+        if last == head_seq and prev != head_hash:
+            reason = "row %d: hash differs from the expected head" % head_seq
+            return VerifyResult(False, head_seq, reason, checked)
+    return VerifyResult(True, None, "ok: %d rows" % checked, checked)
+
+
+def verify_flow(
+    source: Any, flow_uuid: str, expected_head: tuple[int, str] | None = None
+) -> VerifyResult:
+    """Read ``flow_uuid``'s transition rows from ``source`` and :func:`verify_chain` them.
+
+    ``source``: a :class:`~recorder.persistence.memory.MemoryBackend` (anything
+    with a ``transitions`` list), a database URL, an SQLAlchemy Engine or
+    Connection, or an object with such an ``engine`` attribute (the SQL backend).
+    """
+    return verify_chain(read_transitions(source, flow_uuid), expected_head)
+
+
+def read_transitions(source: Any, flow_uuid: str) -> Sequence[Any]:
+    """A flow's transition rows in stored order (insertion order, ``id`` in SQL)."""
+    rows = getattr(source, "transitions", None)
+    if isinstance(rows, list):
+        return [row for row in list(rows) if row.flow_uuid == flow_uuid]
+    return _read_sql(source, flow_uuid)
+
+
+def _read_sql(source: Any, flow_uuid: str) -> list[Any]:
+    # SQLAlchemy is imported only when a database is asked for.
+    from sqlalchemy import create_engine, select
+    from sqlalchemy.engine import URL, Connection, Engine
+
+    owned: Engine | None = None
+    bind: Any = source
+    if isinstance(source, (str, URL)):
+        from recorder.persistence.urls import normalize
+
+        bind = owned = create_engine(normalize(source))
+    elif not isinstance(source, (Engine, Connection)):
+        bind = getattr(source, "engine", None)
+        if not isinstance(bind, (Engine, Connection)):
+            raise InvalidArgument(
+                "cannot read transitions from %r: give a MemoryBackend, a database URL, "
+                "an SQLAlchemy Engine/Connection or a backend with an 'engine'" % (source,)
+            )
+    try:
+        from recorder.persistence.schema import transitions as table
+
+        query = select(table).where(table.c.flow_uuid == flow_uuid).order_by(table.c.id)
+        if isinstance(bind, Connection):
+            return list(bind.execute(query))
+        with bind.connect() as conn:
+            return list(conn.execute(query))
+    finally:
+        if owned is not None:
+            owned.dispose()

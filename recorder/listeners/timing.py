@@ -1,0 +1,227 @@
+"""Timing listeners: how long atoms and flows took, and when each event happened.
+
+Times are the engine's: each event's ``details['timestamp']`` (unix seconds,
+taken when the state changed), never the moment a listener happens to run, so
+a slow listener or a storage write before it does not skew them.
+
+Meta keys (TaskFlow's keep TaskFlow's meaning, "the latest"; the lists are
+recorder's additions, so nothing an earlier attempt measured is lost):
+
+``duration``
+    seconds of the latest finished phase (execute or revert), as in TaskFlow.
+``durations``
+    every finished phase, oldest first: ``{'attempt', 'phase' ('execute' or
+    'revert'), 'started', 'finished' (unix seconds), 'duration', 'state'}``
+    where ``state`` is the state that ended it. A flow's ``attempt`` counts its runs.
+``<STATE>-timestamp``
+    when the atom or flow last entered ``STATE``, as in TaskFlow.
+``<STATE>-timestamps``
+    every time it entered ``STATE``, oldest first.
+
+Unlike TaskFlow these listeners also time retry atoms. Storage errors are not
+swallowed: they reach the notifier, which logs and counts them
+(``engine.notifier.failure_count``), so a missing measurement never goes unseen.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from recorder import states
+from recorder.listeners import base
+
+if TYPE_CHECKING:
+    from recorder.engines.action_engine.engine import ActionEngine
+
+LOG = logging.getLogger(__name__)
+
+STARTING_STATES = frozenset((states.RUNNING, states.REVERTING))
+FINISHED_STATES = frozenset(base.FINISH_STATES)
+WATCH_STATES = frozenset(itertools.chain(FINISHED_STATES, STARTING_STATES, [states.PENDING]))
+
+DURATION_KEY = "duration"
+DURATIONS_KEY = "durations"
+EXECUTE_PHASE = "execute"
+REVERT_PHASE = "revert"
+
+
+def timestamp_key(state: str) -> str:
+    """TaskFlow's meta key for the latest time ``state`` was entered."""
+    return "%s-timestamp" % state
+
+
+def timestamps_key(state: str) -> str:
+    """recorder's meta key for every time ``state`` was entered."""
+    return "%s-timestamps" % state
+
+
+def event_time(details: base.Details) -> float:
+    """The engine's timestamp of an event (now, for engines that send none)."""
+    stamp = details.get("timestamp")
+    return float(stamp) if stamp is not None else time.time()
+
+
+def _printer(message: str) -> None:
+    print(message)
+
+
+@dataclass(frozen=True)
+class _Timer:
+    started: float
+    phase: str
+    attempt: int | None
+
+
+class _MetaWriter(base.Listener):
+    """Reads and merges the meta of the atom or flow an event is about."""
+
+    def _meta(self, kind: str, name: str) -> dict[str, Any]:
+        storage = self._engine.storage
+        return storage.flow_meta if kind == base.FLOW else storage.get_atom_meta(name)
+
+    def _update(self, kind: str, name: str, update: dict[str, Any]) -> None:
+        storage = self._engine.storage
+        if kind == base.FLOW:
+            storage.update_flow_metadata(update)
+        else:
+            storage.update_atom_metadata(name, update)
+
+
+class DurationListener(_MetaWriter):
+    """Records how long each execute and revert of every atom (and each flow run) took.
+
+    RUNNING/REVERTING start a timer, PENDING drops it, SUCCESS, FAILURE,
+    REVERTED and REVERT_FAILURE stop it and write ``duration`` and append to
+    ``durations`` (see the module docstring).
+    """
+
+    def __init__(self, engine: ActionEngine) -> None:
+        super().__init__(
+            engine,
+            task_listen_for=WATCH_STATES,
+            flow_listen_for=WATCH_STATES,
+            retry_listen_for=WATCH_STATES,
+        )
+        self._timers: dict[tuple[str, str], _Timer] = {}
+        self._lock = threading.Lock()
+
+    def deregister(self) -> None:
+        super().deregister()
+        with self._lock:
+            leftover, self._timers = self._timers, {}
+        if leftover:
+            LOG.warning(
+                "%d item(s) did not enter %s states: %s",
+                len(leftover),
+                sorted(FINISHED_STATES),
+                ", ".join("%s '%s'" % key for key in sorted(leftover)),
+            )
+
+    def _flow_receiver(self, state: str, details: base.Details) -> None:
+        self._receiver(base.FLOW, details["flow_name"], state, details)
+
+    def _task_receiver(self, state: str, details: base.Details) -> None:
+        self._receiver(base.TASK, details["task_name"], state, details)
+
+    def _retry_receiver(self, state: str, details: base.Details) -> None:
+        self._receiver(base.RETRY, details["retry_name"], state, details)
+
+    def _receiver(self, kind: str, name: str, state: str, details: base.Details) -> None:
+        key = (kind, name)
+        if state == states.PENDING:
+            with self._lock:
+                self._timers.pop(key, None)
+        elif state in STARTING_STATES:
+            phase = EXECUTE_PHASE if state == states.RUNNING else REVERT_PHASE
+            attempt = details.get("attempt") if kind != base.FLOW else None
+            with self._lock:
+                self._timers[key] = _Timer(event_time(details), phase, attempt)
+        elif state in FINISHED_STATES:
+            with self._lock:
+                timer = self._timers.pop(key, None)
+            if timer is not None:
+                self._record_ending(kind, name, state, timer, event_time(details))
+
+    def _record_ending(
+        self, kind: str, name: str, state: str, timer: _Timer, finished: float
+    ) -> None:
+        duration = max(0.0, finished - timer.started)
+        history = list(self._meta(kind, name).get(DURATIONS_KEY) or [])
+        attempt = timer.attempt
+        if attempt is None:  # flows (and engines that send no attempt): count runs
+            attempt = 1 + sum(1 for entry in history if entry.get("phase") == EXECUTE_PHASE)
+            if timer.phase == REVERT_PHASE:
+                attempt = max(1, attempt - 1)
+        history.append(
+            {
+                "attempt": attempt,
+                "phase": timer.phase,
+                "started": timer.started,
+                "finished": finished,
+                "duration": duration,
+                "state": state,
+            }
+        )
+        self._update(kind, name, {DURATION_KEY: duration, DURATIONS_KEY: history})
+        self._ended(kind, name, duration)
+
+    def _ended(self, kind: str, name: str, duration: float) -> None:
+        """Hook for subclasses: called after a duration was stored."""
+
+
+class PrintingDurationListener(DurationListener):
+    """Records durations and also prints when things start and how long they took."""
+
+    def __init__(self, engine: ActionEngine, printer: Callable[[str], Any] | None = None) -> None:
+        super().__init__(engine)
+        self._printer = printer if printer is not None else _printer
+
+    def _receiver(self, kind: str, name: str, state: str, details: base.Details) -> None:
+        super()._receiver(kind, name, state, details)
+        if state in STARTING_STATES:
+            self._printer("'%s' %s started." % (name, kind))
+
+    def _ended(self, kind: str, name: str, duration: float) -> None:
+        self._printer("It took %s '%s' %0.2f seconds to finish." % (kind, name, duration))
+
+
+class EventTimeListener(_MetaWriter):
+    """Writes ``<STATE>-timestamp`` (latest) and ``<STATE>-timestamps`` (all) into meta."""
+
+    def __init__(
+        self,
+        engine: ActionEngine,
+        task_listen_for: Iterable[str] | None = base.DEFAULT_LISTEN_FOR,
+        flow_listen_for: Iterable[str] | None = base.DEFAULT_LISTEN_FOR,
+        retry_listen_for: Iterable[str] | None = base.DEFAULT_LISTEN_FOR,
+    ) -> None:
+        super().__init__(
+            engine,
+            task_listen_for=task_listen_for,
+            flow_listen_for=flow_listen_for,
+            retry_listen_for=retry_listen_for,
+        )
+
+    def _record(self, kind: str, name: str, state: str, details: base.Details) -> None:
+        stamp = event_time(details)
+        earlier = self._meta(kind, name).get(timestamps_key(state)) or []
+        self._update(
+            kind,
+            name,
+            {timestamp_key(state): stamp, timestamps_key(state): [*earlier, stamp]},
+        )
+
+    def _flow_receiver(self, state: str, details: base.Details) -> None:
+        self._record(base.FLOW, details["flow_name"], state, details)
+
+    def _task_receiver(self, state: str, details: base.Details) -> None:
+        self._record(base.TASK, details["task_name"], state, details)
+
+    def _retry_receiver(self, state: str, details: base.Details) -> None:
+        self._record(base.RETRY, details["retry_name"], state, details)
