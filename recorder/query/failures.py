@@ -1,0 +1,229 @@
+"""Failures of a flow, with their causes and what was reverted because of them.
+
+When an atom fails, the engine starts nothing new: it reverts (the failed
+atoms, then what their retry controls, or everything), and then either a retry
+runs atoms again or the run ends. That stretch is one :class:`FailureEpisode`:
+it opens at a FAILURE and closes at the next RUNNING of any atom (the retry
+went on: ``outcome`` "RETRIED") or at the end of the run (``outcome`` the
+flow's end state). Every failure in the stretch (parallel atoms can fail
+together) is its cause; every revert in it happened because of them.
+
+:func:`failures_from_transitions` follows the rows in ``seq`` order, which is
+exact. :func:`failures_from_timeline` orders phases by time, for timelines
+rebuilt from meta, which have no rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from recorder.query.model import (
+    INTERRUPTED,
+    JSON,
+    REVERTING,
+    RUNNING,
+    WAITING,
+    FailureInfo,
+    Timeline,
+    iso,
+    seconds,
+)
+from recorder.query.timeline import (
+    EXECUTE_END_STATES,
+    REVERT_END_STATES,
+    RUN_END_STATES,
+    TransitionLike,
+    details_of,
+    failure_of,
+)
+
+RETRIED = "RETRIED"
+
+
+@dataclass(frozen=True)
+class FailedAttempt:
+    """An attempt that raised: in execute (``during`` "execute") or in revert ("revert")."""
+
+    atom: str
+    attempt: int
+    at: datetime
+    during: str
+    failure: FailureInfo | None
+
+    def to_json(self) -> JSON:
+        return {
+            "atom": self.atom,
+            "attempt": self.attempt,
+            "at": iso(self.at),
+            "during": self.during,
+            "failure": self.failure.to_json() if self.failure else None,
+        }
+
+
+@dataclass(frozen=True)
+class Revert:
+    """One revert done because of an episode's failures; ``end_state`` None if unfinished."""
+
+    atom: str
+    attempt: int
+    started_at: datetime
+    ended_at: datetime | None
+    end_state: str | None
+    after_failure_s: float | None
+
+    def to_json(self) -> JSON:
+        return {
+            "atom": self.atom,
+            "attempt": self.attempt,
+            "started_at": iso(self.started_at),
+            "ended_at": iso(self.ended_at),
+            "duration_s": seconds(self.started_at, self.ended_at),
+            "end_state": self.end_state,
+            "after_failure_s": self.after_failure_s,
+        }
+
+
+@dataclass(frozen=True)
+class FailureEpisode:
+    """Failures that happened together and what the engine did about them.
+
+    ``outcome``: "RETRIED" (a retry ran atoms again; ``retried_by`` names it),
+    the flow's end state (REVERTED, FAILURE, ...), INTERRUPTED, or None while
+    the engine is still handling it.
+    """
+
+    failures: tuple[FailedAttempt, ...]
+    reverts: tuple[Revert, ...]
+    outcome: str | None
+    retried_by: str | None = None
+
+    @property
+    def started_at(self) -> datetime:
+        return self.failures[0].at
+
+    def to_json(self) -> JSON:
+        return {
+            "started_at": iso(self.started_at),
+            "outcome": self.outcome,
+            "retried_by": self.retried_by,
+            "failures": [f.to_json() for f in self.failures],
+            "reverts": [r.to_json() for r in self.reverts],
+        }
+
+
+@dataclass(frozen=True)
+class _Event:
+    """A state change reduced to what episodes need (from a row or a phase edge)."""
+
+    kind: str
+    atom: str
+    attempt: int
+    state: str
+    at: datetime
+    failure: FailureInfo | None = None
+
+
+@dataclass
+class _Open:
+    failures: list[FailedAttempt] = field(default_factory=list)
+    reverts: dict[tuple[str, int], Revert] = field(default_factory=dict)
+    retried_by: str | None = None
+
+    def close(self, outcome: str | None) -> FailureEpisode:
+        return FailureEpisode(
+            tuple(self.failures), tuple(self.reverts.values()), outcome, self.retried_by
+        )
+
+
+def _episodes(events: Iterable[_Event]) -> tuple[FailureEpisode, ...]:
+    done: list[FailureEpisode] = []
+    current: _Open | None = None
+    for ev in events:
+        if ev.kind == "flow":
+            if current is not None and (ev.state in RUN_END_STATES or ev.state == "RESUMING"):
+                outcome = INTERRUPTED if ev.state == "RESUMING" else ev.state
+                done.append(current.close(outcome))
+                current = None
+            continue
+        if ev.state == "FAILURE":
+            current = current or _Open()
+            current.failures.append(
+                FailedAttempt(ev.atom, ev.attempt, ev.at, "execute", ev.failure)
+            )
+        elif current is None:
+            continue
+        elif ev.state == "RUNNING":
+            done.append(current.close(RETRIED))
+            current = None
+        elif ev.state == "REVERTING":
+            current.reverts[(ev.atom, ev.attempt)] = Revert(
+                ev.atom, ev.attempt, ev.at, None, None, None
+            )
+        elif ev.state in REVERT_END_STATES:
+            begun = current.reverts.get((ev.atom, ev.attempt))
+            start = begun.started_at if begun is not None else ev.at
+            first = current.failures[0].at
+            current.reverts[(ev.atom, ev.attempt)] = Revert(
+                ev.atom, ev.attempt, start, ev.at, ev.state, seconds(first, ev.at)
+            )
+            if ev.state == "REVERT_FAILURE":
+                current.failures.append(
+                    FailedAttempt(ev.atom, ev.attempt, ev.at, "revert", ev.failure)
+                )
+        elif ev.state == "RETRYING":
+            current.retried_by = ev.atom
+    if current is not None:
+        done.append(current.close(None))
+    return tuple(done)
+
+
+def failures_from_transitions(rows: Iterable[TransitionLike]) -> tuple[FailureEpisode, ...]:
+    """Failure episodes of one flow from its transitions rows (exact: follows ``seq``)."""
+    events = (
+        _Event(
+            r.kind,
+            r.name,
+            r.attempt,
+            r.new_state,
+            r.at,
+            failure_of(details_of(r)) if r.new_state in ("FAILURE", "REVERT_FAILURE") else None,
+        )
+        for r in sorted(rows, key=lambda r: r.seq)
+    )
+    return _episodes(events)
+
+
+# Within one instant: finishing comes before starting, as the engine orders them.
+_ORDER = {"SUCCESS": 0, "FAILURE": 0, "REVERTED": 1, "REVERT_FAILURE": 1, "RETRYING": 2}
+
+
+def _timeline_events(timeline: Timeline) -> Iterator[_Event]:
+    for run in timeline.runs:
+        if run.ended_at is not None and run.end_state is not None:
+            state = "RESUMING" if run.end_state == INTERRUPTED else run.end_state
+            yield _Event("flow", timeline.flow_name, 0, state, run.ended_at)
+    for atom in timeline.atoms:
+        for a in atom.attempts:
+            for p in a.phases:
+                if p.phase == WAITING:
+                    if atom.kind == "retry":
+                        yield _Event(atom.kind, atom.name, a.number, "RETRYING", p.started_at)
+                    continue
+                start_state = RUNNING.upper() if p.phase == RUNNING else REVERTING.upper()
+                yield _Event(atom.kind, atom.name, a.number, start_state, p.started_at)
+                if p.ended_at is not None and p.end_state in (
+                    EXECUTE_END_STATES | REVERT_END_STATES
+                ):
+                    failure = a.failure if p.end_state == "FAILURE" else a.revert_failure
+                    yield _Event(atom.kind, atom.name, a.number, p.end_state, p.ended_at, failure)
+
+
+def failures_from_timeline(timeline: Timeline) -> tuple[FailureEpisode, ...]:
+    """Failure episodes ordered by time alone (for timelines that have no rows)."""
+    events = sorted(
+        _timeline_events(timeline),
+        key=lambda e: (e.at, 3 if e.kind == "flow" else _ORDER.get(e.state, 2)),
+    )
+    return _episodes(events)

@@ -1,0 +1,81 @@
+"""One flow's full post-mortem from the database: pick the source, build, analyse.
+
+The transitions trail is preferred (it is complete); a flow that has none
+(written by TaskFlow, or by the timing listeners without the persistent
+capture) is rebuilt from its meta instead, and the result says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy.engine import Connection
+
+from recorder.exceptions import InvalidArgument
+from recorder.query.critical_path import CriticalPath, critical_path
+from recorder.query.failures import (
+    FailureEpisode,
+    failures_from_timeline,
+    failures_from_transitions,
+)
+from recorder.query.from_meta import timeline_from_meta
+from recorder.query.model import JSON, Timeline
+from recorder.query.reads import FlowRecord, atoms_of, transitions_of
+from recorder.query.timeline import build_timeline
+
+SOURCES = ("auto", "transitions", "meta")
+
+
+def load_timeline(
+    conn: Connection, flow: FlowRecord, *, source: str = "auto", now: datetime | None = None
+) -> Timeline:
+    """The flow's timeline from ``source``: "transitions", "meta", or "auto" (the first
+    that has anything). ``now`` (default: the current time) measures open phases."""
+    return load_report(conn, flow, source=source, now=now).timeline
+
+
+@dataclass(frozen=True)
+class FlowReport:
+    """A flow, its timeline, the critical path of its last run and its failure episodes."""
+
+    flow: FlowRecord
+    timeline: Timeline
+    critical_path: CriticalPath | None
+    failures: tuple[FailureEpisode, ...]
+
+    def to_json(self) -> JSON:
+        """The timeline's JSON with ``critical_path`` and ``failures`` added."""
+        data = self.timeline.to_json()
+        data["flow"] = {**data["flow"], **self.flow.to_json()}
+        data["critical_path"] = self.critical_path.to_json() if self.critical_path else None
+        data["failures"] = [f.to_json() for f in self.failures]
+        return data
+
+
+def load_report(
+    conn: Connection, flow: FlowRecord, *, source: str = "auto", now: datetime | None = None
+) -> FlowReport:
+    """Read the flow's rows once and build everything ``recorder show``/``timeline`` print."""
+    if source not in SOURCES:
+        raise InvalidArgument("source must be one of %s, not %r" % (", ".join(SOURCES), source))
+    now = now or datetime.now(timezone.utc)
+    atoms = atoms_of(conn, flow.uuid)
+    rows = transitions_of(conn, flow.uuid) if source != "meta" else []
+    if rows or source == "transitions":
+        timeline = build_timeline(
+            rows, flow_uuid=flow.uuid, flow_name=flow.name, atoms=atoms, now=now
+        )
+        if timeline.state is None:
+            timeline = _with_state(timeline, flow.state)
+        episodes = failures_from_transitions(rows)
+    else:
+        timeline = timeline_from_meta(flow, atoms, now=now)
+        episodes = failures_from_timeline(timeline)
+    return FlowReport(flow, timeline, critical_path(timeline), episodes)
+
+
+def _with_state(timeline: Timeline, state: str | None) -> Timeline:
+    from dataclasses import replace
+
+    return replace(timeline, state=state)
