@@ -176,6 +176,9 @@ def _read_sql(source: Any, flow_uuid: str) -> list[Any]:
 
         bind = owned = create_engine(normalize(source))
     elif not isinstance(source, (Engine, Connection)):
+        flush = getattr(source, "flush", None)
+        if callable(flush):  # a batched backend may still hold rows
+            flush()
         bind = getattr(source, "engine", None)
         if not isinstance(bind, (Engine, Connection)):
             raise InvalidArgument(

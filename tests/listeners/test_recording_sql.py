@@ -1,0 +1,221 @@
+"""The transitions trail in SQL (SQLite and PostgreSQL): complete, chained, tamper-evident."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+import recorder
+from recorder import engines, retry, states, task
+from recorder.audit import verify_chain, verify_flow
+from recorder.listeners.recording import TransitionRecorder
+from recorder.patterns import linear_flow, unordered_flow
+from recorder.persistence import connect
+from recorder.persistence.urls import normalize
+from recorder.storage import to_datetime
+
+
+class Const(task.Task):
+    def __init__(self, value: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.value = value
+
+    def execute(self) -> Any:
+        return self.value
+
+
+class FailsTimes(task.Task):
+    def __init__(self, failures: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.failures = failures
+        self.runs = 0
+
+    def execute(self) -> str:
+        self.runs += 1
+        if self.runs <= self.failures:
+            raise RuntimeError("flaky %d" % self.runs)
+        return "fine"
+
+
+class Sleepy(task.Task):
+    def __init__(self, seconds: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.seconds = seconds
+
+    def execute(self) -> float:
+        time.sleep(self.seconds)
+        return self.seconds
+
+
+def retried_flow() -> linear_flow.Flow:
+    inner = linear_flow.Flow("inner", retry=retry.Times(5, "r1")).add(
+        Const("ok", name="ok"), FailsTimes(2, name="flaky")
+    )
+    return linear_flow.Flow("outer").add(inner)
+
+
+@pytest.mark.parametrize("mode", ["durable", "batched"])
+def test_serial_run_is_recorded_in_sql_and_verifies(db_url: str, mode: str) -> None:
+    with connect(db_url, mode=mode) as backend:
+        engine = engines.load(retried_flow(), backend=backend)
+        with recorder.record(engine) as rec:
+            engine.run()
+        uuid = engine.storage.flow_uuid
+        rows = backend.load_transitions(uuid)
+        assert rec.transitions is not None
+        assert rec.transitions.head == backend.last_transition(uuid) == (34, rows[-1].hash)
+        result = verify_flow(backend, uuid)
+        assert result.ok and result.checked == 34
+        meta = backend.load_flow(uuid).atoms["flaky"].meta
+    assert [r.seq for r in rows] == list(range(1, 35))
+    assert [r.attempt for r in rows if r.name == "flaky" and r.new_state == "RUNNING"] == [1, 2, 3]
+    failure = next(r for r in rows if r.name == "flaky" and r.new_state == states.FAILURE)
+    assert failure.details == {"failure": {"type": "RuntimeError", "message": "flaky 1"}}
+    assert all(r.at.tzinfo is not None for r in rows)
+    # Meta history round-trips and agrees with the rows to the microsecond.
+    assert [(e["attempt"], e["phase"]) for e in meta["durations"]] == [
+        (1, "execute"),
+        (1, "revert"),
+        (2, "execute"),
+        (2, "revert"),
+        (3, "execute"),
+    ]
+    runs = [r.at for r in rows if r.name == "flaky" and r.new_state == states.RUNNING]
+    assert [to_datetime(s) for s in meta["RUNNING-timestamps"]] == runs
+    assert meta["duration"] == meta["durations"][-1]["duration"]
+    # Reading by URL (a fresh connection, rows as the database returns them).
+    assert verify_flow(db_url, uuid).ok
+
+
+def test_parallel_run_is_recorded_in_sql_and_verifies(db_url: str) -> None:
+    flow = unordered_flow.Flow("u").add(
+        *(Sleepy(0.005 * (i % 3), name="s%d" % i) for i in range(10)),
+        linear_flow.Flow("inner", retry=retry.Times(3, "r")).add(FailsTimes(1, name="flaky")),
+    )
+    with connect(db_url, mode="batched") as backend:
+        engine = engines.load(flow, backend=backend, engine="parallel", max_workers=4)
+        with TransitionRecorder(engine):
+            engine.run()
+        rows = backend.load_transitions(engine.storage.flow_uuid)
+        assert verify_flow(backend, engine.storage.flow_uuid).ok
+    assert [r.seq for r in rows] == list(range(1, len(rows) + 1))
+    assert len(rows) == 2 + 10 * 2 + (2 * 2 + 1) + (5 + 2)
+    assert [r.attempt for r in rows if r.name == "flaky" and r.new_state == "RUNNING"] == [1, 2]
+
+
+def test_a_resumed_flow_continues_the_chain_in_another_backend(db_url: str) -> None:
+    flow = linear_flow.Flow("f").add(Const(1, name="a"), FailsTimes(1, name="flaky"))
+    with connect(db_url) as backend:
+        engine = engines.load(flow, backend=backend)
+        with TransitionRecorder(engine), pytest.raises(RuntimeError):
+            engine.run()
+        uuid = engine.storage.flow_uuid
+        first = len(backend.load_transitions(uuid))
+    with connect(db_url, mode="batched") as backend:
+        again = engines.load(flow, backend=backend, flow_detail=uuid)
+        with TransitionRecorder(again):
+            again.run()
+        rows = backend.load_transitions(uuid)
+        assert verify_flow(backend, uuid).ok
+    assert rows[first].seq == first + 1 and rows[first].prev_hash == rows[first - 1].hash
+    assert rows[-1].kind == "flow" and rows[-1].new_state == states.SUCCESS
+
+
+def recorded(db_url: str) -> str:
+    with connect(db_url) as backend:
+        engine = engines.load(retried_flow(), backend=backend)
+        with TransitionRecorder(engine):
+            engine.run()
+        return engine.storage.flow_uuid
+
+
+def tamper(db_url: str, *statements: str, **params: Any) -> None:
+    """Run statements as a database owner would (on PostgreSQL, past the append-only trigger)."""
+    engine = create_engine(normalize(db_url))
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    text("ALTER TABLE transitions DISABLE TRIGGER transitions_append_only")
+                )
+            for statement in statements:
+                conn.execute(text(statement), params)
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("ALTER TABLE transitions ENABLE TRIGGER transitions_append_only"))
+    finally:
+        engine.dispose()
+
+
+def test_an_altered_row_is_found_at_its_seq(db_url: str) -> None:
+    uuid = recorded(db_url)
+    tamper(
+        db_url,
+        "UPDATE transitions SET new_state = 'SUCCESS' WHERE flow_uuid = :f AND seq = 7",
+        f=uuid,
+    )
+    result = verify_flow(db_url, uuid)
+    assert (result.ok, result.first_bad_seq) == (False, 7) and "altered" in result.reason
+
+
+def test_a_deleted_row_is_found_at_its_seq(db_url: str) -> None:
+    uuid = recorded(db_url)
+    tamper(db_url, "DELETE FROM transitions WHERE flow_uuid = :f AND seq = 12", f=uuid)
+    result = verify_flow(db_url, uuid)
+    assert (result.ok, result.first_bad_seq) == (False, 12) and "missing" in result.reason
+
+
+def test_an_inserted_row_is_found_at_its_seq(db_url: str) -> None:
+    uuid = recorded(db_url)
+    # Replace row 20 by a forged copy of row 19 claiming seq 20 and linking to it.
+    tamper(
+        db_url,
+        "DELETE FROM transitions WHERE flow_uuid = :f AND seq = 20",
+        "INSERT INTO transitions (flow_uuid, atom_uuid, kind, name, old_state, new_state, at,"
+        " seq, attempt, details, prev_hash, hash)"
+        " SELECT flow_uuid, atom_uuid, kind, name, old_state, new_state, at, 20, attempt,"
+        " details, hash, hash FROM transitions WHERE flow_uuid = :f AND seq = 19",
+        f=uuid,
+    )
+    result = verify_flow(db_url, uuid)
+    assert (result.ok, result.first_bad_seq) == (False, 20)
+
+
+def test_reordered_rows_are_found_at_their_seq(db_url: str) -> None:
+    uuid = recorded(db_url)
+    tamper(
+        db_url,
+        "UPDATE transitions SET seq = 1000 WHERE flow_uuid = :f AND seq = 5",
+        "UPDATE transitions SET seq = 5 WHERE flow_uuid = :f AND seq = 6",
+        "UPDATE transitions SET seq = 6 WHERE flow_uuid = :f AND seq = 1000",
+        f=uuid,
+    )
+    result = verify_flow(db_url, uuid)
+    assert (result.ok, result.first_bad_seq) == (False, 5)
+
+
+@pytest.mark.postgres
+def test_postgresql_refuses_to_rewrite_the_trail(pg_url: str) -> None:
+    uuid = recorded(pg_url)
+    engine = create_engine(normalize(pg_url))
+    try:
+        with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
+            conn.execute(text("DELETE FROM transitions WHERE flow_uuid = :f"), {"f": uuid})
+    finally:
+        engine.dispose()
+    assert verify_flow(pg_url, uuid).checked == 34
+
+
+def test_rows_read_back_hash_like_the_rows_written(db_url: str) -> None:
+    with connect(db_url) as backend:
+        engine = engines.load(
+            linear_flow.Flow("f").add(Const("caf\u00e9 \x00", name="a")), backend=backend
+        )
+        with TransitionRecorder(engine):
+            engine.run()
+        rows = backend.load_transitions(engine.storage.flow_uuid)
+    assert verify_chain(rows).ok
+    (success,) = [r for r in rows if r.new_state == states.SUCCESS and r.kind == "task"]
+    assert success.details == {"result": {"type": "str", "repr": "'caf\u00e9 \\x00'"}}
