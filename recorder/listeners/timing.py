@@ -12,7 +12,9 @@ recorder's additions, so nothing an earlier attempt measured is lost):
 ``durations``
     every finished phase, oldest first: ``{'attempt', 'phase' ('execute' or
     'revert'), 'started', 'finished' (unix seconds), 'duration', 'state'}``
-    where ``state`` is the state that ended it. A flow's ``attempt`` counts its runs.
+    where ``state`` is the state that ended it. A flow's ``attempt`` counts its
+    runs; a suspended run is kept too (``state`` SUSPENDED; ``duration`` is not
+    touched), and its resumption starts the next attempt.
 ``<STATE>-timestamp``
     when the atom or flow last entered ``STATE``, as in TaskFlow.
 ``<STATE>-timestamps``
@@ -44,6 +46,9 @@ LOG = logging.getLogger(__name__)
 STARTING_STATES = frozenset((states.RUNNING, states.REVERTING))
 FINISHED_STATES = frozenset(base.FINISH_STATES)
 WATCH_STATES = frozenset(itertools.chain(FINISHED_STATES, STARTING_STATES, [states.PENDING]))
+# A suspended flow run ends a timed segment, but TaskFlow's 'duration' ignores it.
+PAUSED_STATES = frozenset((states.SUSPENDED,))
+FLOW_WATCH_STATES = WATCH_STATES | PAUSED_STATES
 
 DURATION_KEY = "duration"
 DURATIONS_KEY = "durations"
@@ -105,7 +110,7 @@ class DurationListener(_MetaWriter):
         super().__init__(
             engine,
             task_listen_for=WATCH_STATES,
-            flow_listen_for=WATCH_STATES,
+            flow_listen_for=FLOW_WATCH_STATES,
             retry_listen_for=WATCH_STATES,
         )
         self._timers: dict[tuple[str, str], _Timer] = {}
@@ -142,7 +147,7 @@ class DurationListener(_MetaWriter):
             attempt = details.get("attempt") if kind != base.FLOW else None
             with self._lock:
                 self._timers[key] = _Timer(event_time(details), phase, attempt)
-        elif state in FINISHED_STATES:
+        elif state in FINISHED_STATES or state in PAUSED_STATES:
             with self._lock:
                 timer = self._timers.pop(key, None)
             if timer is not None:
@@ -152,6 +157,7 @@ class DurationListener(_MetaWriter):
         self, kind: str, name: str, state: str, timer: _Timer, finished: float
     ) -> None:
         duration = max(0.0, finished - timer.started)
+        paused = state in PAUSED_STATES
         history = list(self._meta(kind, name).get(DURATIONS_KEY) or [])
         attempt = timer.attempt
         if attempt is None:  # flows (and engines that send no attempt): count runs
@@ -168,6 +174,9 @@ class DurationListener(_MetaWriter):
                 "state": state,
             }
         )
+        if paused:  # keep the segment, leave TaskFlow's 'duration' alone
+            self._update(kind, name, {DURATIONS_KEY: history})
+            return
         self._update(kind, name, {DURATION_KEY: duration, DURATIONS_KEY: history})
         self._ended(kind, name, duration)
 

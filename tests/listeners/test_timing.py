@@ -221,19 +221,43 @@ def test_printing_duration_listener_default_printer(capsys: pytest.CaptureFixtur
     assert out[2].startswith("It took task 't' ")
 
 
-def test_unfinished_timers_are_reported_on_deregister(caplog: pytest.LogCaptureFixture) -> None:
+def test_a_suspended_run_is_kept_without_touching_duration() -> None:
     flow = linear_flow.Flow("f").add(Const(1, name="a"), Const(2, name="b"))
     engine = engines.load(flow)
 
     def suspend(state: str, details: dict[str, Any]) -> None:
-        engine.suspend()
+        if details["task_name"] == "a":
+            engine.suspend()
 
     engine.atom_notifier.register(states.SUCCESS, suspend)
-    caplog.set_level(logging.WARNING, logger="recorder.listeners.timing")
     with timing.DurationListener(engine):
         engine.run()
-    assert engine.storage.get_flow_state() == states.SUSPENDED
-    assert "duration" in engine.storage.get_atom_meta("a")
-    assert "duration" not in engine.storage.flow_meta
+        assert engine.storage.get_flow_state() == states.SUSPENDED
+        assert "duration" not in engine.storage.flow_meta
+        engine.run()
+    meta = engine.storage.flow_meta
+    assert [(e["attempt"], e["state"]) for e in meta["durations"]] == [
+        (1, states.SUSPENDED),
+        (2, states.SUCCESS),
+    ]
+    assert meta["duration"] == meta["durations"][-1]["duration"]
+
+
+def test_unfinished_timers_are_reported_on_deregister(caplog: pytest.LogCaptureFixture) -> None:
+    listener: list[timing.DurationListener] = []
+
+    class Leaves(task.Task):
+        def execute(self) -> None:
+            listener[0].deregister()  # while this task's timer runs
+
+    engine = engines.load(linear_flow.Flow("f").add(Leaves("leaves")))
+    listener.append(timing.DurationListener(engine))
+    caplog.set_level(logging.WARNING, logger="recorder.listeners.timing")
+    listener[0].register()
+    engine.run()
+    assert "duration" not in engine.storage.get_atom_meta("leaves")
     warnings = [r.getMessage() for r in caplog.records if r.name == "recorder.listeners.timing"]
-    assert len(warnings) == 1 and "flow 'f'" in warnings[0]
+    assert len(warnings) == 1
+    assert (
+        "2 item(s)" in warnings[0] and "flow 'f'" in warnings[0] and "task 'leaves'" in warnings[0]
+    )
