@@ -1,0 +1,287 @@
+"""Plain-text tables for a terminal: every line fits in 80 columns.
+
+Times are shown relative to the flow's start (``+1.234s``) in the timeline so
+columns stay narrow; absolute times (UTC) appear once in the header. Long
+names are cut with ``~``. Nothing here reads a database: it renders what the
+query layer returned.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from recorder.query.critical_path import CriticalPath
+from recorder.query.failures import FailureEpisode
+from recorder.query.load import FlowReport
+from recorder.query.model import REVERTING, RUNNING, WAITING, Attempt, Timeline
+from recorder.query.reads import FlowRecord
+from recorder.query.stats import AtomStats
+
+WIDTH = 80
+
+
+def fmt_duration(value: float | None) -> str:
+    """A short human duration: ``850us``, ``12.3ms``, ``4.56s``, ``3m07s``, ``2h05m``."""
+    if value is None:
+        return "-"
+    if value < 0.001:
+        return "%dus" % round(value * 1_000_000)
+    if value < 1:
+        return "%.1fms" % (value * 1000)
+    if value < 60:
+        return "%.2fs" % value
+    if value < 3600:
+        return "%dm%02ds" % divmod(round(value), 60)
+    hours, rest = divmod(round(value), 3600)
+    return "%dh%02dm" % (hours, rest // 60)
+
+
+def fmt_time(value: datetime | None, with_ms: bool = False) -> str:
+    if value is None:
+        return "-"
+    text = value.strftime("%Y-%m-%d %H:%M:%S")
+    return text + ".%03d" % (value.microsecond // 1000) if with_ms else text
+
+
+def fit(text: str, width: int) -> str:
+    """``text`` cut to ``width`` characters (ending in ``~`` when cut)."""
+    return text if len(text) <= width else text[: width - 1] + "~"
+
+
+def _row(cells: Sequence[str], widths: Sequence[int], right: Sequence[bool]) -> str:
+    parts = [
+        (cell.rjust(w) if r else fit(cell, w).ljust(w))
+        for cell, w, r in zip(cells, widths, right, strict=True)
+    ]
+    return " ".join(parts).rstrip()
+
+
+def table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    widths: Sequence[int],
+    right: Sequence[bool],
+) -> list[str]:
+    lines = [_row(header, widths, right), _row(["-" * w for w in widths], widths, right)]
+    lines.extend(_row(r, widths, right) for r in rows)
+    return lines
+
+
+def _wrap(text: str, indent: str = "  ") -> list[str]:
+    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [
+        indent
+    ]
+
+
+# -- flows -----------------------------------------------------------------------
+
+
+def flows_table(flows: Sequence[FlowRecord]) -> str:
+    """``recorder flows``: uuid prefix, name, state, creation time, time to last change."""
+    rows = []
+    for f in flows:
+        took = None
+        if f.updated_at is not None and f.state not in ("RUNNING", "PENDING", None):
+            took = (f.updated_at - f.created_at).total_seconds()
+        rows.append(
+            [f.uuid[:8], f.name, f.state or "-", fmt_time(f.created_at), fmt_duration(took)]
+        )
+    header = ["UUID", "NAME", "STATE", "CREATED (UTC)", "TOOK"]
+    return "\n".join(table(header, rows, [8, 27, 14, 19, 7], [False, False, False, False, True]))
+
+
+# -- stats -----------------------------------------------------------------------
+
+
+def stats_table(stats: Sequence[AtomStats]) -> str:
+    """``recorder stats``: one line per atom name."""
+    rows = [
+        [
+            s.name,
+            str(s.runs),
+            str(s.retries),
+            "%.1f" % (100 * s.failure_rate),
+            fmt_duration(s.p50),
+            fmt_duration(s.p95),
+            fmt_duration(s.max),
+        ]
+        for s in stats
+    ]
+    header = ["ATOM", "RUNS", "RETRIES", "FAIL%", "P50", "P95", "MAX"]
+    widths = [26, 7, 7, 5, 9, 9, 9]
+    return "\n".join(table(header, rows, widths, [False] + [True] * 6))
+
+
+# -- timeline --------------------------------------------------------------------
+
+
+def _phase(attempt: Attempt, name: str, as_of: datetime | None) -> str:
+    phase = attempt.phase(name)
+    if phase is None:
+        return "-"
+    if phase.open and as_of is not None:
+        return fmt_duration(phase.duration_until(as_of)) + "+"
+    return fmt_duration(phase.duration)
+
+
+def _outcome(attempt: Attempt) -> str:
+    text = attempt.outcome or "RUNNING"
+    if attempt.revert_outcome == "REVERT_FAILURE":
+        return text + ",REV_FAIL"
+    if attempt.revert_outcome == "REVERTED":
+        return text + ",REVERTED"
+    if attempt.phase(REVERTING) is not None and attempt.revert_outcome is None:
+        return text + ",REVERTING"
+    return text
+
+
+def header_lines(report: FlowReport) -> list[str]:
+    t = report.timeline
+    lines = ["flow %s  %s" % (fit(t.flow_name, 30), t.flow_uuid)]
+    state = t.state or report.flow.state or "-"
+    took = fmt_duration(t.duration) if t.ended_at is not None else "running"
+    lines.append(
+        "state %s  runs %d  started %s UTC  took %s"
+        % (state, len(t.runs), fmt_time(t.started_at, with_ms=True), took)
+    )
+    if len(t.runs) > 1:
+        for run in t.runs:
+            lines.append(
+                "  run %d: %s  %s  %s"
+                % (
+                    run.number,
+                    fmt_time(run.started_at, with_ms=True),
+                    fmt_duration(run.duration),
+                    run.end_state or "running",
+                )
+            )
+    lines.append("source: %s" % t.source)
+    for note in t.unknown:
+        lines.extend(_wrap("unknown: " + note))
+    return lines
+
+
+def timeline_lines(timeline: Timeline, path: CriticalPath | None) -> list[str]:
+    """One line per attempt: start offset, waiting/running/reverting time, outcome.
+
+    ``*`` before a name marks an attempt whose running phase is on the critical path.
+    """
+    origin = timeline.started_at
+    rows = []
+    for atom in timeline.atoms:
+        if not atom.attempts:
+            rows.append([" " + atom.name, "-", "-", "-", "-", "-", atom.state or "PENDING"])
+        for attempt in atom.attempts:
+            on_path = path is not None and path.contains(atom.name, attempt.number, RUNNING)
+            start = attempt.started_at
+            offset = (
+                "+%.3fs" % (start - origin).total_seconds()
+                if start is not None and origin is not None
+                else "-"
+            )
+            rows.append(
+                [
+                    ("*" if on_path else " ") + atom.name,
+                    str(attempt.number),
+                    offset,
+                    _phase(attempt, WAITING, timeline.as_of),
+                    _phase(attempt, RUNNING, timeline.as_of),
+                    _phase(attempt, REVERTING, timeline.as_of),
+                    _outcome(attempt),
+                ]
+            )
+    header = [" ATOM", "TRY", "START", "WAIT", "RUN", "REVERT", "OUTCOME"]
+    widths = [21, 3, 9, 8, 8, 8, 17]
+    return table(header, rows, widths, [False, True, True, True, True, True, False])
+
+
+def path_lines(path: CriticalPath | None) -> list[str]:
+    if path is None:
+        return []
+    state = " (run still open)" if path.open else ""
+    text = (
+        "critical path (* above)%s: %s wall = running %s (%d%%) + reverting %s (%d%%) "
+        "+ waiting %s (%d%%); %d steps"
+        % (
+            state,
+            fmt_duration(path.wall),
+            fmt_duration(path.running),
+            round(100 * path.share(path.running)),
+            fmt_duration(path.reverting),
+            round(100 * path.share(path.reverting)),
+            fmt_duration(path.waiting),
+            round(100 * path.share(path.waiting)),
+            len(path.steps),
+        )
+    )
+    return _wrap(text, "")
+
+
+def failure_lines(episodes: Sequence[FailureEpisode]) -> list[str]:
+    if not episodes:
+        return []
+    lines = ["failures:"]
+    for ep in episodes:
+        for f in ep.failures:
+            cause = "%s: %s" % (f.failure.type, f.failure.message) if f.failure else "?"
+            where = " (while reverting)" if f.during == "revert" else ""
+            lines.extend(
+                _wrap(
+                    "%s %s attempt %d%s: %s"
+                    % (fmt_time(f.at, with_ms=True)[11:], f.atom, f.attempt, where, cause)
+                )
+            )
+        reverted = ", ".join(
+            "%s#%d%s"
+            % (
+                r.atom,
+                r.attempt,
+                "" if r.end_state == "REVERTED" else "(%s)" % (r.end_state or "unfinished"),
+            )
+            for r in ep.reverts
+        )
+        outcome = {
+            "RETRIED": "retried by %s" % (ep.retried_by or "a retry"),
+            None: "still being handled",
+        }.get(ep.outcome, "flow ended %s" % ep.outcome)
+        lines.extend(_wrap("-> reverted %s; %s" % (reverted or "nothing", outcome), "    "))
+    return lines
+
+
+def timeline_text(report: FlowReport) -> str:
+    """``recorder timeline --format table``."""
+    lines = [*header_lines(report), ""]
+    lines += timeline_lines(report.timeline, report.critical_path)
+    extra = path_lines(report.critical_path) + failure_lines(report.failures)
+    if extra:
+        lines += ["", *extra]
+    return "\n".join(lines)
+
+
+def show_text(report: FlowReport) -> str:
+    """``recorder show``: the flow, one line per atom, failures and the critical path."""
+    t = report.timeline
+    rows = []
+    for atom in t.atoms:
+        last = atom.attempts[-1] if atom.attempts else None
+        rows.append(
+            [
+                atom.name,
+                atom.kind,
+                atom.state or "PENDING",
+                str(len(atom.attempts)),
+                _phase(last, RUNNING, t.as_of) if last else "-",
+                fmt_duration(
+                    sum(a.run_duration or 0.0 for a in atom.attempts) if atom.attempts else None
+                ),
+            ]
+        )
+    header = ["ATOM", "KIND", "STATE", "TRIES", "LAST RUN", "TOTAL RUN"]
+    lines = [*header_lines(report), ""]
+    lines += table(header, rows, [26, 5, 14, 5, 10, 10], [False, False, False, True, True, True])
+    extra = failure_lines(report.failures) + path_lines(report.critical_path)
+    if extra:
+        lines += ["", *extra]
+    return "\n".join(lines)
