@@ -87,14 +87,15 @@ class Applier:
                 if not db.is_transient(exc):
                     error = WriteFailed("write could not be committed: %s" % db.describe(exc))
                     return self._failed(groups, error)
-                if now + delay - first_failure > self._retry_for:
+                elapsed = now - first_failure
+                if elapsed >= self._retry_for:
                     error = WriteFailed(
                         "write not committed after retrying for %.1f s: %s"
-                        % (now - first_failure, db.describe(exc))
+                        % (elapsed, db.describe(exc))
                     )
                     return self._failed(groups, error)
                 self.stats.retries += 1
-                time.sleep(delay)
+                time.sleep(min(delay, self._retry_for - elapsed))
                 delay = min(delay * 2, 1.0)
 
     def _failed(self, groups: list[list[Prepared]], error: WriteFailed) -> list[WriteFailed | None]:

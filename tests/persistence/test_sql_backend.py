@@ -1,0 +1,326 @@
+"""What only the SQL backend promises: idempotent retries, statement counts,
+group commit, back-pressure, errors that surface, odd input that still lands."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from recorder.exceptions import InvalidArgument, StorageError, WriteFailed
+from recorder.persistence import connect
+from recorder.persistence.encoding import StoredRepr
+from recorder.persistence.models import new_uuid
+from recorder.persistence.ops import SaveAtom, SaveFlow, UpdateAtom, UpdateFlow
+from recorder.persistence.sql import SQLBackend
+
+from .conftest import Flow, at, later
+
+
+def _count(backend: SQLBackend, table: str) -> int:
+    with backend.engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM %s" % table)).scalar_one())
+
+
+class StatementLog:
+    """Every statement SQLAlchemy sends on an engine (executemany counts once)."""
+
+    def __init__(self, backend: SQLBackend) -> None:
+        self.statements: list[str] = []
+        self.backend = backend
+        event.listen(backend.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement.split()[0].upper())
+
+    def __enter__(self) -> StatementLog:
+        self.statements.clear()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.backend.flush()
+
+
+def test_retried_batches_are_idempotent(sql_backend: SQLBackend) -> None:
+    flow = Flow(sql_backend, atoms=("a",))
+    batch = [
+        flow.transition(None, "PENDING", "RUNNING", 1),
+        flow.transition("a", "PENDING", "RUNNING", 2, attempt=1),
+        UpdateAtom(flow.atoms["a"], later(), {"state": "RUNNING"}, {"k": 1}),
+    ]
+    sql_backend.write(batch)
+    sql_backend.write(batch)  # what a retry after an unknown commit outcome does
+    sql_backend.flush()
+    assert [t.seq for t in sql_backend.load_transitions(flow.uuid)] == [0, 1]
+    assert sql_backend.load_flow(flow.uuid).atoms["a"].meta == {"k": 1}
+
+
+def test_each_op_is_one_statement_and_nothing_is_read(sql_backend: SQLBackend) -> None:
+    flow = Flow(sql_backend, atoms=("a",))
+    sql_backend.flush()
+    log = StatementLog(sql_backend)
+    with log:
+        for index in range(3):
+            sql_backend.write(
+                [
+                    UpdateAtom(flow.atoms["a"], later(), {"state": "RUNNING"}, {"x": index}),
+                    flow.transition("a", "PENDING", "RUNNING", index, attempt=index),
+                ]
+            )
+    writes = [s for s in log.statements if s in ("INSERT", "UPDATE")]
+    assert "SELECT" not in log.statements
+    if sql_backend.mode == "durable":
+        assert len(writes) == 6  # one per op
+    else:
+        assert len(writes) <= 6
+        assert sql_backend.stats.ops >= 6
+
+
+def test_batched_mode_uses_executemany_for_same_shaped_ops(sqlite_url: str) -> None:
+    backend = connect(sqlite_url, mode="batched", flush_interval=10.0, batch_size=1000)
+    try:
+        flow = Flow(backend, atoms=("a",))
+        backend.flush()
+        log = StatementLog(backend)
+        with log:
+            backend.write([flow.transition("a", "PENDING", "RUNNING", i) for i in range(200)])
+        assert log.statements == ["INSERT"]
+        assert _count(backend, "transitions") == 200
+    finally:
+        backend.close()
+
+
+def test_durable_writes_from_many_threads_share_commits(db_url: str) -> None:
+    backend = connect(db_url, mode="durable")
+    flows = [Flow(backend, atoms=("a",), name="f%d" % i) for i in range(8)]
+    before = backend.stats.commits
+    per_thread = 100
+
+    def work(flow: Flow) -> None:
+        for i in range(per_thread):
+            backend.write([flow.transition("a", "PENDING", "RUNNING", i)])
+
+    threads = [threading.Thread(target=work, args=(flow,)) for flow in flows]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    commits = backend.stats.commits - before
+    try:
+        assert _count(backend, "transitions") == 8 * per_thread
+        assert commits < 8 * per_thread  # some writers shared a commit
+        for flow in flows:
+            seqs = [t.seq for t in backend.load_transitions(flow.uuid)]
+            assert seqs == list(range(per_thread))
+    finally:
+        backend.close()
+
+
+def test_durable_error_fails_only_the_write_that_caused_it(db_url: str) -> None:
+    backend = connect(db_url, mode="durable")
+    try:
+        flow = Flow(backend, atoms=("a",))
+        with pytest.raises(WriteFailed) as caught:
+            # No such logbook: the foreign key refuses the row.
+            backend.write([SaveFlow(new_uuid(), new_uuid(), "orphan", None, {}, at())])
+        assert "\n" not in str(caught.value)
+        assert isinstance(caught.value, StorageError)
+        backend.write([UpdateFlow(flow.uuid, later(), state="RUNNING")])
+        assert backend.load_flow(flow.uuid).state == "RUNNING"
+        assert _count(backend, "flow_details") == 1
+    finally:
+        backend.close()
+
+
+def test_batched_error_surfaces_on_flush_and_spares_other_ops(db_url: str) -> None:
+    backend = connect(db_url, mode="batched", flush_interval=10.0)
+    flow = Flow(backend, atoms=("a",))
+    backend.write(
+        [
+            UpdateFlow(flow.uuid, later(), state="RUNNING"),
+            SaveFlow(new_uuid(), new_uuid(), "orphan", None, {}, at()),  # FK violation
+            flow.transition(None, "PENDING", "RUNNING", 1),
+        ]
+    )
+    with pytest.raises(WriteFailed, match="1 queued op"):
+        backend.flush()
+    backend.flush()  # reported once; the backend goes on
+    assert backend.load_flow(flow.uuid).state == "RUNNING"
+    assert len(backend.load_transitions(flow.uuid)) == 1
+    backend.write([SaveFlow(new_uuid(), new_uuid(), "orphan", None, {}, at())])
+    with pytest.raises(WriteFailed):
+        backend.close()  # close raises what flush found
+    with pytest.raises(WriteFailed, match="closed"):
+        backend.write([UpdateFlow(flow.uuid, later(), state="SUCCESS")])
+
+
+def test_batched_queue_is_bounded_and_pushes_back(sqlite_url: str) -> None:
+    backend = connect(sqlite_url, mode="batched", queue_size=20, batch_size=5, busy_timeout=30)
+    flow = Flow(backend, atoms=("a",))
+    backend.flush()
+    blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # hold the write lock: the writer cannot commit
+    written = 0
+    max_pending = 0
+
+    def produce() -> None:
+        nonlocal written, max_pending
+        for i in range(100):
+            backend.write([flow.transition("a", "PENDING", "RUNNING", i)])
+            written += 1
+            max_pending = max(max_pending, backend.pending())
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    time.sleep(0.5)
+    try:
+        assert producer.is_alive()  # blocked in write(): the queue is full
+        assert written <= 20
+        assert backend.pending() <= 20
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    producer.join(timeout=30)
+    backend.flush()
+    assert written == 100 and max_pending <= 20
+    assert [t.seq for t in backend.load_transitions(flow.uuid)] == list(range(100))
+    backend.close()
+
+
+def test_locked_sqlite_is_retried_then_reported(sqlite_url: str) -> None:
+    path = sqlite_url.removeprefix("sqlite:///")
+    backend = connect(sqlite_url, busy_timeout=0.05, retry_for=5.0)
+    flow = Flow(backend, atoms=("a",))
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.4, lambda: blocker.execute("ROLLBACK"))
+    release.start()
+    backend.write([UpdateFlow(flow.uuid, later(), state="RUNNING")])  # waits, retries, lands
+    release.join()
+    assert backend.stats.retries > 0
+    assert backend.load_flow(flow.uuid).state == "RUNNING"
+    backend.close()
+
+    impatient = connect(sqlite_url, busy_timeout=0.05, retry_for=0.3)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(WriteFailed, match="locked"):
+            impatient.write([UpdateFlow(flow.uuid, later(), state="SUCCESS")])
+        assert time.monotonic() - started < 3
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert impatient.load_flow(flow.uuid).state == "RUNNING"
+    impatient.close()
+
+
+def test_bad_ops_are_refused_at_write_time(sql_backend: SQLBackend) -> None:
+    flow = Flow(sql_backend, atoms=("a",))
+    with pytest.raises(InvalidArgument, match="naive"):
+        sql_backend.write([UpdateFlow(flow.uuid, datetime(2024, 1, 1), state="RUNNING")])
+    with pytest.raises(InvalidArgument, match="cannot change"):
+        sql_backend.write([UpdateAtom(flow.atoms["a"], later(), {"name": "x"})])
+    with pytest.raises(InvalidArgument, match="meta keys"):
+        sql_backend.write([UpdateAtom(flow.atoms["a"], later(), {}, {3: "x"})])  # type: ignore[dict-item]
+    sql_backend.flush()
+    loaded = sql_backend.load_flow(flow.uuid)
+    assert loaded.state == "PENDING" and loaded.updated_at is None
+
+
+def test_unserialisable_and_huge_results_are_stored(sql_backend: SQLBackend) -> None:
+    flow = Flow(sql_backend, atoms=("odd", "huge"))
+
+    class Thing:
+        def __repr__(self) -> str:
+            return "Thing()"
+
+    odd = {
+        "obj": Thing(),
+        "set": {1},
+        "bytes": b"\x00\x01",
+        "nan": float("nan"),
+        "big": 2**80,
+        "text": "nul\x00 and \ud800",
+    }
+    huge = "x" * (10 * 1024 * 1024)
+    sql_backend.write(
+        [
+            UpdateAtom(flow.atoms["odd"], later(), {"results": odd, "state": "SUCCESS"}),
+            UpdateAtom(flow.atoms["huge"], later(), {"results": huge, "state": "SUCCESS"}),
+        ]
+    )
+    atoms = sql_backend.load_flow(flow.uuid).atoms
+    stored = atoms["odd"].results
+    assert stored["obj"] == StoredRepr(
+        type=Thing.__module__ + "." + Thing.__qualname__, repr="Thing()"
+    )
+    assert stored["set"] == StoredRepr(type="set", repr="{1}")
+    assert stored["bytes"] == b"\x00\x01"
+    assert stored["nan"] != stored["nan"]
+    assert stored["big"] == 2**80
+    assert stored["text"] == "nul\x00 and \ud800"
+    assert atoms["huge"].results == huge
+
+
+NASTY = [
+    "Robert'); DROP TABLE flow_details;--",
+    'double " quote',
+    "percent %s %(name)s :name ? $1",
+    "ünïcode ✓ 😀 名前",
+    "back\\slash\nnewline\ttab",
+]
+
+
+@pytest.mark.parametrize("name", NASTY)
+def test_names_and_keys_with_metacharacters(sql_backend: SQLBackend, name: str) -> None:
+    flow = Flow(sql_backend, atoms=(name, "plain"), name=name)
+    sql_backend.write(
+        [
+            UpdateAtom(flow.atoms[name], later(), {"results": name}, {name: name}),
+            flow.transition(name, "PENDING", "RUNNING", 1, details={name: name}),
+        ]
+    )
+    loaded = sql_backend.load_flow(flow.uuid)
+    assert loaded.name == name
+    assert loaded.atoms[name].results == name
+    assert loaded.atoms[name].meta == {name: name}
+    assert sql_backend.load_transitions(flow.uuid)[0].details == {name: name}
+    assert sql_backend.latest_flow_by_name(name) is not None
+    assert _count(sql_backend, "flow_details") == 1
+
+
+def test_latest_flow_by_name(sql_backend: SQLBackend) -> None:
+    first = Flow(sql_backend, atoms=("a",), name="nightly")
+    second_uuid = new_uuid()
+    sql_backend.write(
+        [
+            SaveFlow(second_uuid, first.logbook, "nightly", "PENDING", {}, at(60)),
+            SaveAtom(new_uuid(), second_uuid, "a", "task", None, "EXECUTE", None, {}, at(61)),
+        ]
+    )
+    latest = sql_backend.latest_flow_by_name("nightly")
+    assert latest is not None and latest.uuid == second_uuid
+    assert list(latest.atoms) == ["a"]
+    assert sql_backend.latest_flow_by_name("never ran") is None
+
+
+def test_times_are_stored_as_utc_with_microseconds(db_url: str) -> None:
+    backend = connect(db_url)
+    try:
+        flow = Flow(backend, atoms=("a",))
+        backend.write([flow.transition("a", "PENDING", "RUNNING", 0.000001)])
+        with backend.engine.connect() as conn:
+            raw = conn.execute(text("SELECT at FROM transitions")).scalar_one()
+        if backend.dialect == "sqlite":
+            assert raw == "2024-05-17 12:00:00.123457+00:00"
+        else:
+            assert raw == at(0.000001)
+        assert backend.load_transitions(flow.uuid)[0].at == at(0.000001)
+    finally:
+        backend.close()
