@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from recorder import engines, retry, states, task
+from recorder.exceptions import StorageError
 from recorder.listeners import capturing, timing
 from recorder.patterns import linear_flow, unordered_flow
 
@@ -261,3 +262,21 @@ def test_unfinished_timers_are_reported_on_deregister(caplog: pytest.LogCaptureF
     assert (
         "2 item(s)" in warnings[0] and "flow 'f'" in warnings[0] and "task 'leaves'" in warnings[0]
     )
+
+
+def test_a_storage_error_in_a_timing_listener_is_counted_not_swallowed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    engine = engines.load(linear_flow.Flow("f").add(Const(1, name="t")))
+
+    def refuse(name: str, update: dict[str, Any]) -> None:
+        raise StorageError("disk full")
+
+    monkeypatch.setattr(engine.storage, "update_atom_metadata", refuse)
+    with timing.DurationListener(engine), timing.EventTimeListener(engine):
+        engine.run()
+    assert engine.storage.get_flow_state() == states.SUCCESS
+    # EventTime: RUNNING and SUCCESS; Duration: SUCCESS -- each one counted and kept.
+    assert engine.atom_notifier.failure_count == 3
+    assert all(f.failure.check(StorageError) for f in engine.atom_notifier.listener_failures)
+    assert "duration" in engine.storage.flow_meta  # flow meta writes were not affected
