@@ -27,25 +27,40 @@ class _Group(click.Group):
             ctx.exit(1)
 
 
-def database_url(ctx: click.Context) -> str:
-    """The URL chosen by --db / RECORDER_DATABASE_URL / the default."""
-    root = ctx.find_root()
-    value = root.params.get("db") if root.params else None
-    return urls.resolve_url(value)
+_DB_KEY = "recorder.db"
 
 
-@click.group(cls=_Group)
-@click.option(
+def _remember_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value is not None:
+        ctx.meta[_DB_KEY] = value
+
+
+db_option = click.option(
     "--db",
     metavar="URL",
     default=None,
+    expose_value=False,
+    callback=_remember_db,
     help="Database URL (default: $%s, else %s)." % (urls.ENV_VAR, urls.DEFAULT_URL),
 )
-def main(db: str | None) -> None:
+"""``--db URL``, accepted before or after the subcommand (``recorder --db X db
+upgrade`` and ``recorder db upgrade --db X`` mean the same)."""
+
+
+def database_url(ctx: click.Context) -> str:
+    """The URL chosen by --db / RECORDER_DATABASE_URL / the default."""
+    value = ctx.meta.get(_DB_KEY)
+    return urls.resolve_url(value if isinstance(value, str) else None)
+
+
+@click.group(cls=_Group)
+@db_option
+def main() -> None:
     """Run flows and record every state change in SQL."""
 
 
 @main.group(name="db", cls=_Group)
+@db_option
 def db_group() -> None:
     """Create, migrate and check the recorder schema."""
 
@@ -55,6 +70,7 @@ def _describe(rev: str | None) -> str:
 
 
 @db_group.command()
+@db_option
 @click.argument("revision", default="head")
 @click.pass_context
 def upgrade(ctx: click.Context, revision: str) -> None:
@@ -73,6 +89,7 @@ def upgrade(ctx: click.Context, revision: str) -> None:
 
 
 @db_group.command()
+@db_option
 @click.argument("revision")
 @click.pass_context
 def downgrade(ctx: click.Context, revision: str) -> None:
@@ -88,6 +105,7 @@ def downgrade(ctx: click.Context, revision: str) -> None:
 
 
 @db_group.command()
+@db_option
 @click.pass_context
 def current(ctx: click.Context) -> None:
     """Show the database's schema revision and the one this recorder needs."""
@@ -101,6 +119,7 @@ def current(ctx: click.Context) -> None:
 
 
 @db_group.command()
+@db_option
 @click.pass_context
 def check(ctx: click.Context) -> None:
     """Compare the migrated database with the models; exit 1 on any drift."""

@@ -117,7 +117,7 @@ def test_cli_db_commands(empty_db_url: str) -> None:
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "recorder db upgrade" in result.output
     assert "Traceback" not in result.output
-    result = _run(["--db", empty_db_url, "db", "upgrade"])
+    result = _run(["db", "upgrade", "--db", empty_db_url])  # the form the hints print
     assert result.exit_code == 0 and "upgraded from none to 0003" in result.output
     assert _run(["--db", empty_db_url, "db", "upgrade"]).output.endswith(
         "already at revision 0003\n"
