@@ -258,7 +258,10 @@ class BatchedWriter:
                 self._cond.wait()
             self._raise_error()
             if self._c.oldest is None:
+                # First op of a batch: wake the writer so its flush_interval clock
+                # starts now (it sleeps without a timeout while the queue is empty).
                 self._c.oldest = time.monotonic()
+                self._cond.notify_all()
             self._c.queue.extend(ops)
             self._c.enqueued += len(ops)
             if len(self._c.queue) >= self._batch_size or self._interval == 0:
