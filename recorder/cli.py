@@ -11,16 +11,24 @@ from typing import Any
 
 import click
 
+from recorder.commands import register as register_commands
 from recorder.exceptions import RecorderError, SchemaMismatch
 from recorder.persistence import urls
 
 
 class _Group(click.Group):
-    """A click group that turns RecorderError into one line and exit code 1."""
+    """A click group that turns RecorderError into one line and exit code 1.
+
+    Usage errors (a bad option or argument) exit 1 as well: exit code 2 is kept
+    for integrity failures (``recorder verify``).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            exc.show()
+            ctx.exit(1)
         except RecorderError as exc:
             message = " ".join(str(exc).split()) or type(exc).__name__
             click.echo("recorder: error: %s" % message, err=True)
@@ -136,6 +144,8 @@ def check(ctx: click.Context) -> None:
         )
     click.echo("no drift: database at %s matches the models" % urls.redact(url))
 
+
+register_commands(main, [db_option])
 
 if __name__ == "__main__":
     main()

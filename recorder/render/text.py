@@ -225,7 +225,9 @@ def failure_lines(episodes: Sequence[FailureEpisode]) -> list[str]:
     lines = ["failures:"]
     for ep in episodes:
         for f in ep.failures:
-            cause = "%s: %s" % (f.failure.type, f.failure.message) if f.failure else "?"
+            cause = "?"
+            if f.failure is not None:  # the class name is enough here; JSON has the full path
+                cause = "%s: %s" % (f.failure.type.rsplit(".", 1)[-1], f.failure.message)
             where = " (while reverting)" if f.during == "revert" else ""
             lines.extend(
                 _wrap(

@@ -1,0 +1,58 @@
+"""What every reading command shares: the database it reads and how flows are named."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import click
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
+
+from recorder.exceptions import StorageError
+from recorder.persistence import db, urls
+from recorder.query.when import parse_when
+
+INTEGRITY_EXIT = 2
+"""Exit code of ``recorder verify`` when a chain does not verify."""
+
+
+def database_url(ctx: click.Context) -> str:
+    """The URL from ``--db``, else ``$RECORDER_DATABASE_URL``, else the default."""
+    from recorder import cli  # the root command owns the --db option
+
+    return cli.database_url(ctx)
+
+
+@contextmanager
+def reading(ctx: click.Context) -> Iterator[Connection]:
+    """A connection to the recorder database, refused (one line, exit 1) without the schema."""
+    from recorder.persistence import connect
+
+    url = database_url(ctx)
+    backend = connect(url)
+    try:
+        with backend.engine.connect() as conn:
+            yield conn
+    except DBAPIError as exc:
+        raise StorageError(
+            "reading from %s failed: %s" % (urls.redact(url), db.describe(exc))
+        ) from None
+    finally:
+        backend.close()
+
+
+def when_option(value: str | None, option: str) -> datetime | None:
+    return None if value is None else parse_when(value, option=option)
+
+
+def write_output(text: str, output: Path | None) -> None:
+    """Print ``text``, or write it to ``output`` and say where it went (on stderr)."""
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    click.echo("wrote %s" % output, err=True)

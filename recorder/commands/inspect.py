@@ -1,0 +1,137 @@
+"""``recorder flows|show|timeline|stats``: what ran, when, for how long, and why it failed.
+
+FLOW arguments accept a uuid, a unique uuid prefix or a flow name (its latest
+run). ``--json`` output shapes are versioned by their ``format`` key and
+documented in docs/post-mortem-sql.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from recorder.commands.common import reading, when_option, write_output
+from recorder.query.load import SOURCES, load_report
+from recorder.query.reads import FlowCursor, find_flow, list_flows
+from recorder.query.stats import atom_stats
+from recorder.render import tabular, text
+
+FORMATS = ("table", "json", "csv", "html")
+
+
+@click.command()
+@click.option("--name", "name", metavar="PATTERN", help="Flow name; * and ? are wildcards.")
+@click.option("--state", "states", multiple=True, metavar="STATE", help="Only flows in STATE.")
+@click.option("--since", metavar="WHEN", help="Created at or after WHEN (2h, 7d, 2024-11-26).")
+@click.option("--until", metavar="WHEN", help="Created before WHEN.")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--after", metavar="TOKEN", help="Continue after a previous page (its token).")
+@click.option("--json", "as_json", is_flag=True, help="JSON (format recorder.flows/1).")
+@click.pass_context
+def flows(
+    ctx: click.Context,
+    name: str | None,
+    states: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    limit: int,
+    after: str | None,
+    as_json: bool,
+) -> None:
+    """List recorded flows, newest first."""
+    cursor = FlowCursor.decode(after) if after else None
+    start, end = when_option(since, "--since"), when_option(until, "--until")
+    with reading(ctx) as conn:
+        page = list_flows(
+            conn,
+            name=name,
+            state=list(states) or None,
+            since=start,
+            until=end,
+            limit=limit,
+            after=cursor,
+        )
+    if as_json:
+        click.echo(tabular.flows_json(page.items, page.next))
+        return
+    if not page.items:
+        click.echo("no flows recorded%s" % (" that match" if name or states or since else ""))
+        return
+    click.echo(text.flows_table(page.items))
+    if page.next is not None:
+        click.echo("more: recorder flows --after %s" % page.next.encode())
+
+
+@click.command()
+@click.argument("flow")
+@click.option(
+    "--source",
+    type=click.Choice(SOURCES),
+    default="auto",
+    show_default=True,
+    help="Rebuild from the transitions trail, from meta, or whichever exists.",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON (format recorder.timeline/1).")
+@click.pass_context
+def show(ctx: click.Context, flow: str, source: str, as_json: bool) -> None:
+    """Summarise one flow: its atoms, failures and what they reverted, its critical path."""
+    with reading(ctx) as conn:
+        report = load_report(conn, find_flow(conn, flow), source=source)
+    click.echo(tabular.timeline_json(report) if as_json else text.show_text(report))
+
+
+@click.command()
+@click.argument("flow")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file (html: default timeline-<uuid>.html).",
+)
+@click.option(
+    "--source",
+    type=click.Choice(SOURCES),
+    default="auto",
+    show_default=True,
+    help="Rebuild from the transitions trail, from meta, or whichever exists.",
+)
+@click.pass_context
+def timeline(ctx: click.Context, flow: str, fmt: str, output: Path | None, source: str) -> None:
+    """Every attempt of every atom of one flow, with its phases and durations."""
+    with reading(ctx) as conn:
+        report = load_report(conn, find_flow(conn, flow), source=source)
+    if fmt == "html":
+        from recorder.render.html import gantt_html
+
+        path = output or Path("timeline-%s.html" % report.flow.uuid[:8])
+        write_output(gantt_html(report), path)
+        return
+    rendered = {
+        "table": text.timeline_text,
+        "json": tabular.timeline_json,
+        "csv": tabular.timeline_csv,
+    }[fmt](report)
+    write_output(rendered, output)
+
+
+@click.command()
+@click.option("--name", "name", metavar="PATTERN", help="Atom name; * and ? are wildcards.")
+@click.option("--since", metavar="WHEN", help="Attempts started at or after WHEN (2h, 7d, ...).")
+@click.option("--until", metavar="WHEN", help="Attempts started before WHEN.")
+@click.option("--json", "as_json", is_flag=True, help="JSON (format recorder.stats/1).")
+@click.pass_context
+def stats(
+    ctx: click.Context, name: str | None, since: str | None, until: str | None, as_json: bool
+) -> None:
+    """Per atom name across runs: runs, retries, failure rate, p50/p95/max duration."""
+    start, end = when_option(since, "--since"), when_option(until, "--until")
+    with reading(ctx) as conn:
+        rows = atom_stats(conn, name=name, since=start, until=end)
+    if as_json:
+        click.echo(tabular.stats_json(rows))
+    elif not rows:
+        click.echo("no attempts recorded%s" % (" that match" if name or since or until else ""))
+    else:
+        click.echo(text.stats_table(rows))
