@@ -85,9 +85,12 @@ def summarize(transition: Transition) -> dict[str, Any]:
 
     ``{'result': {'type', 'repr'}}`` for a result, ``{'failure': {'type',
     'message'}}`` for a Failure (its most specific exception type name), ``{}``
-    for states that carry no result. Texts are cut at :data:`MAX_SUMMARY`.
+    for states that carry no result, ``{'resumed': True}`` for the start of an
+    atom that runs again after a crash. Texts are cut at :data:`MAX_SUMMARY`.
     """
     details = transition.details
+    if details.get("resumed"):
+        return {"resumed": True}
     if transition.new_state not in FINISH_STATES or "result" not in details:
         return {}
     result = details["result"]

@@ -74,3 +74,6 @@ def test_killed_recorded_flow_resumes_with_an_intact_chain(
     s02 = [(r.new_state, r.attempt) for r in rows if r.name == "s02"]
     if (states.RUNNING, 1) in [(r.new_state, r.attempt) for r in before if r.name == "s02"]:
         assert s02[-1] == (states.SUCCESS, 2)  # the interrupted task ran again, as attempt 2
+        rerun = [r for r in rows[len(before) :] if r.name == "s02" and r.attempt == 2]
+        assert (rerun[0].old_state, rerun[0].new_state) == (states.RUNNING, states.RUNNING)
+        assert rerun[0].details.get("resumed") is True  # the re-run's start is on the trail

@@ -107,12 +107,14 @@ class Runner:
     ) -> None:
         detail = self.details[idx]
         old = detail.state
-        if not _CHECKS[detail.kind](old, new):
-            if changes:
-                self.storage.change_atom(detail, timestamp or time.time(), changes)
-            return
         if timestamp is None:
             timestamp = time.time()
+        if not _CHECKS[detail.kind](old, new):
+            if changes:
+                self.storage.change_atom(
+                    detail, timestamp, changes, self._rerun(detail, new, timestamp, changes)
+                )
+            return
         all_changes = {"state": new}
         if changes:
             all_changes.update(changes)
@@ -141,6 +143,30 @@ class Runner:
             )
         self.storage.change_atom(detail, timestamp, all_changes, transition)
         self._notify(notifier, new, details)
+
+    def _rerun(
+        self, detail: AtomDetail, new: str, timestamp: float, changes: Mapping[str, Any]
+    ) -> Transition | None:
+        """The audit row for an atom left RUNNING by a crash that runs again.
+
+        RUNNING -> RUNNING is an identity change, so listeners hear nothing (as in
+        TaskFlow), but the transitions trail still gets the new attempt's start.
+        """
+        if new != states.RUNNING or not self.storage.wants_transitions:
+            return None
+        attempt = int(changes.get("attempt", detail.attempt))
+        details = {
+            detail.kind + "_name": detail.name,
+            detail.kind + "_uuid": detail.uuid,
+            "old_state": states.RUNNING,
+            "timestamp": timestamp,
+            "attempt": attempt,
+            "flow_uuid": self.storage.flow_uuid,
+            "resumed": True,
+        }
+        return Transition(
+            detail.kind, detail.name, detail.uuid, states.RUNNING, new, timestamp, attempt, details
+        )
 
     # -- arguments -------------------------------------------------------------
 
