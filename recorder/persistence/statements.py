@@ -4,8 +4,9 @@
 checks and encodes the op into driver-ready parameters right away (JSON text,
 UTC times), so a bad op fails the ``write()`` that carried it (even in batched
 mode) and later changes to the caller's objects cannot leak into what is
-stored. Each prepared op has a *shape* key; consecutive ops of one shape run as
-one ``executemany``. The SQL is plain text sent with ``exec_driver_sql``: the
+stored. Each prepared op has a *shape* key; ops committed together are planned
+(:meth:`Statements.plan`: updates of one row folded, same shapes grouped) and
+each run of one shape is one ``executemany``. The SQL is plain text sent with ``exec_driver_sql``: the
 write path is hot (a durable write is a whole transaction), and compiling Core
 constructs per call would cost more than the database does.
 
@@ -92,10 +93,20 @@ _JSON_COLUMNS = frozenset({"meta", "details"}) | JSON_FIELDS
 
 
 class Prepared(NamedTuple):
-    """One op ready to run: its statement shape and its driver-ready parameters."""
+    """One op ready to run: its statement shape and its driver-ready parameters.
+
+    Updates also keep what they change (``row``, ``change``) so several updates
+    of one row in a batch can be folded into one statement.
+    """
 
     key: Hashable
     params: dict[str, Any]
+    row: tuple[str, str] | None = None
+    change: tuple[Any, dict[str, Any], dict[str, Any]] | None = None  # (at, fields, patch)
+
+
+# Saves of parents go before saves of children when a batch is reordered.
+_SAVE_RANK = {"logbooks": 0, "flow_details": 1, "atom_details": 2}
 
 
 def _opt_str(value: Any, what: str) -> str | None:
@@ -201,31 +212,75 @@ class Statements:
         unknown = set(changes) - ATOM_FIELDS
         if unknown:
             raise InvalidArgument("UpdateAtom cannot change %s" % ", ".join(sorted(unknown)))
-        params: dict[str, Any] = {"b_uuid": uuid, "b_at": self._time(at, "update time")}
+        fields: dict[str, Any] = {}
         for field, value in changes.items():
             if field in JSON_FIELDS:
-                params["b_" + field] = self._json(value)
+                fields[field] = self._json(value)
             elif field == "attempt":
-                params["b_attempt"] = int(value)
+                fields[field] = int(value)
             else:
-                params["b_" + field] = _opt_str(value, field)
-        fields = tuple(sorted(changes))
+                fields[field] = _opt_str(value, field)
         patch = encoding.encode_meta(meta_patch)
+        return self._update_ops(table, uuid, self._time(at, "update time"), fields, patch)
+
+    def _update_ops(
+        self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, Any]
+    ) -> list[Prepared]:
+        params: dict[str, Any] = {"b_uuid": uuid, "b_at": at}
+        params.update(("b_" + field, value) for field, value in fields.items())
+        shape = tuple(sorted(fields))
+        row, change = (table, uuid), (at, fields, patch)
         if not patch:
-            return [Prepared(("update", table, fields, 0), params)]
+            return [Prepared(("update", table, shape, 0), params, row, change)]
         if self._pg:
             params["b_patch"] = encoding.dumps(patch)
-            return [Prepared(("update", table, fields, 1), params)]
+            return [Prepared(("update", table, shape, 1), params, row, change)]
         if any('"' in key for key in patch):
             rewrite = {"b_uuid": uuid, "patch": patch}
             return [
-                Prepared(("update", table, fields, 0), params),
-                Prepared(("rewrite", table), rewrite),
+                Prepared(("update", table, shape, 0), params, row, change),
+                Prepared(("rewrite", table), rewrite, row),
             ]
         for index, (key, value) in enumerate(patch.items()):
             params["b_p%d" % index] = '$."%s"' % key
             params["b_v%d" % index] = encoding.dumps(value)
-        return [Prepared(("update", table, fields, len(patch)), params)]
+        return [Prepared(("update", table, shape, len(patch)), params, row, change)]
+
+    def plan(self, ops: list[Prepared]) -> list[Prepared]:
+        """The same effect as ``ops`` in order, in fewer statements.
+
+        Only for ops committed together in one transaction, where order inside
+        is invisible to readers: saves first (parents before children, each
+        table in written order), then one folded update per row (later fields
+        win, meta patches applied in order -- the same as applying them one
+        by one), grouped by shape, then all transitions (they only need their
+        flow row, saved before).
+        """
+        if len(ops) < 2:
+            return ops
+        saves: list[list[Prepared]] = [[], [], []]
+        rows: dict[tuple[str, str], tuple[Any, dict[str, Any], dict[str, Any]]] = {}
+        appended: list[Prepared] = []
+        for op in ops:
+            if op.key == "transitions":
+                appended.append(op)
+            elif isinstance(op.key, str):
+                saves[_SAVE_RANK[op.key]].append(op)
+            elif op.change is not None and op.row is not None:
+                at, fields, patch = op.change
+                folded = rows.get(op.row)
+                if folded is None:
+                    rows[op.row] = (at, dict(fields), dict(patch))
+                else:
+                    folded[1].update(fields)
+                    folded[2].update(patch)
+                    rows[op.row] = (at, folded[1], folded[2])
+            # "rewrite" ops are rebuilt from their update's patch below
+        updates: list[Prepared] = []
+        for (table, uuid), (at, fields, patch) in rows.items():
+            updates.extend(self._update_ops(table, uuid, at, fields, patch))
+        updates.sort(key=lambda op: repr(op.key))
+        return [*saves[0], *saves[1], *saves[2], *updates, *appended]
 
     # -- running (writer's thread) -------------------------------------------
 
@@ -234,6 +289,7 @@ class Statements:
 
         Returns the number of statements sent.
         """
+        ops = self.plan(ops)
         statements = 0
         start = 0
         while start < len(ops):

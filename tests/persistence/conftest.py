@@ -78,16 +78,18 @@ class Flow:
         self.atoms = {atom: new_uuid() for atom in atoms}
         self.name = name
         self.seq = 0
-        backend.write(
-            [
-                SaveLogbook(self.logbook, "book", {"owner": "tests"}, at()),
-                SaveFlow(self.uuid, self.logbook, name, "PENDING", {"factory": None}, at(0.5)),
-                *(
-                    SaveAtom(uuid, self.uuid, atom, "task", "PENDING", "EXECUTE", "1.0", {}, at(1))
-                    for atom, uuid in self.atoms.items()
-                ),
-            ]
-        )
+        backend.write(self.save_ops())
+
+    def save_ops(self) -> list[Any]:
+        """The ops that create the logbook, the flow and its atoms."""
+        return [
+            SaveLogbook(self.logbook, "book", {"owner": "tests"}, at()),
+            SaveFlow(self.uuid, self.logbook, self.name, "PENDING", {"factory": None}, at(0.5)),
+            *(
+                SaveAtom(uuid, self.uuid, atom, "task", "PENDING", "EXECUTE", "1.0", {}, at(1))
+                for atom, uuid in self.atoms.items()
+            ),
+        ]
 
     def transition(
         self,

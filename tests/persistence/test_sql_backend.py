@@ -3,6 +3,7 @@ group commit, back-pressure, errors that surface, odd input that still lands."""
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import threading
 import time
@@ -15,11 +16,12 @@ from sqlalchemy import event, text
 from recorder.exceptions import InvalidArgument, StorageError, WriteFailed
 from recorder.persistence import connect
 from recorder.persistence.encoding import StoredRepr
+from recorder.persistence.memory import MemoryBackend
 from recorder.persistence.models import new_uuid
 from recorder.persistence.ops import SaveAtom, SaveFlow, UpdateAtom, UpdateFlow
 from recorder.persistence.sql import SQLBackend
 
-from .conftest import Flow, at, later
+from .conftest import Flow, at, later, transitions_of
 
 
 def _count(backend: SQLBackend, table: str) -> int:
@@ -322,5 +324,62 @@ def test_times_are_stored_as_utc_with_microseconds(db_url: str) -> None:
         else:
             assert raw == at(0.000001)
         assert backend.load_transitions(flow.uuid)[0].at == at(0.000001)
+    finally:
+        backend.close()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_batches_folded_into_few_statements_equal_op_by_op_application(
+    db_url: str, seed: int
+) -> None:
+    """Batched mode reorders and folds ops inside a transaction: same end state as memory."""
+    rng = random.Random(seed)
+    memory = MemoryBackend()
+    backend = connect(db_url, mode="batched", flush_interval=60.0, batch_size=10_000)
+    try:
+        flow = Flow(memory, atoms=("a", "b", "c"))
+        backend.write(flow.save_ops())  # the same rows in both
+        keys = ["x", "y", 'q"uote', "dot.ted", "n"]
+        ops: list[Any] = []
+        for step in range(60):
+            atom = flow.atoms[rng.choice("abc")]
+            changes: dict[str, Any] = {}
+            if rng.random() < 0.6:
+                changes["state"] = rng.choice(["RUNNING", "SUCCESS", "FAILURE", "PENDING"])
+            if rng.random() < 0.3:
+                changes["results"] = rng.choice([None, step, {"v": [step]}, "s%d" % step])
+            if rng.random() < 0.2:
+                changes["attempt"] = step
+            patch = {
+                k: rng.choice([None, step, {"d": step}, [step]])
+                for k in rng.sample(keys, rng.randint(0, 3))
+            }
+            ops.append(UpdateAtom(atom, later(), changes, patch or None))
+            if rng.random() < 0.3:
+                ops.append(
+                    UpdateFlow(flow.uuid, later(), rng.choice([None, "RUNNING"]), patch or None)
+                )
+            if rng.random() < 0.4:
+                ops.append(flow.transition(rng.choice("abc"), "PENDING", "RUNNING", step))
+        memory.write(ops)
+        backend.write(ops)
+        backend.flush()
+        assert backend.stats.commits <= 2
+        expected, actual = memory.load_flow(flow.uuid), backend.load_flow(flow.uuid)
+        assert (actual.state, actual.meta, actual.updated_at) == (
+            expected.state,
+            expected.meta,
+            expected.updated_at,
+        )
+        for name in "abc":
+            want, got = expected.atoms[name], actual.atoms[name]
+            assert (got.state, got.results, got.attempt, got.meta, got.updated_at) == (
+                want.state,
+                want.results,
+                want.attempt,
+                want.meta,
+                want.updated_at,
+            )
+        assert backend.load_transitions(flow.uuid) == transitions_of(memory, flow.uuid)
     finally:
         backend.close()
