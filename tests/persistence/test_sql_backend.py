@@ -383,3 +383,46 @@ def test_batches_folded_into_few_statements_equal_op_by_op_application(
         assert backend.load_transitions(flow.uuid) == transitions_of(memory, flow.uuid)
     finally:
         backend.close()
+
+
+def test_a_bad_write_sharing_a_group_commit_fails_alone(sqlite_url: str) -> None:
+    backend = connect(sqlite_url, mode="durable", busy_timeout=30)
+    flow = Flow(backend, atoms=("a",))
+    blocker = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the first writer waits here, the others queue up
+    outcome: dict[str, BaseException | None] = {}
+
+    def write(name: str, op: Any) -> None:
+        try:
+            backend.write([op])
+            outcome[name] = None
+        except BaseException as exc:
+            outcome[name] = exc
+
+    leader = threading.Thread(
+        target=write, args=("leader", UpdateFlow(flow.uuid, later(), state="RUNNING"))
+    )
+    leader.start()
+    time.sleep(0.2)
+    followers = [
+        threading.Thread(
+            target=write, args=("bad", SaveFlow(new_uuid(), new_uuid(), "orphan", None, {}, at()))
+        ),
+        threading.Thread(
+            target=write, args=("good", UpdateAtom(flow.atoms["a"], later(), {"state": "RUNNING"}))
+        ),
+    ]
+    for thread in followers:
+        thread.start()
+    time.sleep(0.2)
+    commits = backend.stats.commits
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    for thread in [leader, *followers]:
+        thread.join(timeout=30)
+    assert outcome["leader"] is None and outcome["good"] is None
+    assert isinstance(outcome["bad"], WriteFailed)
+    assert backend.stats.commits - commits == 2  # leader's own, then bad + good together
+    loaded = backend.load_flow(flow.uuid)
+    assert loaded.state == "RUNNING" and loaded.atoms["a"].state == "RUNNING"
+    backend.close()
