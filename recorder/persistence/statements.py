@@ -6,9 +6,10 @@ UTC times), so a bad op fails the ``write()`` that carried it (even in batched
 mode) and later changes to the caller's objects cannot leak into what is
 stored. Each prepared op has a *shape* key; ops committed together are planned
 (:meth:`Statements.plan`: updates of one row folded, same shapes grouped) and
-each run of one shape is one ``executemany``. The SQL is plain text sent with ``exec_driver_sql``: the
-write path is hot (a durable write is a whole transaction), and compiling Core
-constructs per call would cost more than the database does.
+each run of one shape is one ``executemany``. The SQL is plain text sent with
+``exec_driver_sql``: the write path is hot (a durable write is a whole
+transaction), and compiling Core constructs per call would cost more than the
+database does.
 
 * Save* ops: ``INSERT ... ON CONFLICT DO NOTHING`` (re-saving is a no-op).
 * AppendTransition: ``INSERT ... ON CONFLICT (flow_uuid, seq) DO NOTHING``, so a
