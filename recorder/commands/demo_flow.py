@@ -85,13 +85,20 @@ class PackParcel(_Work):
 
 
 class BookCourier(_Work):
-    def execute(self, parcel: str, quote: float) -> None:
+    def __init__(self, name: str, seconds: float, fails: bool = True) -> None:
+        super().__init__(name, seconds)
+        self.fails = fails
+
+    def execute(self, parcel: str, quote: float) -> str:
         self.work()
-        raise CourierUnavailable("courier booking API returned 503 Service Unavailable")
+        if self.fails:
+            raise CourierUnavailable("courier booking API returned 503 Service Unavailable")
+        return "booking-for-%s" % parcel
 
 
-def build(speed: float = 1.0) -> Flow:
-    """The sample flow; ``speed`` > 1 makes every step that many times faster."""
+def build(speed: float = 1.0, courier_fails: bool = True) -> Flow:
+    """The sample flow; ``speed`` > 1 makes every step that many times faster.
+    With ``courier_fails=False`` the booking works and the flow succeeds."""
 
     def s(seconds: float) -> float:
         return seconds / speed
@@ -108,5 +115,5 @@ def build(speed: float = 1.0) -> Flow:
         ValidateOrder("validate-order", s(0.05), provides="order"),
         prepare,
         PackParcel("pack-parcel", s(0.2), provides="parcel"),
-        BookCourier("book-courier", s(0.1)),
+        BookCourier("book-courier", s(0.1), fails=courier_fails),
     )
