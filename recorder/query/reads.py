@@ -13,9 +13,10 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import uuid as uuidlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, select, tuple_
@@ -23,7 +24,6 @@ from sqlalchemy.engine import Connection, RowMapping
 
 from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument
 from recorder.persistence import encoding
-from recorder.persistence.coltypes import parse_sqlite_time
 from recorder.persistence.schema import atom_details, flow_details, transitions
 from recorder.query.model import JSON, iso
 
@@ -32,6 +32,7 @@ T = TypeVar("T")
 DEFAULT_PAGE = 50
 MAX_CANDIDATES = 10
 _HEXISH = re.compile(r"^[0-9a-fA-F-]+$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True)
@@ -97,24 +98,37 @@ class TransitionRecord:
 class FlowCursor:
     """Where a page of flows ended: pass it as ``after`` to get the next page.
 
-    ``encode()`` gives a short opaque token (for ``recorder flows --after``).
+    ``encode()`` gives a short token (for ``recorder flows --after``): the
+    creation time in hex microseconds, a dot, the uuid without dashes.
     """
 
     created_at: datetime
     uuid: str
 
     def encode(self) -> str:
-        raw = "%s|%s" % (iso(self.created_at), self.uuid)
-        return base64.urlsafe_b64encode(raw.encode("ascii")).decode("ascii").rstrip("=")
+        micros = int((self.created_at - _EPOCH) / timedelta(microseconds=1))
+        try:
+            canonical = str(uuidlib.UUID(self.uuid)) == self.uuid
+        except ValueError:
+            canonical = False
+        if canonical:
+            ident = self.uuid.replace("-", "")
+        else:
+            ident = "~" + base64.urlsafe_b64encode(self.uuid.encode()).decode().rstrip("=")
+        return "%x.%s" % (micros, ident)
 
     @classmethod
     def decode(cls, token: str) -> FlowCursor:
         try:
-            padded = token + "=" * (-len(token) % 4)
-            raw = base64.urlsafe_b64decode(padded.encode("ascii")).decode("ascii")
-            when, uuid = raw.split("|", 1)
-            return cls(parse_sqlite_time(when), uuid)
-        except (ValueError, UnicodeError, binascii.Error):
+            stamp, ident = token.strip().split(".", 1)
+            created = _EPOCH + timedelta(microseconds=int(stamp, 16))
+            if ident.startswith("~"):
+                padded = ident[1:] + "=" * (-len(ident[1:]) % 4)
+                uuid = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
+            else:
+                uuid = str(uuidlib.UUID(hex=ident))
+            return cls(created, uuid)
+        except (ValueError, UnicodeError, binascii.Error, OverflowError):
             raise InvalidArgument("not a page token from `recorder flows`: %r" % token) from None
 
 

@@ -1,0 +1,10 @@
+"""CLI tests: reuse the query tests' helpers (real runs into a database)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+QUERY_TESTS = str(Path(__file__).resolve().parent.parent / "query")
+if QUERY_TESTS not in sys.path:
+    sys.path.insert(0, QUERY_TESTS)
