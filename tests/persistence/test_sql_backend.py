@@ -426,3 +426,21 @@ def test_a_bad_write_sharing_a_group_commit_fails_alone(sqlite_url: str) -> None
     loaded = backend.load_flow(flow.uuid)
     assert loaded.state == "RUNNING" and loaded.atoms["a"].state == "RUNNING"
     backend.close()
+
+
+def test_batched_commits_within_the_flush_interval_without_a_flush(sqlite_url: str) -> None:
+    backend = connect(sqlite_url, mode="batched", flush_interval=0.05)
+    flow = Flow(backend, atoms=("a",))
+    backend.write([flow.transition("a", "PENDING", "RUNNING", 0)])
+    observer = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    try:
+        deadline = time.monotonic() + 5
+        count = 0
+        while time.monotonic() < deadline and count == 0:
+            time.sleep(0.02)
+            count = observer.execute("SELECT count(*) FROM transitions").fetchone()[0]
+        assert count == 1  # committed by the timer, not by a flush or a load
+        assert backend.pending() == 0
+    finally:
+        observer.close()
+        backend.close()
