@@ -9,6 +9,7 @@ failure is the point of the demo, so it is reported, not raised.
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import click
@@ -85,10 +86,15 @@ def demo(ctx: click.Context, html_path: Path | None, speed: float) -> None:
     with reading(ctx) as conn:
         report = load_report(conn, get_flow(conn, flow_uuid))
     if raised is not None:
-        click.echo(
+        message = (
             "the flow failed as planned (%s: %s): what it had done was reverted, it ended %s"
-            % (type(raised).__name__, raised, report.timeline.state)
+            % (
+                type(raised).__name__,
+                raised,
+                report.timeline.state,
+            )
         )
+        click.echo(textwrap.fill(message, 80, subsequent_indent="  "))
     click.echo("")
     click.echo(text.timeline_text(report))
     from recorder.render.html import gantt_html
