@@ -36,6 +36,7 @@ class MemoryBackend:
         self.flows: dict[str, FlowDetail] = {}
         self.atoms: dict[str, AtomDetail] = {}
         self.transitions: list[AppendTransition] = []
+        self._transition_keys: set[tuple[str, int]] = set()
 
     def write(self, ops: Sequence[Op]) -> None:
         with self._lock:
@@ -88,7 +89,12 @@ class MemoryBackend:
             if op.meta_patch:
                 atom.meta.update(copy.deepcopy(dict(op.meta_patch)))
             atom.updated_at = op.at
-        elif isinstance(op, AppendTransition):
+        elif (
+            isinstance(op, AppendTransition)
+            # Like the SQL backend: a row already there for (flow, seq) is kept.
+            and (op.flow_uuid, op.seq) not in self._transition_keys
+        ):
+            self._transition_keys.add((op.flow_uuid, op.seq))
             self.transitions.append(op)
 
     def flush(self) -> None:

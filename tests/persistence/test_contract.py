@@ -7,6 +7,7 @@ database in durable and batched mode.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 
 import pytest
@@ -255,6 +256,15 @@ def test_transitions_are_appended_in_order(backend: Any) -> None:
     assert stored[2].details == {"result": "ok"}
     assert backend.last_transition(flow.uuid) == (3, "h3")
     assert backend.last_transition(new_uuid()) is None
+
+
+def test_a_transition_written_again_is_kept_once(backend: Any) -> None:
+    flow = Flow(backend, atoms=("a",))
+    first = flow.transition("a", "PENDING", "RUNNING", 1, attempt=1)
+    backend.write([first])
+    retried = dataclasses.replace(first, attempt=99, hash="other")  # same (flow, seq)
+    backend.write([retried])
+    assert transitions_of(backend, flow.uuid) == [first]
 
 
 def test_logbook_loads_with_flows_and_atoms(backend: Any) -> None:
