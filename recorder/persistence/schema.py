@@ -64,6 +64,7 @@ class FlowRow(Base):
     __table_args__ = (
         Index(None, "name", "created_at"),
         Index(None, "state"),
+        Index(None, "created_at", "uuid"),  # newest-first paging of all flows (0004)
     )
 
     uuid: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
