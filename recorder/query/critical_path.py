@@ -21,6 +21,7 @@ from recorder.query.model import (
     REVERTING,
     RUNNING,
     WAITING,
+    Phase,
     Timeline,
     iso,
     seconds,
@@ -141,32 +142,24 @@ def critical_path(timeline: Timeline, run: int | None = None) -> CriticalPath | 
         number, start, end, is_open = _window(timeline, run)
     except ValueError:
         return None
-    candidates: list[Step] = []
+    # (end, start, atom, attempt, phase): plain tuples, Steps only for the chain.
+    candidates: list[tuple[datetime, datetime, str, int, Phase]] = []
     for atom in timeline.atoms:
         for attempt in atom.attempts:
             for phase in attempt.phases:
                 if phase.phase == WAITING:
                     continue
                 p_end = phase.ended_at or end
-                if phase.started_at < start or p_end > end:
-                    continue
-                candidates.append(
-                    Step(
-                        atom.name,
-                        attempt.number,
-                        phase.phase,
-                        phase.started_at,
-                        p_end,
-                        phase.end_state,
-                    )
-                )
+                if phase.started_at >= start and p_end <= end:
+                    candidates.append((p_end, phase.started_at, atom.name, attempt.number, phase))
     # Latest end first; among equal ends the longest phase (earliest start) wins.
-    candidates.sort(key=lambda s: (s.ended_at, -s.started_at.timestamp()), reverse=True)
+    candidates.sort(key=lambda c: (c[0], -c[1].timestamp()), reverse=True)
     chain: list[Step] = []
     cursor = end
-    for step in candidates:  # ends only decrease, so one pass finds each predecessor
-        if step.ended_at <= cursor:
-            chain.append(step)
-            cursor = step.started_at
+    for p_end, p_start, name, number, phase in candidates:
+        # Ends only decrease, so one pass finds each predecessor in turn.
+        if p_end <= cursor:
+            chain.append(Step(name, number, phase.phase, p_start, p_end, phase.end_state))
+            cursor = p_start
     chain.reverse()
     return CriticalPath(number, start, end, tuple(chain), is_open)

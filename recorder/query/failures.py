@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from recorder.query.model import (
     INTERRUPTED,
@@ -115,14 +116,14 @@ class FailureEpisode:
 
 @dataclass(frozen=True)
 class _Event:
-    """A state change reduced to what episodes need (from a row or a phase edge)."""
+    """A phase edge of a timeline, shaped like a transitions row (the fields episodes read)."""
 
     kind: str
-    atom: str
+    name: str
     attempt: int
-    state: str
+    new_state: str
     at: datetime
-    failure: FailureInfo | None = None
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,43 +138,45 @@ class _Open:
         )
 
 
-def _episodes(events: Iterable[_Event]) -> tuple[FailureEpisode, ...]:
+def _episodes(rows: Iterable[TransitionLike | _Event]) -> tuple[FailureEpisode, ...]:
+    """Walk rows (or timeline events) in order, opening an episode at each FAILURE."""
     done: list[FailureEpisode] = []
     current: _Open | None = None
-    for ev in events:
+    for ev in rows:
+        state = ev.new_state
+        if current is None:  # most rows: nothing to do until something fails
+            if state == "FAILURE" and ev.kind != "flow":
+                current = _Open()
+            else:
+                continue
         if ev.kind == "flow":
-            if current is not None and (ev.state in RUN_END_STATES or ev.state == "RESUMING"):
-                outcome = INTERRUPTED if ev.state == "RESUMING" else ev.state
-                done.append(current.close(outcome))
+            if state in RUN_END_STATES or state == "RESUMING":
+                done.append(current.close(INTERRUPTED if state == "RESUMING" else state))
                 current = None
-            continue
-        if ev.state == "FAILURE":
-            current = current or _Open()
+        elif state == "FAILURE":
             current.failures.append(
-                FailedAttempt(ev.atom, ev.attempt, ev.at, "execute", ev.failure)
+                FailedAttempt(ev.name, ev.attempt, ev.at, "execute", failure_of(details_of(ev)))
             )
-        elif current is None:
-            continue
-        elif ev.state == "RUNNING":
+        elif state == "RUNNING":
             done.append(current.close(RETRIED))
             current = None
-        elif ev.state == "REVERTING":
-            current.reverts[(ev.atom, ev.attempt)] = Revert(
-                ev.atom, ev.attempt, ev.at, None, None, None
+        elif state == "REVERTING":
+            current.reverts[(ev.name, ev.attempt)] = Revert(
+                ev.name, ev.attempt, ev.at, None, None, None
             )
-        elif ev.state in REVERT_END_STATES:
-            begun = current.reverts.get((ev.atom, ev.attempt))
+        elif state in REVERT_END_STATES:
+            begun = current.reverts.get((ev.name, ev.attempt))
             start = begun.started_at if begun is not None else ev.at
             first = current.failures[0].at
-            current.reverts[(ev.atom, ev.attempt)] = Revert(
-                ev.atom, ev.attempt, start, ev.at, ev.state, seconds(first, ev.at)
+            current.reverts[(ev.name, ev.attempt)] = Revert(
+                ev.name, ev.attempt, start, ev.at, state, seconds(first, ev.at)
             )
-            if ev.state == "REVERT_FAILURE":
+            if state == "REVERT_FAILURE":
                 current.failures.append(
-                    FailedAttempt(ev.atom, ev.attempt, ev.at, "revert", ev.failure)
+                    FailedAttempt(ev.name, ev.attempt, ev.at, "revert", failure_of(details_of(ev)))
                 )
-        elif ev.state == "RETRYING":
-            current.retried_by = ev.atom
+        elif state == "RETRYING":
+            current.retried_by = ev.name
     if current is not None:
         done.append(current.close(None))
     return tuple(done)
@@ -181,22 +184,20 @@ def _episodes(events: Iterable[_Event]) -> tuple[FailureEpisode, ...]:
 
 def failures_from_transitions(rows: Iterable[TransitionLike]) -> tuple[FailureEpisode, ...]:
     """Failure episodes of one flow from its transitions rows (exact: follows ``seq``)."""
-    events = (
-        _Event(
-            r.kind,
-            r.name,
-            r.attempt,
-            r.new_state,
-            r.at,
-            failure_of(details_of(r)) if r.new_state in ("FAILURE", "REVERT_FAILURE") else None,
-        )
-        for r in sorted(rows, key=lambda r: r.seq)
-    )
-    return _episodes(events)
+    ordered: list[TransitionLike] = sorted(rows, key=_seq)
+    return _episodes(ordered)
+
+
+def _seq(row: TransitionLike) -> int:
+    return row.seq
 
 
 # Within one instant: finishing comes before starting, as the engine orders them.
 _ORDER = {"SUCCESS": 0, "FAILURE": 0, "REVERTED": 1, "REVERT_FAILURE": 1, "RETRYING": 2}
+
+
+def _failure_details(failure: FailureInfo | None) -> dict[str, Any]:
+    return {"failure": failure.to_json()} if failure is not None else {}
 
 
 def _timeline_events(timeline: Timeline) -> Iterator[_Event]:
@@ -217,13 +218,20 @@ def _timeline_events(timeline: Timeline) -> Iterator[_Event]:
                     EXECUTE_END_STATES | REVERT_END_STATES
                 ):
                     failure = a.failure if p.end_state == "FAILURE" else a.revert_failure
-                    yield _Event(atom.kind, atom.name, a.number, p.end_state, p.ended_at, failure)
+                    yield _Event(
+                        atom.kind,
+                        atom.name,
+                        a.number,
+                        p.end_state,
+                        p.ended_at,
+                        _failure_details(failure),
+                    )
 
 
 def failures_from_timeline(timeline: Timeline) -> tuple[FailureEpisode, ...]:
     """Failure episodes ordered by time alone (for timelines that have no rows)."""
     events = sorted(
         _timeline_events(timeline),
-        key=lambda e: (e.at, 3 if e.kind == "flow" else _ORDER.get(e.state, 2)),
+        key=lambda e: (e.at, 3 if e.kind == "flow" else _ORDER.get(e.new_state, 2)),
     )
     return _episodes(events)

@@ -7,7 +7,7 @@ capture) is rebuilt from its meta instead, and the result says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 
 from sqlalchemy.engine import Connection
@@ -21,7 +21,7 @@ from recorder.query.failures import (
 )
 from recorder.query.from_meta import timeline_from_meta
 from recorder.query.model import JSON, Timeline
-from recorder.query.reads import FlowRecord, atoms_of, transitions_of
+from recorder.query.reads import FlowRecord, atom_names, atoms_of, timeline_rows
 from recorder.query.timeline import build_timeline
 
 SOURCES = ("auto", "transitions", "meta")
@@ -60,22 +60,16 @@ def load_report(
     if source not in SOURCES:
         raise InvalidArgument("source must be one of %s, not %r" % (", ".join(SOURCES), source))
     now = now or datetime.now(timezone.utc)
-    atoms = atoms_of(conn, flow.uuid)
-    rows = transitions_of(conn, flow.uuid) if source != "meta" else []
+    rows = timeline_rows(conn, flow.uuid) if source != "meta" else []
     if rows or source == "transitions":
+        names = atom_names(conn, flow.uuid)
         timeline = build_timeline(
-            rows, flow_uuid=flow.uuid, flow_name=flow.name, atoms=atoms, now=now
+            rows, flow_uuid=flow.uuid, flow_name=flow.name, atoms=names, now=now
         )
         if timeline.state is None:
-            timeline = _with_state(timeline, flow.state)
+            timeline = replace(timeline, state=flow.state)
         episodes = failures_from_transitions(rows)
     else:
-        timeline = timeline_from_meta(flow, atoms, now=now)
+        timeline = timeline_from_meta(flow, atoms_of(conn, flow.uuid), now=now)
         episodes = failures_from_timeline(timeline)
     return FlowReport(flow, timeline, critical_path(timeline), episodes)
-
-
-def _with_state(timeline: Timeline, state: str | None) -> Timeline:
-    from dataclasses import replace
-
-    return replace(timeline, state=state)

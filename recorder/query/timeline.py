@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -77,49 +76,67 @@ class AtomLike(Protocol):
     def state(self) -> str | None: ...
 
 
-def details_of(row: TransitionLike) -> Mapping[str, Any]:
+class HasDetails(Protocol):
+    @property
+    def details(self) -> Any: ...
+
+
+def details_of(row: HasDetails) -> Mapping[str, Any]:
     """A row's details as a mapping (JSON text, as a raw SQLite read gives it, is parsed)."""
     value = row.details
-    if isinstance(value, str):
-        value = json.loads(value)
+    if type(value) is str:
+        value = json.loads(value) if value != "{}" else {}
     return value if isinstance(value, Mapping) else {}
 
 
 def failure_of(details: Mapping[str, Any]) -> FailureInfo | None:
     """The failure summary the recorder keeps in a row's details, if any."""
     failure = details.get("failure")
-    if not isinstance(failure, Mapping):
+    if failure is None or not isinstance(failure, Mapping):
         return None
     return FailureInfo(str(failure.get("type", "?")), str(failure.get("message", "")))
 
 
 def _result_of(details: Mapping[str, Any]) -> str | None:
     result = details.get("result")
-    if isinstance(result, Mapping) and "repr" in result:
+    if result is not None and isinstance(result, Mapping) and "repr" in result:
         return str(result["repr"])
     return None
 
 
-@dataclass
 class _AttemptBuilder:
-    number: int
-    phases: list[Phase] = field(default_factory=list)
-    open: dict[str, datetime] = field(default_factory=dict)
-    outcome: str | None = None
-    revert_outcome: str | None = None
-    failure: FailureInfo | None = None
-    revert_failure: FailureInfo | None = None
-    result: str | None = None
+    # Plain slotted classes: the builders are the hot path of ``recorder timeline``.
+    __slots__ = (
+        "failure",
+        "number",
+        "open",
+        "outcome",
+        "phases",
+        "result",
+        "revert_failure",
+        "revert_outcome",
+    )
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.phases: list[Phase] = []
+        self.open: dict[str, datetime] = {}
+        self.outcome: str | None = None
+        self.revert_outcome: str | None = None
+        self.failure: FailureInfo | None = None
+        self.revert_failure: FailureInfo | None = None
+        self.result: str | None = None
 
     def begin(self, phase: str, at: datetime) -> None:
-        self.close(phase, at, INTERRUPTED)  # a phase entered twice: the first one never ended
+        if phase in self.open:  # entered twice: the first one never ended
+            self.close(phase, at, INTERRUPTED)
         self.open[phase] = at
 
     def close(self, phase: str, at: datetime, end_state: str) -> bool:
         started = self.open.pop(phase, None)
         if started is None:
             return False
-        self.phases.append(Phase(phase, started, max(at, started), end_state))
+        self.phases.append(Phase(phase, started, at if at >= started else started, end_state))
         return True
 
     def interrupt(self, at: datetime) -> None:
@@ -131,31 +148,33 @@ class _AttemptBuilder:
                 self.revert_outcome = INTERRUPTED
 
     def build(self) -> Attempt:
-        phases = list(self.phases)
-        phases.extend(Phase(name, start, None, None) for name, start in self.open.items())
-        phases.sort(key=lambda p: (p.started_at, _PHASE_ORDER[p.phase]))
+        phases = self.phases
+        if self.open:
+            phases = phases + [Phase(name, start, None, None) for name, start in self.open.items()]
+        if len(phases) > 1:
+            phases = sorted(phases, key=lambda p: (p.started_at, _PHASE_ORDER[p.phase]))
         return Attempt(
-            number=self.number,
-            phases=tuple(phases),
-            outcome=self.outcome,
-            revert_outcome=self.revert_outcome,
-            failure=self.failure,
-            revert_failure=self.revert_failure,
-            result=self.result,
+            self.number,
+            tuple(phases),
+            self.outcome,
+            self.revert_outcome,
+            self.failure,
+            self.revert_failure,
+            self.result,
         )
 
 
 _PHASE_ORDER = {WAITING: 0, RUNNING: 1, REVERTING: 2}
 
 
-@dataclass
 class _AtomBuilder:
-    name: str
-    uuid: str | None
-    kind: str
-    state: str | None = None
-    attempts: dict[int, _AttemptBuilder] = field(default_factory=dict)
-    wait_start: datetime | None = None
+    __slots__ = ("attempts", "kind", "name", "state", "uuid", "wait_start")
+
+    def __init__(self, name: str, uuid: str | None, kind: str) -> None:
+        self.name, self.uuid, self.kind = name, uuid, kind
+        self.state: str | None = None
+        self.attempts: dict[int, _AttemptBuilder] = {}
+        self.wait_start: datetime | None = None
 
     def attempt(self, number: int) -> _AttemptBuilder:
         found = self.attempts.get(number)
@@ -228,10 +247,12 @@ class _Builder:
         atom = self.atoms.get(key)
         if atom is None:
             atom = self.atoms[key] = _AtomBuilder(row.name, row.atom_uuid, row.kind)
-        atom.state = row.new_state
-        new = row.new_state
+        new = atom.state = row.new_state
         if new == "RUNNING":
-            attempt = atom.attempt(row.attempt)
+            number = row.attempt
+            attempt = atom.attempts.get(number)
+            if attempt is None:
+                attempt = atom.attempts[number] = _AttemptBuilder(number)
             if atom.wait_start is not None:
                 attempt.phases.append(Phase(WAITING, atom.wait_start, row.at, "RUNNING"))
                 atom.wait_start = None
