@@ -6,11 +6,14 @@
         engine.run()
 
 attaches a :class:`~recorder.listeners.timing.DurationListener` (``duration``
-and ``durations`` meta), an :class:`~recorder.listeners.timing.EventTimeListener`
-(``<STATE>-timestamp(s)`` meta) and, when the engine has a backend, a
+meta), an :class:`~recorder.listeners.timing.EventTimeListener`
+(``<STATE>-timestamp`` meta) and, when the engine has a backend, a
 :class:`~recorder.listeners.recording.TransitionRecorder` (the hash-chained
-transitions rows). An engine without a backend keeps nothing beyond the run,
-so there is no transitions trail to write: ``transitions`` is then None.
+transitions rows, which hold every attempt: the timing listeners then skip
+their meta history lists). An engine without a backend keeps nothing beyond the
+run, so there is no transitions trail to write: ``transitions`` is then None,
+and the timing listeners keep the history lists (``durations``,
+``<STATE>-timestamps``) in meta instead.
 """
 
 from __future__ import annotations
@@ -36,10 +39,13 @@ class Recording:
 
     def __init__(self, engine: ActionEngine) -> None:
         self.engine = engine
-        self.durations = DurationListener(engine)
-        self.event_times = EventTimeListener(engine)
+        recorded = engine.storage.backend is not None
+        # With a transitions trail the per-attempt history is in its rows; the
+        # timing listeners then write only TaskFlow's "latest" meta keys.
+        self.durations = DurationListener(engine, keep_history=not recorded)
+        self.event_times = EventTimeListener(engine, keep_history=not recorded)
         self.transitions: TransitionRecorder | None = (
-            TransitionRecorder(engine) if engine.storage.backend is not None else None
+            TransitionRecorder(engine) if recorded else None
         )
         self._parts: list[_Attachable] = [self.durations, self.event_times]
         if self.transitions is not None:

@@ -10,8 +10,8 @@ Two hooks make recording cheap and exact:
 
 * transition hooks turn each state change into extra ops (e.g. an audit row)
   written in the *same* ``write()`` call as the change itself;
-* ``deferred_writes()`` gathers the writes listeners make while one event is
-  being announced and hands them to the backend as one batch.
+* ``deferred_writes()`` gathers a state change, its hook ops and the writes
+  listeners make while hearing of it, and hands them to the backend as one batch.
 """
 
 from __future__ import annotations
@@ -141,19 +141,25 @@ class Storage:
 
     @contextlib.contextmanager
     def deferred_writes(self) -> Iterator[None]:
-        """Hold writes made in the block and hand them to the backend as one batch."""
+        """Hold writes made in the block and hand them to the backend as one batch.
+
+        Updates of one row inside the batch are folded into one op first (the
+        state change and the meta keys two listeners add become one UPDATE).
+        """
         with self._lock:
-            if self._deferred is not None:  # nested: the outer block writes
-                yield
-                return
-            self._deferred = []
+            outermost = self._deferred is None
+            if outermost:
+                self._deferred = []
+        if not outermost:  # nested: the outer block writes
+            yield
+            return
         try:
             yield
         finally:
             with self._lock:
                 ops, self._deferred = self._deferred, None
             if ops:
-                self._backend.write(ops)  # type: ignore[union-attr]
+                self._backend.write(fold_updates(ops))  # type: ignore[union-attr]
 
     def add_transition_hook(self, hook: TransitionHook) -> None:
         """Call ``hook`` on every state change; its ops are written with the change."""
@@ -247,14 +253,22 @@ class Storage:
 
     def get_atom_meta(self, name: str) -> dict[str, Any]:
         with self._lock:
-            return copy.deepcopy(self.atom_detail(name).meta)
+            return _json_copy(self.atom_detail(name).meta)  # type: ignore[no-any-return]
+
+    def atom_meta_value(self, name: str, key: str, default: Any = None) -> Any:
+        """One key of the atom's meta, not copied: read it, do not change it."""
+        return self.atom_detail(name).meta.get(key, default)
+
+    def flow_meta_value(self, key: str, default: Any = None) -> Any:
+        """One key of the flow's meta, not copied: read it, do not change it."""
+        return self._flow.meta.get(key, default)
 
     def update_atom_metadata(self, name: str, update_with: Mapping[str, Any]) -> None:
         """Merge ``update_with`` into the atom's meta (top-level keys, like dict.update)."""
         if not update_with:
             return
         detail = self.atom_detail(name)
-        patch = copy.deepcopy(dict(update_with))
+        patch = _json_copy(dict(update_with))
         with self._lock:
             detail.meta.update(patch)
         if self._backend is not None:
@@ -310,13 +324,13 @@ class Storage:
     @property
     def flow_meta(self) -> dict[str, Any]:
         with self._lock:
-            return copy.deepcopy(self._flow.meta)
+            return _json_copy(self._flow.meta)  # type: ignore[no-any-return]
 
     def update_flow_metadata(self, update_with: Mapping[str, Any]) -> None:
         """Merge ``update_with`` into the flow's meta (top-level keys, like dict.update)."""
         if not update_with:
             return
-        patch = copy.deepcopy(dict(update_with))
+        patch = _json_copy(dict(update_with))
         with self._lock:
             self._flow.meta.update(patch)
         if self._backend is not None:
@@ -368,6 +382,49 @@ class Storage:
             except NotFound:
                 continue
         return found
+
+
+def fold_updates(ops: list[Op]) -> list[Op]:
+    """``ops`` with every later update of a row merged into its first update.
+
+    Same effect when the ops are applied together: later field values win and
+    meta patches merge in order, exactly as applying them one by one would.
+    """
+    if len(ops) < 2:
+        return ops
+    first: dict[tuple[str, str], int] = {}
+    folded: list[Op] = []
+    for op in ops:
+        if not isinstance(op, (UpdateAtom, UpdateFlow)):
+            folded.append(op)
+            continue
+        key = (type(op).__name__, op.uuid)
+        index = first.get(key)
+        if index is None:
+            first[key] = len(folded)
+            folded.append(op)
+            continue
+        earlier = folded[index]
+        assert isinstance(earlier, type(op))  # same key, same op type
+        meta = {**(earlier.meta_patch or {}), **(op.meta_patch or {})} or None
+        if isinstance(op, UpdateAtom) and isinstance(earlier, UpdateAtom):
+            folded[index] = UpdateAtom(op.uuid, op.at, {**earlier.changes, **op.changes}, meta)
+        elif isinstance(op, UpdateFlow) and isinstance(earlier, UpdateFlow):
+            state = op.state if op.state is not None else earlier.state
+            folded[index] = UpdateFlow(op.uuid, op.at, state=state, meta_patch=meta)
+    return folded
+
+
+def _json_copy(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars), much cheaper than deepcopy."""
+    kind = type(value)
+    if kind in (str, int, float, bool) or value is None:
+        return value
+    if kind is dict:
+        return {key: _json_copy(item) for key, item in value.items()}
+    if kind in (list, tuple):
+        return kind(_json_copy(item) for item in value)
+    return copy.deepcopy(value)
 
 
 def _now() -> datetime:

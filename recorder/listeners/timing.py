@@ -20,6 +20,11 @@ recorder's additions, so nothing an earlier attempt measured is lost):
 ``<STATE>-timestamps``
     every time it entered ``STATE``, oldest first.
 
+``keep_history=False`` writes only TaskFlow's keys: :func:`recorder.record` does
+that when it also attaches the transitions recorder, whose rows already hold
+every attempt and every state entered (see the ``atom_attempts`` view), so the
+history is not written twice.
+
 Unlike TaskFlow these listeners also time retry atoms. Storage errors are not
 swallowed: they reach the notifier, which logs and counts them
 (``engine.notifier.failure_count``), so a missing measurement never goes unseen.
@@ -86,9 +91,12 @@ class _Timer:
 class _MetaWriter(base.Listener):
     """Reads and merges the meta of the atom or flow an event is about."""
 
-    def _meta(self, kind: str, name: str) -> dict[str, Any]:
+    def _meta_value(self, kind: str, name: str, key: str) -> Any:
+        """One meta key, not copied (copy before changing it)."""
         storage = self._engine.storage
-        return storage.flow_meta if kind == base.FLOW else storage.get_atom_meta(name)
+        if kind == base.FLOW:
+            return storage.flow_meta_value(key)
+        return storage.atom_meta_value(name, key)
 
     def _update(self, kind: str, name: str, update: dict[str, Any]) -> None:
         storage = self._engine.storage
@@ -106,13 +114,14 @@ class DurationListener(_MetaWriter):
     ``durations`` (see the module docstring).
     """
 
-    def __init__(self, engine: ActionEngine) -> None:
+    def __init__(self, engine: ActionEngine, keep_history: bool = True) -> None:
         super().__init__(
             engine,
             task_listen_for=WATCH_STATES,
             flow_listen_for=FLOW_WATCH_STATES,
             retry_listen_for=WATCH_STATES,
         )
+        self._keep_history = keep_history
         self._timers: dict[tuple[str, str], _Timer] = {}
         self._lock = threading.Lock()
 
@@ -158,7 +167,12 @@ class DurationListener(_MetaWriter):
     ) -> None:
         duration = max(0.0, finished - timer.started)
         paused = state in PAUSED_STATES
-        history = list(self._meta(kind, name).get(DURATIONS_KEY) or [])
+        if not self._keep_history:
+            if not paused:
+                self._update(kind, name, {DURATION_KEY: duration})
+                self._ended(kind, name, duration)
+            return
+        history = list(self._meta_value(kind, name, DURATIONS_KEY) or [])
         attempt = timer.attempt
         if attempt is None:  # flows (and engines that send no attempt): count runs
             attempt = 1 + sum(1 for entry in history if entry.get("phase") == EXECUTE_PHASE)
@@ -209,6 +223,7 @@ class EventTimeListener(_MetaWriter):
         task_listen_for: Iterable[str] | None = base.DEFAULT_LISTEN_FOR,
         flow_listen_for: Iterable[str] | None = base.DEFAULT_LISTEN_FOR,
         retry_listen_for: Iterable[str] | None = base.DEFAULT_LISTEN_FOR,
+        keep_history: bool = True,
     ) -> None:
         super().__init__(
             engine,
@@ -216,10 +231,14 @@ class EventTimeListener(_MetaWriter):
             flow_listen_for=flow_listen_for,
             retry_listen_for=retry_listen_for,
         )
+        self._keep_history = keep_history
 
     def _record(self, kind: str, name: str, state: str, details: base.Details) -> None:
         stamp = event_time(details)
-        earlier = self._meta(kind, name).get(timestamps_key(state)) or []
+        if not self._keep_history:
+            self._update(kind, name, {timestamp_key(state): stamp})
+            return
+        earlier = self._meta_value(kind, name, timestamps_key(state)) or []
         self._update(
             kind,
             name,

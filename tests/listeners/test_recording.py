@@ -385,14 +385,16 @@ def test_record_attaches_the_standard_set() -> None:
     assert not engine.storage.wants_transitions
     assert verify_flow(backend, engine.storage.flow_uuid).checked == 34
     meta = backend.load_flow(engine.storage.flow_uuid).atoms["flaky"].meta
-    assert len(meta["durations"]) == 3 + 2 and meta["duration"] == meta["durations"][-1]["duration"]
-    assert len(meta["RUNNING-timestamps"]) == 3
-    runs = [
-        r.at for r in rows_of(backend, engine) if r.name == "flaky" and r.new_state == "RUNNING"
-    ]
+    flaky = [r for r in rows_of(backend, engine) if r.name == "flaky"]
+    runs = [r.at for r in flaky if r.new_state == "RUNNING"]
     assert len(runs) == 3
-    for stamp, at in zip(meta["RUNNING-timestamps"], runs, strict=True):
-        assert at == to_datetime(stamp)  # meta and rows: the same engine timestamp
+    # TaskFlow's keys hold the latest values, the same engine timestamps as the rows...
+    assert to_datetime(meta["RUNNING-timestamp"]) == runs[-1]
+    success = next(r.at for r in flaky if r.new_state == "SUCCESS")
+    assert meta["duration"] == pytest.approx((success - runs[-1]).total_seconds(), abs=2e-6)
+    # ...and the history is in the rows only: every attempt's start is there.
+    assert [r.attempt for r in flaky if r.new_state == "RUNNING"] == [1, 2, 3]
+    assert "durations" not in meta and "RUNNING-timestamps" not in meta
 
 
 def test_record_without_a_backend_keeps_meta_only() -> None:

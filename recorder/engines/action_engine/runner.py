@@ -1,8 +1,10 @@
 """The run loop: schedule ready atoms, record each state change, handle failures.
 
-Every state change happens on the engine's own thread, in this order: the new
-state is written to storage (with any transition-hook ops, in one write), then
-listeners are told. Atoms run inline (serial engine) or on an executor (parallel
+Every state change happens on the engine's own thread, in this order: storage
+(in memory) takes the new state, transition hooks add their audit rows, the
+listeners are told; then the state change, its audit rows and whatever the
+listeners wrote meanwhile go to the backend as one write (one transaction),
+before the engine goes on. Atoms run inline (serial engine) or on an executor (parallel
 engine); either way their outcome comes back here. Scheduling is O(atoms +
 edges): each finished atom decrements its successors' counters of unfinished
 predecessors.
@@ -18,10 +20,11 @@ raises.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent import futures
 from typing import TYPE_CHECKING, Any
 
@@ -71,12 +74,16 @@ class Runner:
 
     # -- announcing state changes --------------------------------------------
 
-    def _notify(self, notifier: Any, state: str, details: dict[str, Any]) -> None:
+    @contextlib.contextmanager
+    def _one_write(self) -> Iterator[None]:
+        """Make a state change, its audit row and what listeners write on hearing
+        it one backend write: one commit in durable mode, done before the engine
+        goes on. (Storage in memory already has the new state when they hear.)"""
         if self.deferring:
             with self.storage.deferred_writes():
-                notifier.notify(state, details)
+                yield
         else:
-            notifier.notify(state, details)
+            yield
 
     def flow_to(self, new: str) -> bool:
         old = self.storage.get_flow_state()
@@ -93,8 +100,9 @@ class Runner:
         transition = Transition(
             "flow", self.storage.flow_name, None, old, new, timestamp, 0, details
         )
-        self.storage.set_flow_state(new, timestamp, transition)
-        self._notify(self.engine.notifier, new, details)
+        with self._one_write():
+            self.storage.set_flow_state(new, timestamp, transition)
+            self.engine.notifier.notify(new, details)
         return True
 
     def atom_to(
@@ -141,8 +149,9 @@ class Runner:
             transition = Transition(
                 kind, detail.name, detail.uuid, old, new, timestamp, attempt, details
             )
-        self.storage.change_atom(detail, timestamp, all_changes, transition)
-        self._notify(notifier, new, details)
+        with self._one_write():
+            self.storage.change_atom(detail, timestamp, all_changes, transition)
+            notifier.notify(new, details)
 
     def _rerun(
         self, detail: AtomDetail, new: str, timestamp: float, changes: Mapping[str, Any]
