@@ -240,7 +240,7 @@ def timeline_from_meta(
         notes.extend(source.notes)
         if not source.rows and atom.state not in (None, "PENDING"):
             notes.append("%s: any times (its meta has no timestamps)" % atom.name)
-    if not flow_source.rows:
+    if not flow_source.rows and rows:
         notes.append("the flow's runs (its meta has no timestamps)")
     ordered = _sequence(rows)
     timeline = build_timeline(
@@ -249,7 +249,8 @@ def timeline_from_meta(
     return replace(
         timeline,
         source=SOURCE_META,
-        unknown=(*ALWAYS_UNKNOWN, *notes, *timeline.unknown),
+        # Nothing recorded at all (e.g. a flow never run): no caveats about what is not there.
+        unknown=(*(ALWAYS_UNKNOWN if rows else ()), *notes, *timeline.unknown),
     )
 
 

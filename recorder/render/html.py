@@ -120,7 +120,10 @@ def _json_block(data: Any) -> str:
 def _facts(report: FlowReport) -> str:
     t = report.timeline
     state = t.state or report.flow.state or "-"
-    took = fmt_duration(t.duration) if t.ended_at is not None else "still running"
+    if t.started_at is None:
+        took = "not started"
+    else:
+        took = fmt_duration(t.duration) if t.ended_at is not None else "still running"
     items = [
         '<span>state <b class="state state-%s">%s</b></span>'
         % (html.escape(state), html.escape(state)),

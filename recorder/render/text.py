@@ -141,14 +141,21 @@ def header_lines(report: FlowReport) -> list[str]:
     t = report.timeline
     lines = ["flow %s  %s" % (fit(t.flow_name, 30), t.flow_uuid)]
     state = t.state or report.flow.state or "-"
-    if t.ended_at is not None:
+    if t.started_at is None:
+        took = "not started"
+    elif t.ended_at is not None:
         took = "took " + fmt_duration(t.duration)
     else:
         so_far = t.as_of and t.started_at and (t.as_of - t.started_at).total_seconds()
         took = "still running (%s so far)" % fmt_duration(so_far or None)
     lines.append(
-        "state %s  runs %d  started %s UTC  %s"
-        % (state, len(t.runs), fmt_time(t.started_at, with_ms=True), took)
+        "state %s  runs %d  started %s  %s"
+        % (
+            state,
+            len(t.runs),
+            fmt_time(t.started_at, with_ms=True) + " UTC" if t.started_at else "-",
+            took,
+        )
     )
     if len(t.runs) > 1:
         for run in t.runs:

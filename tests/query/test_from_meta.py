@@ -76,7 +76,10 @@ def test_meta_with_no_times_is_declared_unknown() -> None:
     assert tl.atom("a").attempts == ()
     assert tl.runs == ()
     assert any("only a duration of 0.250 s" in n for n in tl.unknown)
-    assert any("flow's runs" in n for n in tl.unknown)
+    assert not any("flow's runs" in n for n in tl.unknown)  # nothing ran that could have runs
+    timed = timeline_from_meta(Flow({}), [Atom("a", {"RUNNING-timestamp": ts(1)})])
+    assert any("flow's runs" in n for n in timed.unknown)
+    assert timed.atom("a").attempts[0].open
 
 
 def test_recorder_timestamp_lists_bring_back_every_attempt() -> None:
