@@ -13,7 +13,8 @@ import click
 
 from recorder.commands.common import reading, when_option, write_output
 from recorder.query.load import SOURCES, load_report
-from recorder.query.reads import FlowCursor, find_flow, list_flows
+from recorder.query.reads import find_flow, list_flows
+from recorder.query.records import FlowCursor
 from recorder.query.stats import atom_stats
 from recorder.render import tabular, text
 

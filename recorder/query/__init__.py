@@ -30,19 +30,25 @@ from recorder.query.model import (
     Timeline,
 )
 from recorder.query.reads import (
-    AtomRecord,
-    FlowCursor,
-    FlowRecord,
-    Page,
-    TransitionRecord,
+    atom_names,
     atoms_of,
     find_flow,
     get_flow,
     list_flows,
+    timeline_rows,
     transitions_of,
+)
+from recorder.query.records import (
+    AtomRecord,
+    FlowCursor,
+    FlowRecord,
+    Page,
+    TimelineRow,
+    TransitionRecord,
 )
 from recorder.query.stats import AtomStats, atom_stats
 from recorder.query.timeline import build_timeline
+from recorder.query.when import parse_when
 
 __all__ = [
     "TIMELINE_FORMAT",
@@ -63,7 +69,9 @@ __all__ = [
     "RunSegment",
     "Step",
     "Timeline",
+    "TimelineRow",
     "TransitionRecord",
+    "atom_names",
     "atom_stats",
     "atoms_of",
     "build_timeline",
@@ -75,6 +83,8 @@ __all__ = [
     "list_flows",
     "load_report",
     "load_timeline",
+    "parse_when",
     "timeline_from_meta",
+    "timeline_rows",
     "transitions_of",
 ]

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Row
 from recorder.audit import verify_chain
 from recorder.persistence.schema import transitions
 from recorder.query.model import JSON
-from recorder.query.reads import FlowRecord
+from recorder.query.records import FlowRecord
 
 FINAL_STATES = frozenset({"SUCCESS", "FAILURE", "REVERTED", "SUSPENDED"})
 

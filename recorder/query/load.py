@@ -21,7 +21,8 @@ from recorder.query.failures import (
 )
 from recorder.query.from_meta import timeline_from_meta
 from recorder.query.model import JSON, Timeline
-from recorder.query.reads import FlowRecord, atom_names, atoms_of, timeline_rows
+from recorder.query.reads import atom_names, atoms_of, timeline_rows
+from recorder.query.records import FlowRecord
 from recorder.query.timeline import build_timeline
 
 SOURCES = ("auto", "transitions", "meta")

@@ -10,14 +10,10 @@ Each query is shaped for an index of :mod:`recorder.persistence.schema`
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-import uuid as uuidlib
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Generic, NamedTuple, TypeVar
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, String, Text, and_, cast, select, tuple_, type_coerce
 from sqlalchemy.engine import Connection, RowMapping
@@ -25,125 +21,19 @@ from sqlalchemy.engine import Connection, RowMapping
 from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument
 from recorder.persistence import encoding
 from recorder.persistence.schema import atom_details, flow_details, transitions
-from recorder.query.model import JSON, iso
-
-T = TypeVar("T")
+from recorder.query.records import (
+    AtomName,
+    AtomRecord,
+    FlowCursor,
+    FlowRecord,
+    Page,
+    TimelineRow,
+    TransitionRecord,
+)
 
 DEFAULT_PAGE = 50
 MAX_CANDIDATES = 10
 _HEXISH = re.compile(r"^[0-9a-fA-F-]+$")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-@dataclass(frozen=True)
-class FlowRecord:
-    """A flow_details row (``meta`` decoded)."""
-
-    uuid: str
-    name: str
-    state: str | None
-    logbook_uuid: str
-    created_at: datetime
-    updated_at: datetime | None
-    meta: Mapping[str, Any]
-
-    def to_json(self) -> JSON:
-        return {
-            "uuid": self.uuid,
-            "name": self.name,
-            "state": self.state,
-            "logbook_uuid": self.logbook_uuid,
-            "created_at": iso(self.created_at),
-            "updated_at": iso(self.updated_at),
-        }
-
-
-@dataclass(frozen=True)
-class AtomRecord:
-    """An atom_details row; ``failure`` is the stored failure dict (or None)."""
-
-    uuid: str
-    flow_uuid: str
-    name: str
-    kind: str
-    state: str | None
-    intention: str
-    attempt: int
-    meta: Mapping[str, Any]
-    failure: Any
-    created_at: datetime
-    updated_at: datetime | None
-
-
-@dataclass(frozen=True)
-class TransitionRecord:
-    """A transitions row (``details`` as stored: small JSON)."""
-
-    id: int
-    flow_uuid: str
-    atom_uuid: str | None
-    kind: str
-    name: str
-    old_state: str | None
-    new_state: str
-    at: datetime
-    seq: int
-    attempt: int
-    details: Mapping[str, Any]
-    prev_hash: str
-    hash: str
-
-
-@dataclass(frozen=True)
-class FlowCursor:
-    """Where a page of flows ended: pass it as ``after`` to get the next page.
-
-    ``encode()`` gives a short token (for ``recorder flows --after``): the
-    creation time in hex microseconds, a dot, the uuid without dashes.
-    """
-
-    created_at: datetime
-    uuid: str
-
-    def encode(self) -> str:
-        micros = int((self.created_at - _EPOCH) / timedelta(microseconds=1))
-        try:
-            canonical = str(uuidlib.UUID(self.uuid)) == self.uuid
-        except ValueError:
-            canonical = False
-        if canonical:
-            ident = self.uuid.replace("-", "")
-        else:
-            ident = "~" + base64.urlsafe_b64encode(self.uuid.encode()).decode().rstrip("=")
-        return "%x.%s" % (micros, ident)
-
-    @classmethod
-    def decode(cls, token: str) -> FlowCursor:
-        try:
-            stamp, ident = token.strip().split(".", 1)
-            created = _EPOCH + timedelta(microseconds=int(stamp, 16))
-            if ident.startswith("~"):
-                padded = ident[1:] + "=" * (-len(ident[1:]) % 4)
-                uuid = base64.urlsafe_b64decode(padded.encode("ascii")).decode("utf-8")
-            else:
-                uuid = str(uuidlib.UUID(hex=ident))
-            return cls(created, uuid)
-        except (ValueError, UnicodeError, binascii.Error, OverflowError):
-            raise InvalidArgument("not a page token from `recorder flows`: %r" % token) from None
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of results; ``next`` is None on the last page."""
-
-    items: tuple[T, ...]
-    next: FlowCursor | None
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
 
 
 def _flow(row: RowMapping) -> FlowRecord:
@@ -321,33 +211,6 @@ def transitions_of(
         )
         for r in conn.execute(stmt).mappings()
     ]
-
-
-class TimelineRow(NamedTuple):
-    """The columns a timeline needs, read without per-value type processing.
-
-    ``details`` is the stored JSON text (parsed only for the rows that carry a
-    result or failure); ``at`` is an aware UTC datetime.
-    """
-
-    atom_uuid: str | None
-    kind: str
-    name: str
-    old_state: str | None
-    new_state: str
-    at: datetime
-    seq: int
-    attempt: int
-    details: Any
-
-
-class AtomName(NamedTuple):
-    """An atom's identity and state: enough to list atoms that have not run yet."""
-
-    name: str
-    uuid: str
-    kind: str
-    state: str | None
 
 
 def timeline_rows(conn: Connection, flow_uuid: str) -> list[TimelineRow]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from recorder.query.load import FlowReport
 from recorder.query.model import iso
-from recorder.query.reads import FlowCursor, FlowRecord
+from recorder.query.records import FlowCursor, FlowRecord
 from recorder.query.stats import AtomStats
 
 FLOWS_FORMAT = "recorder.flows/1"

@@ -16,7 +16,7 @@ from recorder.query.critical_path import CriticalPath
 from recorder.query.failures import FailureEpisode
 from recorder.query.load import FlowReport
 from recorder.query.model import REVERTING, RUNNING, WAITING, Attempt, Timeline
-from recorder.query.reads import FlowRecord
+from recorder.query.records import FlowRecord
 from recorder.query.stats import AtomStats
 
 WIDTH = 80

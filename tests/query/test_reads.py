@@ -10,10 +10,15 @@ from runs import Quick, record, record_demo, running_flow
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
+import recorder
+from recorder import engines
+from recorder.commands import demo_flow
 from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument
+from recorder.listeners.timing import DurationListener, EventTimeListener
 from recorder.patterns import linear_flow
 from recorder.persistence.urls import normalize
 from recorder.query import (
+    Attempt,
     FlowCursor,
     atom_stats,
     atoms_of,
@@ -115,9 +120,31 @@ def test_report_of_the_demo_flow(db_url: str, conn: Connection) -> None:
     assert data["flow"]["uuid"] == uuid and data["critical_path"]["steps"]
 
 
-def test_meta_gives_the_same_attempts_as_the_transitions(db_url: str, conn: Connection) -> None:
-    uuid = record_demo(db_url)
-    flow = get_flow(conn, uuid)
+def same_phases(a: Attempt, b: Attempt) -> None:
+    for name in ("running", "reverting"):
+        pa, pb = a.phase(name), b.phase(name)
+        assert (pa is None) == (pb is None)
+        if pa is not None and pb is not None:
+            assert (pa.started_at, pa.ended_at) == (pb.started_at, pb.ended_at)
+
+
+def test_meta_with_history_gives_the_same_attempts_as_the_transitions(
+    db_url: str, conn: Connection
+) -> None:
+    # recorder.record() keeps only TaskFlow's latest keys in meta (the rows hold the
+    # history); standalone timing listeners also keep every attempt there.
+    engine = engines.load(
+        demo_flow.build(50.0), store=demo_flow.STORE, engine="parallel", backend=db_url
+    )
+    with (
+        recorder.record(engine),
+        DurationListener(engine),
+        EventTimeListener(engine),
+        pytest.raises(demo_flow.CourierUnavailable),
+    ):
+        engine.run()
+    engine.close()
+    flow = get_flow(conn, engine.storage.flow_uuid)
     exact = load_report(conn, flow, source="transitions").timeline
     meta = load_report(conn, flow, source="meta").timeline
     assert meta.source == "meta" and meta.unknown
@@ -125,14 +152,25 @@ def test_meta_gives_the_same_attempts_as_the_transitions(db_url: str, conn: Conn
         other = meta.atom(atom.name)
         assert [a.outcome for a in other.attempts] == [a.outcome for a in atom.attempts]
         for a, b in zip(atom.attempts, other.attempts, strict=True):
-            for name in ("running", "reverting"):
-                pa, pb = a.phase(name), b.phase(name)
-                assert (pa is None) == (pb is None)
-                if pa is not None and pb is not None:
-                    assert (pa.started_at, pa.ended_at) == (pb.started_at, pb.ended_at)
+            same_phases(a, b)
     assert [(r.started_at, r.ended_at, r.end_state) for r in meta.runs] == [
         (r.started_at, r.ended_at, r.end_state) for r in exact.runs
     ]
+
+
+def test_taskflow_meta_gives_the_latest_attempt_and_says_what_is_lost(
+    db_url: str, conn: Connection
+) -> None:
+    flow = get_flow(conn, record_demo(db_url))
+    exact = load_report(conn, flow, source="transitions").timeline
+    meta = load_report(conn, flow, source="meta").timeline
+    for atom in exact.atoms:
+        (only,) = meta.atom(atom.name).attempts
+        last = atom.attempts[-1]
+        assert (only.number, only.outcome) == (last.number, last.outcome)
+        same_phases(only, last)
+    lost = [n for n in meta.unknown if ": earlier attempts" in n]
+    assert {n.split(":")[0] for n in lost} == {"fetch-shipping-quote", "quote-retry"}
 
 
 def test_transitions_page_by_seq(db_url: str, conn: Connection) -> None:
