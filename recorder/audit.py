@@ -56,9 +56,13 @@ def canonical_at(at: datetime | str) -> str:
 
 def canonical_json(fields: Mapping[str, Any]) -> bytes:
     """The bytes that are hashed: sorted keys, compact, ASCII, no NaN."""
-    return json.dumps(
-        fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    ).encode("ascii")
+    return _CANONICAL.encode(fields).encode("ascii")
+
+
+# One encoder for every row: json.dumps with options builds a new one per call.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+)
 
 
 def _field(row: Any, name: str) -> Any:

@@ -59,7 +59,11 @@ class StoredRepr:
 
 def dumps(value: Any) -> str:
     """Compact JSON text of an already :func:`encode`-d value."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _ENCODER.encode(value)
+
+
+# One encoder for every write: json.dumps with options builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def encode(value: Any) -> Any:
