@@ -13,7 +13,6 @@ from sqlalchemy.exc import DBAPIError
 
 from recorder.exceptions import StorageError
 from recorder.persistence import db, urls
-from recorder.query.when import parse_when
 
 INTEGRITY_EXIT = 2
 """Exit code of ``recorder verify`` when a chain does not verify."""
@@ -45,6 +44,8 @@ def reading(ctx: click.Context) -> Iterator[Connection]:
 
 
 def when_option(value: str | None, option: str) -> datetime | None:
+    from recorder.query.when import parse_when
+
     return None if value is None else parse_when(value, option=option)
 
 

@@ -16,11 +16,8 @@ import click
 from sqlalchemy.engine import make_url
 
 from recorder.commands.common import database_url, reading
-from recorder.commands.demo_flow import FLOW_NAME, STORE, build
+from recorder.commands.demo_flow import FLOW_NAME
 from recorder.persistence import urls
-from recorder.query.load import load_report
-from recorder.query.reads import get_flow
-from recorder.render import text
 
 HTML_NAME = "recorder-demo.html"
 
@@ -47,6 +44,7 @@ def _run(url: str, speed: float) -> tuple[str, BaseException | None]:
     """Run the sample flow recorded into ``url``; return its uuid and what it raised."""
     import recorder
     from recorder import engines
+    from recorder.commands.demo_flow import STORE, build
 
     engine = engines.load(build(speed), store=STORE, engine="parallel", backend=url)
     raised: BaseException | None = None
@@ -79,6 +77,10 @@ def _run(url: str, speed: float) -> tuple[str, BaseException | None]:
 def demo(ctx: click.Context, html_path: Path | None, speed: float) -> None:
     """Record a sample flow (parallel steps, a retried flaky call, a failure that
     reverts), print its timeline and write its Gantt page."""
+    from recorder.query.load import load_report
+    from recorder.query.reads import get_flow
+    from recorder.render import text
+
     url = database_url(ctx)
     _ensure_schema(url)
     click.echo("running %r, recorded into %s ..." % (FLOW_NAME, urls.redact(url)))

@@ -7,16 +7,16 @@ documented in docs/post-mortem-sql.md.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from recorder.commands.common import reading, when_option, write_output
-from recorder.query.load import SOURCES, load_report
-from recorder.query.reads import find_flow, list_flows
-from recorder.query.records import FlowCursor
-from recorder.query.stats import atom_stats
-from recorder.render import tabular, text
+from recorder.query.model import SOURCES
+
+# The query layer and renderers are imported inside each command, so `recorder
+# --help` and `recorder db ...` do not load them.
 
 FORMATS = ("table", "json", "csv", "html")
 
@@ -41,6 +41,10 @@ def flows(
     as_json: bool,
 ) -> None:
     """List recorded flows, newest first."""
+    from recorder.query.reads import list_flows
+    from recorder.query.records import FlowCursor
+    from recorder.render import tabular, text
+
     cursor = FlowCursor.decode(after) if after else None
     start, end = when_option(since, "--since"), when_option(until, "--until")
     with reading(ctx) as conn:
@@ -77,6 +81,10 @@ def flows(
 @click.pass_context
 def show(ctx: click.Context, flow: str, source: str, as_json: bool) -> None:
     """Summarise one flow: its atoms, failures and what they reverted, its critical path."""
+    from recorder.query.load import load_report
+    from recorder.query.reads import find_flow
+    from recorder.render import tabular, text
+
     with reading(ctx) as conn:
         report = load_report(conn, find_flow(conn, flow), source=source)
     click.echo(tabular.timeline_json(report) if as_json else text.show_text(report))
@@ -101,6 +109,10 @@ def show(ctx: click.Context, flow: str, source: str, as_json: bool) -> None:
 @click.pass_context
 def timeline(ctx: click.Context, flow: str, fmt: str, output: Path | None, source: str) -> None:
     """Every attempt of every atom of one flow, with its phases and durations."""
+    from recorder.query.load import load_report
+    from recorder.query.reads import find_flow
+    from recorder.render import tabular, text
+
     with reading(ctx) as conn:
         report = load_report(conn, find_flow(conn, flow), source=source)
     if fmt == "html":
@@ -127,12 +139,26 @@ def stats(
     ctx: click.Context, name: str | None, since: str | None, until: str | None, as_json: bool
 ) -> None:
     """Per atom name across runs: runs, retries, failure rate, p50/p95/max duration."""
+    from recorder.query.stats import atom_names_matching, atom_stats
+    from recorder.render import tabular, text
+
     start, end = when_option(since, "--since"), when_option(until, "--until")
+    rows = []
     with reading(ctx) as conn:
-        rows = atom_stats(conn, name=name, since=start, until=end)
+        names = atom_names_matching(conn, name)
+        # One index range scan per name: a progress bar on a big database.
+        with click.progressbar(
+            names, label="stats", file=sys.stderr, hidden=len(names) < 2 or not _tty()
+        ) as bar:
+            for atom in bar:
+                rows.extend(atom_stats(conn, name=atom, since=start, until=end, exact=True))
     if as_json:
         click.echo(tabular.stats_json(rows))
     elif not rows:
         click.echo("no attempts recorded%s" % (" that match" if name or since or until else ""))
     else:
         click.echo(text.stats_table(rows))
+
+
+def _tty() -> bool:
+    return sys.stderr.isatty()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from recorder.commands.common import INTEGRITY_EXIT, reading
-from recorder.query.integrity import FlowCheck, check_flow
-from recorder.query.reads import find_flow, get_flow, iter_flow_uuids
+
+if TYPE_CHECKING:
+    from recorder.query.integrity import FlowCheck
 
 PROGRESS_AFTER = 200
 """Show a progress bar (on a terminal) when checking more flows than this."""
@@ -27,6 +29,9 @@ def verify(ctx: click.Context, flow: str | None) -> None:
     Exit 0 when every chain verifies, 2 when one does not (altered, missing,
     inserted or reordered rows), 1 for a bad FLOW or database.
     """
+    from recorder.query.integrity import check_flow
+    from recorder.query.reads import find_flow, get_flow, iter_flow_uuids
+
     failed: list[FlowCheck] = []
     checked = rows = untracked = 0
     with reading(ctx) as conn:

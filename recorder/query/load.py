@@ -20,12 +20,10 @@ from recorder.query.failures import (
     failures_from_transitions,
 )
 from recorder.query.from_meta import timeline_from_meta
-from recorder.query.model import JSON, Timeline
+from recorder.query.model import JSON, SOURCES, Timeline
 from recorder.query.reads import atom_names, atoms_of, timeline_rows
 from recorder.query.records import FlowRecord
 from recorder.query.timeline import build_timeline
-
-SOURCES = ("auto", "transitions", "meta")
 
 
 def load_timeline(

@@ -41,6 +41,8 @@ INTERRUPTED = "INTERRUPTED"
 
 SOURCE_TRANSITIONS = "transitions"
 SOURCE_META = "meta"
+SOURCES = ("auto", SOURCE_TRANSITIONS, SOURCE_META)
+"""What a timeline may be built from: "auto" picks transitions when the flow has any."""
 
 JSON = dict[str, Any]
 

@@ -109,6 +109,7 @@ def attempts_query(
     name: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    exact: bool = False,
 ) -> Any:
     """One row per atom attempt: name, kind, atom_uuid, attempt, duration_s, failed, ..."""
     t = transitions.c
@@ -117,7 +118,7 @@ def attempts_query(
     ended = func.min(case((state.in_(("SUCCESS", "FAILURE")), t.at)))
     conditions = [t.kind != "flow"]
     if name is not None:
-        conditions.append(name_filter(t.name, name))
+        conditions.append(t.name == name if exact else name_filter(t.name, name))
     if since is not None:
         conditions.append(t.at >= since)
     if until is not None:
@@ -188,13 +189,14 @@ def atom_stats(
     name: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    exact: bool = False,
 ) -> list[AtomStats]:
     """Statistics per atom name (filtered by a name or ``*``/``?`` pattern and a time window).
 
     The window applies to transition times: an attempt counts when it started
-    (entered RUNNING) inside it.
+    (entered RUNNING) inside it. ``exact``: ``name`` is a name, not a pattern.
     """
-    stmt = attempts_query(conn.dialect.name, name=name, since=since, until=until)
+    stmt = attempts_query(conn.dialect.name, name=name, since=since, until=until, exact=exact)
     acc: dict[str, _Acc] = {}
     for row in conn.execute(stmt):
         item = acc.get(row.name)
@@ -207,3 +209,16 @@ def atom_stats(
         if row.duration_s is not None:
             item.durations.append(float(row.duration_s))
     return [acc[key].build(key) for key in sorted(acc)]
+
+
+def atom_names_matching(conn: Connection, name: str | None = None) -> list[str]:
+    """The distinct atom names in the transitions (matching a name or pattern), sorted.
+
+    Lets a caller compute statistics one name at a time -- each an index range
+    scan -- and show progress over a big database, instead of one long query.
+    """
+    t = transitions.c
+    stmt = select(t.name).where(t.kind != "flow").distinct().order_by(t.name)
+    if name is not None:
+        stmt = stmt.where(name_filter(t.name, name))
+    return [row[0] for row in conn.execute(stmt)]
