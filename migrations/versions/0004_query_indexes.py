@@ -23,9 +23,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index(
-        op.f("ix_flow_details_created_at_uuid"), "flow_details", ["created_at", "uuid"]
-    )
+    op.create_index(op.f("ix_flow_details_created_at_uuid"), "flow_details", ["created_at", "uuid"])
 
 
 def downgrade() -> None:
