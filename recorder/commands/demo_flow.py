@@ -92,7 +92,12 @@ class BookCourier(_Work):
     def execute(self, parcel: str, quote: float) -> str:
         self.work()
         if self.fails:
-            raise CourierUnavailable("courier booking API returned 503 Service Unavailable")
+            try:
+                raise ConnectionError("POST /bookings on the courier API: 503")
+            except ConnectionError as exc:
+                raise CourierUnavailable(
+                    "courier booking API returned 503 Service Unavailable"
+                ) from exc
         return "booking-for-%s" % parcel
 
 

@@ -15,8 +15,8 @@ rebuilt from meta, which have no rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -235,3 +235,56 @@ def failures_from_timeline(timeline: Timeline) -> tuple[FailureEpisode, ...]:
         key=lambda e: (e.at, 3 if e.kind == "flow" else _ORDER.get(e.new_state, 2)),
     )
     return _episodes(events)
+
+
+def stored_failure(stored: Any) -> FailureInfo | None:
+    """A stored failure dict (``atom_details.failure``) as a FailureInfo with its causes."""
+    if not isinstance(stored, Mapping) or "exception_str" not in stored:
+        return None
+    names = stored.get("exc_type_names") or ["?"]
+    causes: list[str] = []
+    cause = _first_cause(stored)
+    while cause is not None and len(causes) < 20:
+        cause_names = cause.get("exc_type_names") or ["?"]
+        causes.append("%s: %s" % (cause_names[0], cause.get("exception_str", "")))
+        cause = _first_cause(cause)
+    trace = stored.get("traceback_str")
+    return FailureInfo(
+        str(names[0]),
+        str(stored["exception_str"]),
+        tuple(causes),
+        str(trace) if trace else None,
+    )
+
+
+def _first_cause(stored: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    causes = stored.get("causes")
+    if isinstance(causes, list) and causes and isinstance(causes[0], Mapping):
+        return causes[0]
+    return None
+
+
+def _same(summary: FailureInfo, full: FailureInfo) -> bool:
+    """Whether a row's (possibly cut) summary describes the stored failure."""
+    if summary.type != full.type:
+        return False
+    if summary.message == full.message:
+        return True
+    return summary.message.endswith("...") and full.message.startswith(summary.message[:-3])
+
+
+def with_stored_failures(
+    episodes: tuple[FailureEpisode, ...], stored: Mapping[str, tuple[Any, Any]]
+) -> tuple[FailureEpisode, ...]:
+    """Episodes whose failures carry causes and tracebacks where atom_details has them."""
+
+    def enrich(failed: FailedAttempt) -> FailedAttempt:
+        pair = stored.get(failed.atom)
+        if pair is None or failed.failure is None:
+            return failed
+        full = stored_failure(pair[0] if failed.during == "execute" else pair[1])
+        if full is None or not _same(failed.failure, full):
+            return failed
+        return replace(failed, failure=full)
+
+    return tuple(replace(ep, failures=tuple(enrich(f) for f in ep.failures)) for ep in episodes)

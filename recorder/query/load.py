@@ -18,10 +18,11 @@ from recorder.query.failures import (
     FailureEpisode,
     failures_from_timeline,
     failures_from_transitions,
+    with_stored_failures,
 )
 from recorder.query.from_meta import timeline_from_meta
 from recorder.query.model import JSON, SOURCES, Timeline
-from recorder.query.reads import atom_names, atoms_of, timeline_rows
+from recorder.query.reads import atom_names, atoms_of, stored_failures, timeline_rows
 from recorder.query.records import FlowRecord
 from recorder.query.timeline import build_timeline
 
@@ -71,4 +72,6 @@ def load_report(
     else:
         timeline = timeline_from_meta(flow, atoms_of(conn, flow.uuid), now=now)
         episodes = failures_from_timeline(timeline)
+    if episodes:
+        episodes = with_stored_failures(episodes, stored_failures(conn, flow.uuid))
     return FlowReport(flow, timeline, critical_path(timeline), episodes)

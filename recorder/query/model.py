@@ -61,13 +61,24 @@ def seconds(start: datetime | None, end: datetime | None) -> float | None:
 
 @dataclass(frozen=True)
 class FailureInfo:
-    """What a failed attempt (or revert) raised: exception type name and message."""
+    """What a failed attempt (or revert) raised: exception type name and message.
+
+    ``causes`` ("Type: message", nearest first) and ``traceback`` come from the
+    stored failure (atom_details keeps the latest one per atom), when it is known.
+    """
 
     type: str
     message: str
+    causes: tuple[str, ...] = ()
+    traceback: str | None = None
 
     def to_json(self) -> JSON:
-        return {"type": self.type, "message": self.message}
+        return {
+            "type": self.type,
+            "message": self.message,
+            "causes": list(self.causes),
+            "traceback": self.traceback,
+        }
 
 
 @dataclass(frozen=True)

@@ -260,6 +260,15 @@ def atom_names(conn: Connection, flow_uuid: str) -> list[AtomName]:
     return [AtomName(*row) for row in conn.execute(stmt)]
 
 
+def stored_failures(conn: Connection, flow_uuid: str) -> dict[str, tuple[Any, Any]]:
+    """``{atom name: (failure, revert_failure)}`` for the flow's atoms that keep one."""
+    a = atom_details.c
+    stmt = select(a.name, a.failure, a.revert_failure).where(
+        a.flow_uuid == flow_uuid, (a.failure.is_not(None)) | (a.revert_failure.is_not(None))
+    )
+    return {name: (failure, revert) for name, failure, revert in conn.execute(stmt)}
+
+
 def has_transitions(conn: Connection, flow_uuid: str) -> bool:
     """Whether the audit trail has any row for the flow (else: rebuild from meta)."""
     t = transitions.c

@@ -175,7 +175,11 @@ def _failures_section(report: FlowReport) -> str:
                 html.escape(f.atom),
                 f.attempt,
                 " (revert)" if f.during == "revert" else "",
-                html.escape("%s: %s" % (f.failure.type, f.failure.message) if f.failure else "?"),
+                html.escape("%s: %s" % (f.failure.type, f.failure.message) if f.failure else "?")
+                + "".join(
+                    " (caused by %s)" % html.escape(c)
+                    for c in (f.failure.causes if f.failure else ())
+                ),
             )
             for f in ep.failures
         )

@@ -246,6 +246,8 @@ def failure_lines(episodes: Sequence[FailureEpisode]) -> list[str]:
                     % (fmt_time(f.at, with_ms=True)[11:], f.atom, f.attempt, where, cause)
                 )
             )
+            for caused_by in f.failure.causes if f.failure else ():
+                lines.extend(_wrap("caused by " + caused_by, "    "))
         reverted = ", ".join(
             "%s#%d%s"
             % (

@@ -59,6 +59,7 @@ def test_show_and_timeline_in_every_format(db_url: str, tmp_path: Path) -> None:
     assert uuid in show.stdout and "book-courier" in show.stdout
     flat = " ".join(show.stdout.split())  # failure lines wrap at 80 columns
     assert "book-courier attempt 1: CourierUnavailable: courier booking API returned 503" in flat
+    assert "caused by ConnectionError: POST /bookings on the courier API: 503" in flat
 
     table = cli(db_url, "timeline", uuid[:8])
     assert table.exit_code == 0, table.output

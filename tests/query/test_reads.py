@@ -113,6 +113,12 @@ def test_report_of_the_demo_flow(db_url: str, conn: Connection) -> None:
     assert last.failures[0].atom == "book-courier"
     assert last.failures[0].failure is not None
     assert last.failures[0].failure.type.endswith("CourierUnavailable")
+    # The stored failure adds why: the exception chain and the traceback.
+    assert last.failures[0].failure.causes == (
+        "ConnectionError: POST /bookings on the courier API: 503",
+    )
+    assert "raise CourierUnavailable(" in (last.failures[0].failure.traceback or "")
+    assert first.failures[0].failure is not None and first.failures[0].failure.causes == ()
     assert {r.atom for r in last.reverts} == {a.name for a in tl.atoms}
     assert report.critical_path is not None
     assert report.critical_path.contains("book-courier", 1, "running")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,8 @@ from recorder.query import (
     failures_from_timeline,
     failures_from_transitions,
 )
-from recorder.query.model import INTERRUPTED
+from recorder.query.failures import stored_failure, with_stored_failures
+from recorder.query.model import INTERRUPTED, FailureInfo
 
 
 def timeline_of(trail: Trail, **kwargs):
@@ -192,7 +194,12 @@ def test_json_shape_is_stable() -> None:
         "duration_s", "open", "runs", "atoms",
     }  # fmt: skip
     attempt = data["atoms"][0]["attempts"][0]
-    assert attempt["failure"] == {"type": "RuntimeError", "message": "a broke"}
+    assert attempt["failure"] == {
+        "type": "RuntimeError",
+        "message": "a broke",
+        "causes": [],
+        "traceback": None,
+    }
     assert attempt["phases"][1] == {
         "phase": "reverting",
         "started_at": (T0 + timedelta(seconds=1)).isoformat(timespec="microseconds"),
@@ -200,3 +207,35 @@ def test_json_shape_is_stable() -> None:
         "duration_s": 1.0,
         "end_state": "REVERTED",
     }
+
+
+def test_stored_failures_add_causes_only_to_the_failure_they_describe() -> None:
+    t = Trail().flow("RUNNING", 0).run("a", 0, 1, ok=False).revert("a", 1, 2)
+    t.flow("REVERTED", 2)
+    stored = {
+        "exception_str": "a broke",
+        "exc_type_names": ["RuntimeError", "Exception"],
+        "traceback_str": "Traceback...",
+        "causes": [
+            {
+                "exception_str": "socket closed",
+                "exc_type_names": ["OSError"],
+                "causes": [{"exception_str": "EOF", "exc_type_names": ["EOFError"]}],
+            }
+        ],
+    }
+    (ep,) = with_stored_failures(failures_from_transitions(t.rows), {"a": (stored, None)})
+    failure = ep.failures[0].failure
+    assert failure is not None
+    assert failure.causes == ("OSError: socket closed", "EOFError: EOF")
+    assert failure.traceback == "Traceback..."
+    other = {**stored, "exception_str": "something else"}
+    (ep,) = with_stored_failures(failures_from_transitions(t.rows), {"a": (other, None)})
+    assert ep.failures[0].failure is not None and ep.failures[0].failure.causes == ()
+    long = {**stored, "exception_str": "x" * 300}
+    cut = FailureInfo("RuntimeError", "x" * 197 + "...")
+    assert stored_failure(long) is not None
+    (ep,) = with_stored_failures(
+        (replace(ep, failures=(replace(ep.failures[0], failure=cut),)),), {"a": (long, None)}
+    )
+    assert ep.failures[0].failure is not None and ep.failures[0].failure.message == "x" * 300
