@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from types import MappingProxyType
 from typing import Any
 
 from recorder import states
@@ -37,6 +38,7 @@ from recorder.persistence.ops import (
     SaveLogbook,
     UpdateAtom,
     UpdateFlow,
+    fold_updates,
 )
 from recorder.retry import History
 
@@ -346,8 +348,9 @@ class Storage:
         self.update_flow_metadata({STORE_META_KEY: dict(self._store)})
 
     @property
-    def store(self) -> dict[str, Any]:
-        return dict(self._store)
+    def store(self) -> Mapping[str, Any]:
+        """The flow-level values, read-only (a view, not a copy: read per atom run)."""
+        return MappingProxyType(self._store)
 
     def fetch(self, name: str) -> Any:
         """The value of symbol ``name``: the latest provider's result, else the store."""
@@ -382,37 +385,6 @@ class Storage:
             except NotFound:
                 continue
         return found
-
-
-def fold_updates(ops: list[Op]) -> list[Op]:
-    """``ops`` with every later update of a row merged into its first update.
-
-    Same effect when the ops are applied together: later field values win and
-    meta patches merge in order, exactly as applying them one by one would.
-    """
-    if len(ops) < 2:
-        return ops
-    first: dict[tuple[str, str], int] = {}
-    folded: list[Op] = []
-    for op in ops:
-        if not isinstance(op, (UpdateAtom, UpdateFlow)):
-            folded.append(op)
-            continue
-        key = (type(op).__name__, op.uuid)
-        index = first.get(key)
-        if index is None:
-            first[key] = len(folded)
-            folded.append(op)
-            continue
-        earlier = folded[index]
-        assert isinstance(earlier, type(op))  # same key, same op type
-        meta = {**(earlier.meta_patch or {}), **(op.meta_patch or {})} or None
-        if isinstance(op, UpdateAtom) and isinstance(earlier, UpdateAtom):
-            folded[index] = UpdateAtom(op.uuid, op.at, {**earlier.changes, **op.changes}, meta)
-        elif isinstance(op, UpdateFlow) and isinstance(earlier, UpdateFlow):
-            state = op.state if op.state is not None else earlier.state
-            folded[index] = UpdateFlow(op.uuid, op.at, state=state, meta_patch=meta)
-    return folded
 
 
 def _json_copy(value: Any) -> Any:

@@ -10,7 +10,7 @@ result of the nearest earlier atom that provides it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -161,7 +161,7 @@ def compile_flow(flow: Flow) -> Compilation:
     return builder.c
 
 
-def resolve_arguments(compilation: Compilation, store: dict[str, Any]) -> None:
+def resolve_arguments(compilation: Compilation, store: Mapping[str, Any]) -> None:
     """Decide where every argument comes from; MissingDependencies names what is missing."""
     c = compilation
     position = {node: pos for pos, node in enumerate(c.order)}

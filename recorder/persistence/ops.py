@@ -112,3 +112,34 @@ class AppendTransition:
 
 
 Op = SaveLogbook | SaveFlow | SaveAtom | UpdateFlow | UpdateAtom | AppendTransition
+
+
+def fold_updates(ops: list[Op]) -> list[Op]:
+    """``ops`` with every later update of a row merged into its first update.
+
+    Same effect when the ops are applied together: later field values win and
+    meta patches merge in order, exactly as applying them one by one would.
+    """
+    if len(ops) < 2:
+        return ops
+    first: dict[tuple[str, str], int] = {}
+    folded: list[Op] = []
+    for op in ops:
+        if not isinstance(op, (UpdateAtom, UpdateFlow)):
+            folded.append(op)
+            continue
+        key = (type(op).__name__, op.uuid)
+        index = first.get(key)
+        if index is None:
+            first[key] = len(folded)
+            folded.append(op)
+            continue
+        earlier = folded[index]
+        assert isinstance(earlier, type(op))  # same key, same op type
+        meta = {**(earlier.meta_patch or {}), **(op.meta_patch or {})} or None
+        if isinstance(op, UpdateAtom) and isinstance(earlier, UpdateAtom):
+            folded[index] = UpdateAtom(op.uuid, op.at, {**earlier.changes, **op.changes}, meta)
+        elif isinstance(op, UpdateFlow) and isinstance(earlier, UpdateFlow):
+            state = op.state if op.state is not None else earlier.state
+            folded[index] = UpdateFlow(op.uuid, op.at, state=state, meta_patch=meta)
+    return folded

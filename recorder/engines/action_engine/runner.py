@@ -29,6 +29,7 @@ from concurrent import futures
 from typing import TYPE_CHECKING, Any
 
 from recorder import states
+from recorder.engines.action_engine import events
 from recorder.engines.action_engine.executing import Outcome, execute_atom, revert_atom
 from recorder.exceptions import EngineError
 from recorder.failure import Failure
@@ -43,7 +44,6 @@ _CHECKS = {
     "task": states.check_task_transition,
     "retry": states.check_retry_transition,
 }
-_RESULT_STATES = frozenset({states.SUCCESS, states.FAILURE, states.REVERTED, states.REVERT_FAILURE})
 _DONE_STATES = frozenset({states.SUCCESS, states.IGNORE})
 
 
@@ -90,16 +90,9 @@ class Runner:
         if not states.check_flow_transition(old, new):
             return False
         timestamp = time.time()
-        details = {
-            "engine": self.engine,
-            "flow_name": self.storage.flow_name,
-            "flow_uuid": self.storage.flow_uuid,
-            "old_state": old,
-            "timestamp": timestamp,
-        }
-        transition = Transition(
-            "flow", self.storage.flow_name, None, old, new, timestamp, 0, details
-        )
+        name, uuid = self.storage.flow_name, self.storage.flow_uuid
+        details = events.flow_details(self.engine, name, uuid, old, timestamp)
+        transition = Transition("flow", name, None, old, new, timestamp, 0, details)
         with self._one_write():
             self.storage.set_flow_state(new, timestamp, transition)
             self.engine.notifier.notify(new, details)
@@ -119,9 +112,13 @@ class Runner:
             timestamp = time.time()
         if not _CHECKS[detail.kind](old, new):
             if changes:
-                self.storage.change_atom(
-                    detail, timestamp, changes, self._rerun(detail, new, timestamp, changes)
-                )
+                rerun = None
+                if new == states.RUNNING and self.storage.wants_transitions:
+                    attempt = int(changes.get("attempt", detail.attempt))
+                    rerun = events.rerun_transition(
+                        detail, timestamp, attempt, self.storage.flow_uuid
+                    )
+                self.storage.change_atom(detail, timestamp, changes, rerun)
             return
         all_changes = {"state": new}
         if changes:
@@ -132,50 +129,18 @@ class Runner:
             # Nobody listens or records: skip building event details (the hot path).
             self.storage.change_atom(detail, timestamp, all_changes)
             return
-        kind = detail.kind
         attempt = detail.attempt + 1 if new == states.RUNNING else detail.attempt
-        details: dict[str, Any] = {
-            kind + "_name": detail.name,
-            kind + "_uuid": detail.uuid,
-            "old_state": old,
-            "timestamp": timestamp,
-            "attempt": attempt,
-            "flow_uuid": self.storage.flow_uuid,
-        }
-        if new in _RESULT_STATES:
+        details = events.atom_details(detail, old, timestamp, attempt, self.storage.flow_uuid)
+        if new in events.RESULT_STATES:
             details["result"] = result
         transition = None
         if hooked:
             transition = Transition(
-                kind, detail.name, detail.uuid, old, new, timestamp, attempt, details
+                detail.kind, detail.name, detail.uuid, old, new, timestamp, attempt, details
             )
         with self._one_write():
             self.storage.change_atom(detail, timestamp, all_changes, transition)
             notifier.notify(new, details)
-
-    def _rerun(
-        self, detail: AtomDetail, new: str, timestamp: float, changes: Mapping[str, Any]
-    ) -> Transition | None:
-        """The audit row for an atom left RUNNING by a crash that runs again.
-
-        RUNNING -> RUNNING is an identity change, so listeners hear nothing (as in
-        TaskFlow), but the transitions trail still gets the new attempt's start.
-        """
-        if new != states.RUNNING or not self.storage.wants_transitions:
-            return None
-        attempt = int(changes.get("attempt", detail.attempt))
-        details = {
-            detail.kind + "_name": detail.name,
-            detail.kind + "_uuid": detail.uuid,
-            "old_state": states.RUNNING,
-            "timestamp": timestamp,
-            "attempt": attempt,
-            "flow_uuid": self.storage.flow_uuid,
-            "resumed": True,
-        }
-        return Transition(
-            detail.kind, detail.name, detail.uuid, states.RUNNING, new, timestamp, attempt, details
-        )
 
     # -- arguments -------------------------------------------------------------
 
