@@ -139,6 +139,8 @@ class Statements:
 
     @staticmethod
     def _meta(meta: Mapping[str, Any] | None) -> str:
+        if not meta:  # most transitions carry no details: skip the encoder
+            return "{}"
         return encoding.dumps(encoding.encode_meta(meta))
 
     def prepare(self, ops: Iterable[Op]) -> list[Prepared]:

@@ -264,8 +264,9 @@ class BatchedWriter:
                 self._cond.notify_all()
             self._c.queue.extend(ops)
             self._c.enqueued += len(ops)
-            if len(self._c.queue) >= self._batch_size or self._interval == 0:
-                self._cond.notify_all()
+            filled = len(self._c.queue) >= self._batch_size > len(self._c.queue) - len(ops)
+            if filled or self._interval == 0:
+                self._cond.notify_all()  # a batch just filled: no need to wait
 
     def pending(self) -> int:
         """Ops queued or being committed right now."""
@@ -324,8 +325,10 @@ class BatchedWriter:
             count = min(len(c.queue), self._batch_size)
             batch = [c.queue.popleft() for _ in range(count)]
             c.taken += count
-            if not c.queue:
-                c.oldest = None
+            # What is left arrived while the last batch was committing: give it its
+            # own flush_interval to fill up (the old stamp would make the next batch
+            # go at once, however small, and a busy writer would commit op by op).
+            c.oldest = time.monotonic() if c.queue else None
             return batch
 
     def _run(self) -> None:
