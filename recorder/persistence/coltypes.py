@@ -31,6 +31,8 @@ SQLITE_TIME_WIDTH = 32
 
 def require_aware(value: datetime, what: str = "time") -> datetime:
     """``value`` converted to UTC; InvalidArgument if it has no timezone."""
+    if value.tzinfo is timezone.utc:  # what recorder itself makes: nothing to do
+        return value
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise InvalidArgument(
             "%s %s is a naive datetime: recorder stores only timezone-aware UTC times "
