@@ -32,7 +32,9 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 def new_flow(backend: SQLBackend) -> str:
     flow, book = str(uuid.uuid4()), str(uuid.uuid4())
-    backend.write([SaveLogbook(book, "bench", {}, T0), SaveFlow(flow, book, "f", "RUNNING", {}, T0)])
+    backend.write(
+        [SaveLogbook(book, "bench", {}, T0), SaveFlow(flow, book, "f", "RUNNING", {}, T0)]
+    )
     backend.flush()
     return flow
 

@@ -17,9 +17,10 @@ import click
 
 from recorder.commands.demo import demo
 from recorder.commands.inspect import flows, show, stats, timeline
+from recorder.commands.resume import resume
 from recorder.commands.verify import verify
 
-COMMANDS = (flows, show, timeline, stats, verify, demo)
+COMMANDS = (flows, show, timeline, stats, verify, resume, demo)
 
 
 def register(

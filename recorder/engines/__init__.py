@@ -8,6 +8,7 @@ to the database, and a stored flow can be continued with ``flow_detail=``.
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -124,6 +125,16 @@ def _factory_name(factory: Callable[..., Flow]) -> str:
         raise InvalidArgument(
             "flow factory %r must be an importable module-level function" % (factory,)
         )
+    if module == "__main__":
+        # Run as `python -m pkg.mod`: another process imports it as pkg.mod. Run as
+        # a script: nothing else can import it, so the run could never be resumed.
+        spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+        if spec is None or not spec.name:
+            raise InvalidArgument(
+                "flow factory %s is defined in a script (__main__), which a resuming "
+                "process cannot import: move it into a module" % qualname
+            )
+        module = spec.name
     return "%s:%s" % (module, qualname)
 
 

@@ -6,5 +6,7 @@ import sys
 from pathlib import Path
 
 QUERY_TESTS = str(Path(__file__).resolve().parent.parent / "query")
-if QUERY_TESTS not in sys.path:
-    sys.path.insert(0, QUERY_TESTS)
+CLI_TESTS = str(Path(__file__).resolve().parent)  # flow factories `recorder resume` imports
+for folder in (QUERY_TESTS, CLI_TESTS):
+    if folder not in sys.path:
+        sys.path.insert(0, folder)

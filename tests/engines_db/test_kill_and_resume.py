@@ -127,3 +127,27 @@ def test_batched_kill_and_resume_reruns_only_uncommitted_work(db_url: str, tmp_p
     assert all(ran[name] == 1 for name in committed_success)
     assert ran["s03"] == 2
     assert set(ran) == {"s%02d" % i for i in range(6)}
+
+
+@pytest.mark.slow
+def test_killed_flow_resumed_by_the_cli(db_url: str, tmp_path: Path) -> None:
+    """`recorder resume` in a new process continues from the database alone."""
+    flow_uuid = _start_and_kill(db_url, "durable", tmp_path)
+    out = subprocess.run(
+        [sys.executable, "-m", "recorder.cli", "--db", db_url, "resume", flow_uuid[:12]],
+        env=_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "from RUNNING" in out.stdout and out.stdout.rstrip().endswith("is SUCCESS")
+    assert _ran(tmp_path) == {"s00": 1, "s01": 1, "s02": 1, "s03": 2, "s04": 1, "s05": 1}
+    backend = connect(db_url)
+    try:
+        final = backend.load_flow(flow_uuid)
+    finally:
+        backend.close()
+    assert {name: atom.results for name, atom in final.atoms.items()} == {
+        name[:-4]: value for name, value in EXPECTED.items() if name != "seed"
+    }

@@ -1,0 +1,74 @@
+"""``recorder resume FLOW``: continue a stored flow run from what the database holds.
+
+The flow is rebuilt by calling the factory recorded in its meta (flows started
+with ``engines.load_from_factory``), matched to its stored atoms by name:
+atoms that finished are not run again and their stored results feed the rest;
+atoms left RUNNING run again. When the run was recorded with a transitions
+trail, the resumed run is recorded the same way (the chain continues).
+"""
+
+from __future__ import annotations
+
+import click
+
+from recorder.commands.common import database_url
+from recorder.exceptions import EngineError, RecorderError
+
+
+@click.command()
+@click.argument("flow")
+@click.option(
+    "--mode",
+    type=click.Choice(["durable", "batched"]),
+    default="durable",
+    show_default=True,
+    help="Write mode for the resumed run.",
+)
+@click.option(
+    "--engine",
+    "engine_kind",
+    type=click.Choice(["serial", "parallel"]),
+    default="serial",
+    show_default=True,
+)
+@click.pass_context
+def resume(ctx: click.Context, flow: str, mode: str, engine_kind: str) -> None:
+    """Continue FLOW (uuid, uuid prefix or name) where it stopped.
+
+    Exit 0 when the flow ends in SUCCESS; 1 when it cannot be resumed (no
+    recorded factory, unknown flow) or ends reverted or failed.
+    """
+    import recorder
+    from recorder import engines
+    from recorder.persistence import connect
+    from recorder.query.reads import find_flow
+
+    backend = connect(database_url(ctx), mode=mode)
+    try:
+        with backend.engine.connect() as conn:
+            found = find_flow(conn, flow)
+        detail = backend.load_flow(found.uuid)
+        if detail.state == "SUCCESS":
+            click.echo("flow %s (%s) already ended in SUCCESS" % (detail.name, detail.uuid))
+            return
+        recorded = backend.last_transition(detail.uuid) is not None
+        engine = engines.load_from_detail(detail, backend=backend, engine=engine_kind)
+        click.echo("resuming %s (%s) from %s" % (detail.name, detail.uuid, detail.state))
+        try:
+            if recorded:
+                with recorder.record(engine):
+                    engine.run()
+            else:
+                engine.run()
+        except Exception as exc:
+            if isinstance(exc, RecorderError):
+                raise
+            state = engine.storage.get_flow_state()
+            raise EngineError(
+                "flow %s ended in %s: %s: %s" % (detail.name, state, type(exc).__name__, exc)
+            ) from None
+        click.echo(
+            "flow %s (%s) is %s" % (detail.name, detail.uuid, engine.storage.get_flow_state())
+        )
+    finally:
+        backend.close()
