@@ -11,7 +11,7 @@ linear flow whose state is written to a database:
 * SQL statements per task for each (counted with a SQLAlchemy cursor event),
   and the ratio TaskFlow / recorder.
 
-    .venv/bin/python bench/bench_persisted.py [--tasks 200] [--taskflow-tasks 50]
+    .venv/bin/python bench/bench_persisted.py [--tasks 200] [--taskflow-tasks N]
 """
 
 from __future__ import annotations
@@ -130,10 +130,13 @@ def measure(run: Callable[[], None], size: int, repeat: int) -> tuple[float, flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=200)
-    parser.add_argument("--taskflow-tasks", type=int, default=50)
+    parser.add_argument(
+        "--taskflow-tasks", type=int, default=None, help="default: --tasks (the same flow)"
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-taskflow", action="store_true")
     args = parser.parse_args()
+    taskflow_tasks = args.taskflow_tasks or args.tasks
 
     from recorder.persistence import migrate
 
@@ -156,10 +159,10 @@ def main() -> None:
         if not args.no_taskflow:
             tf_url = "sqlite:///%s/taskflow.db" % tmp
             for full in (False, True):
-                case = taskflow_case(tf_url, args.taskflow_tasks, full)
+                case = taskflow_case(tf_url, taskflow_tasks, full)
                 if case is None:
                     break
-                us, stmts = measure(case, args.taskflow_tasks, 1)
+                us, stmts = measure(case, taskflow_tasks, 1)
                 what = "Duration+EventTime" if full else "state only"
                 rows.append(("taskflow 6.5", "sqlite", what, us, stmts))
 
