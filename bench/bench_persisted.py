@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
+from scratch import scratch_pg
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-
-PG_ADMIN = os.environ.get("RECORDER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 STATEMENTS = {"n": 0}
 
@@ -37,29 +34,6 @@ STATEMENTS = {"n": 0}
 @event.listens_for(Engine, "before_cursor_execute")
 def _count(*_args: Any) -> None:
     STATEMENTS["n"] += 1
-
-
-@contextlib.contextmanager
-def scratch_pg() -> Iterator[str | None]:
-    """A fresh PostgreSQL database for the run (None when no server answers)."""
-    try:
-        import psycopg
-    except ImportError:
-        yield None
-        return
-    name = "recorder_bench_%s" % uuid.uuid4().hex[:8]
-    admin = PG_ADMIN.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
-            conn.execute('CREATE DATABASE "%s"' % name)
-    except psycopg.OperationalError:
-        yield None
-        return
-    try:
-        yield admin.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
 
 
 def recorder_case(url: str, mode: str, size: int, full: bool) -> Callable[[], None]:

@@ -12,21 +12,19 @@ file and on PostgreSQL, and prints rows/s and the ratio.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+
+from scratch import scratch_pg
 
 from recorder.persistence import connect, migrate
 from recorder.persistence.ops import AppendTransition, SaveFlow, SaveLogbook
 from recorder.persistence.sql import SQLBackend
 from recorder.persistence.statements import Statements
 
-PG_ADMIN = os.environ.get("RECORDER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
@@ -90,27 +88,6 @@ def raw(backend: SQLBackend, count: int) -> float:
             cursor.executemany(sql, params)
             dbapi.commit()
         return count / (time.perf_counter() - start)
-
-
-@contextlib.contextmanager
-def scratch_pg() -> Iterator[str | None]:
-    try:
-        import psycopg
-    except ImportError:
-        yield None
-        return
-    name = "recorder_bench_%s" % uuid.uuid4().hex[:8]
-    try:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute('CREATE DATABASE "%s"' % name)
-    except psycopg.OperationalError:
-        yield None
-        return
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
 
 
 def main() -> None:

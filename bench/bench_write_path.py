@@ -21,16 +21,14 @@ then SUCCESS (atom update with result and a meta merge + transition).
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
+from scratch import PG_ADMIN, scratch_pg
 from sqlalchemy import event
 
 from recorder.persistence import connect, migrate
@@ -44,8 +42,6 @@ from recorder.persistence.ops import (
 )
 from recorder.persistence.sql import SQLBackend
 from recorder.persistence.statements import Statements
-
-PG_ADMIN = os.environ.get("RECORDER_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def now() -> datetime:
@@ -177,30 +173,6 @@ def raw_executemany(url: str, tasks: int) -> dict[str, float]:
         raw.close()
         backend.close()
     return {"ops": len(rows), "ops_s": len(rows) / elapsed, "us_op": elapsed / len(rows) * 1e6}
-
-
-@contextlib.contextmanager
-def scratch_pg() -> Iterator[str | None]:
-    """A fresh, migrated PostgreSQL database for the run (None when no server answers)."""
-    try:
-        import psycopg
-    except ImportError:
-        yield None
-        return
-    name = "recorder_bench_%s" % uuid.uuid4().hex[:8]
-    try:
-        with psycopg.connect(PG_ADMIN, autocommit=True, connect_timeout=3) as conn:
-            conn.execute('CREATE DATABASE "%s"' % name)
-    except psycopg.OperationalError:
-        yield None
-        return
-    url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute('DROP DATABASE IF EXISTS "%s" WITH (FORCE)' % name)
 
 
 def report(label: str, tasks: int, url: str) -> None:
