@@ -183,6 +183,18 @@ class Atom:
     def revert(self, *args: Any, **kwargs: Any) -> Any:
         return None
 
+    def pre_execute(self) -> None:
+        """Called by the engine just before ``execute``."""
+
+    def post_execute(self) -> None:
+        """Called by the engine just after ``execute`` (also when it raised)."""
+
+    def pre_revert(self) -> None:
+        """Called by the engine just before ``revert``."""
+
+    def post_revert(self) -> None:
+        """Called by the engine just after ``revert`` (also when it raised)."""
+
     def __str__(self) -> str:
         version = self.version
         if isinstance(version, tuple):

@@ -58,18 +58,6 @@ class Task(Atom):
         progress = min(1.0, max(0.0, float(progress)))
         self._notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": progress})
 
-    def pre_execute(self) -> None:
-        """Called by the engine just before ``execute``."""
-
-    def post_execute(self) -> None:
-        """Called by the engine just after ``execute`` (also when it raised)."""
-
-    def pre_revert(self) -> None:
-        """Called by the engine just before ``revert``."""
-
-    def post_revert(self) -> None:
-        """Called by the engine just after ``revert`` (also when it raised)."""
-
 
 class FunctorTask(Task):
     """A task made from plain functions instead of a subclass."""

@@ -236,3 +236,41 @@ def test_invalid_argument_is_value_error() -> None:
     with pytest.raises(ValueError):
         engines.load(linear_flow.Flow("f"), engine="nope")
     assert issubclass(InvalidArgument, RecorderError)
+
+
+def test_pre_and_post_hooks_wrap_execute_and_revert() -> None:
+    calls: list[str] = []
+
+    class Hooked(task.Task):
+        def pre_execute(self) -> None:
+            calls.append("pre_execute")
+
+        def execute(self) -> None:
+            calls.append("execute")
+
+        def post_execute(self) -> None:
+            calls.append("post_execute")
+
+        def pre_revert(self) -> None:
+            calls.append("pre_revert")
+
+        def revert(self, **kwargs: Any) -> None:
+            calls.append("revert")
+
+        def post_revert(self) -> None:
+            calls.append("post_revert")
+
+    class Boom(task.Task):
+        def execute(self) -> None:
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        engines.run(linear_flow.Flow("f").add(Hooked("h"), Boom("b")))
+    assert calls == [
+        "pre_execute",
+        "execute",
+        "post_execute",
+        "pre_revert",
+        "revert",
+        "post_revert",
+    ]

@@ -14,7 +14,6 @@ from typing import Any
 
 from recorder.atom import Atom
 from recorder.failure import Failure
-from recorder.task import Task
 
 
 @dataclass(frozen=True)
@@ -41,15 +40,12 @@ def _filtered(function: Callable[..., Any], kwargs: Mapping[str, Any]) -> dict[s
 
 def execute_atom(atom: Atom, kwargs: Mapping[str, Any]) -> Outcome:
     """Run ``atom.execute(**kwargs)``; a raised exception becomes a failed Outcome."""
-    is_task = isinstance(atom, Task)
     try:
-        if is_task:
-            atom.pre_execute()  # type: ignore[attr-defined]
+        atom.pre_execute()
         try:
             value = atom.execute(**kwargs)
         finally:
-            if is_task:
-                atom.post_execute()  # type: ignore[attr-defined]
+            atom.post_execute()
     except Exception:
         return Outcome(False, Failure(), time.time())
     return Outcome(True, value, time.time())
@@ -57,18 +53,15 @@ def execute_atom(atom: Atom, kwargs: Mapping[str, Any]) -> Outcome:
 
 def revert_atom(atom: Atom, kwargs: Mapping[str, Any], extras: Mapping[str, Any]) -> Outcome:
     """Run ``atom.revert`` with its arguments plus the ``extras`` it accepts."""
-    is_task = isinstance(atom, Task)
     try:
         call_kwargs = dict(kwargs)
         call_kwargs.update(_filtered(atom.revert, extras))
         call_kwargs = _filtered(atom.revert, call_kwargs)
-        if is_task:
-            atom.pre_revert()  # type: ignore[attr-defined]
+        atom.pre_revert()
         try:
             value = atom.revert(**call_kwargs)
         finally:
-            if is_task:
-                atom.post_revert()  # type: ignore[attr-defined]
+            atom.post_revert()
     except Exception:
         return Outcome(False, Failure(), time.time())
     return Outcome(True, value, time.time())
