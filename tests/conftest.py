@@ -27,11 +27,16 @@ from typing import Any
 
 import psycopg
 import pytest
+from hypothesis import HealthCheck, settings
 from pytest_postgresql import factories
 from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy.engine import URL
 
 from recorder.persistence import migrate
+
+# Property tests check behaviour, not speed: a busy shared machine must not fail them.
+settings.register_profile("recorder", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("recorder")
 
 PG_HOST = os.environ.get("RECORDER_PG_HOST", "127.0.0.1")
 PG_PORT = int(os.environ.get("RECORDER_PG_PORT", "5432"))
