@@ -147,8 +147,12 @@ def is_transient(exc: BaseException) -> bool:
     text = str(orig).lower()
     if any(marker in text for marker in _SQLITE_TRANSIENT_TEXT):
         return True
-    # psycopg raises OperationalError without a SQLSTATE when the socket dies.
-    return isinstance(exc, OperationalError) and type(orig).__module__.startswith("psycopg")
+    # psycopg raises OperationalError without a SQLSTATE when the socket dies
+    # (wrapped by SQLAlchemy, or bare from the driver cursor the write path uses).
+    bare = type(orig).__name__ == "OperationalError"
+    return (isinstance(exc, OperationalError) or bare) and type(orig).__module__.startswith(
+        "psycopg"
+    )
 
 
 def describe(exc: BaseException) -> str:

@@ -295,21 +295,36 @@ class Statements:
         ops = self.plan(ops)
         statements = 0
         start = 0
-        while start < len(ops):
-            key = ops[start].key
-            end = start + 1
-            while end < len(ops) and ops[end].key == key:
-                end += 1
-            if isinstance(key, tuple) and key[0] == "rewrite":
-                for op in ops[start:end]:
-                    statements += self._merge_by_rewrite(conn, _TABLES[key[1]], op.params)
-            elif end - start == 1:
-                conn.exec_driver_sql(self.sql(key), ops[start].params)
+        # The SQL is driver-ready text, so it goes straight to a driver cursor inside
+        # the caller's transaction: SQLAlchemy's per-statement machinery costs more
+        # than SQLite takes to run a small write. Listeners of SQLAlchemy's
+        # before_cursor_execute event (statement counters, logs) still hear each one.
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        observers = conn.dispatch.before_cursor_execute
+        try:
+            while start < len(ops):
+                key = ops[start].key
+                end = start + 1
+                while end < len(ops) and ops[end].key == key:
+                    end += 1
+                if isinstance(key, tuple) and key[0] == "rewrite":
+                    for op in ops[start:end]:
+                        statements += self._merge_by_rewrite(conn, _TABLES[key[1]], op.params)
+                    start = end
+                    continue
+                sql = self.sql(key)
+                many = end - start > 1
+                params: Any = [op.params for op in ops[start:end]] if many else ops[start].params
+                if observers:
+                    observers(conn, cursor, sql, params, None, many)
+                if many:
+                    cursor.executemany(sql, params)
+                else:
+                    cursor.execute(sql, params)
                 statements += 1
-            else:
-                conn.exec_driver_sql(self.sql(key), [op.params for op in ops[start:end]])
-                statements += 1
-            start = end
+                start = end
+        finally:
+            cursor.close()
         return statements
 
     def _p(self, name: str, column: str | None = None) -> str:
