@@ -47,6 +47,8 @@ HASHED_FIELDS = (
 
 def canonical_at(at: datetime | str) -> str:
     """``at`` as ISO-8601 UTC with microseconds (a naive datetime is taken as UTC)."""
+    if type(at) is datetime and at.tzinfo is timezone.utc:  # what the recorder makes
+        return at.isoformat(timespec="microseconds")
     if isinstance(at, str):
         at = datetime.fromisoformat(at)
     if at.tzinfo is None:
@@ -79,7 +81,10 @@ def _details(value: Any) -> Any:
 
 def row_hash(row: Any) -> str:
     """The hash a row should carry, computed from its fields (including ``prev_hash``)."""
-    fields = {name: _field(row, name) for name in HASHED_FIELDS}
+    if isinstance(row, Mapping):  # decided once: this runs for every recorded transition
+        fields = {name: row[name] for name in HASHED_FIELDS}
+    else:
+        fields = {name: getattr(row, name) for name in HASHED_FIELDS}
     fields["at"] = canonical_at(fields["at"])
     fields["details"] = _details(fields["details"])
     return hashlib.sha256(canonical_json(fields)).hexdigest()
