@@ -2,54 +2,26 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+from crashflow import start_and_kill
 
 import recorder
 from recorder import engines, states
 from recorder.audit import verify_flow
 from recorder.persistence import connect
 
-HERE = Path(__file__).parent
-
-
-def start_and_kill(db_url: str, mode: str, tmp_path: Path) -> str:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
-    env["CRASH_MARK"] = str(tmp_path / "mark")
-    env["CRASH_AT"] = "s02"
-    child = subprocess.Popen(
-        [sys.executable, "-m", "recordcrash", db_url, mode],
-        env=env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert child.stdout is not None
-    flow_uuid = child.stdout.readline().strip()
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "mark").exists():
-        assert child.poll() is None, "child exited before reaching the crash point"
-        assert time.monotonic() < deadline, "child never reached the crash point"
-        time.sleep(0.02)
-    child.send_signal(signal.SIGKILL)
-    child.wait()
-    child.stdout.close()
-    return flow_uuid
-
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["durable", "batched"])
 def test_killed_recorded_flow_resumes_with_an_intact_chain(
-    db_url: str, mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_url: str, mode: str, tmp_path: Path
 ) -> None:
-    uuid = start_and_kill(db_url, mode, tmp_path)
-    monkeypatch.syspath_prepend(str(HERE))  # the stored flow factory lives there
+    # A batched writer gets 0.3 s to commit what came before the crash point.
+    uuid = start_and_kill(
+        db_url, tmp_path, mode=mode, size=5, crash_at="s02", record=True, grace=0.3
+    )
     with connect(db_url, mode=mode) as backend:
         before = backend.load_transitions(uuid)
         assert verify_flow(backend, uuid).ok  # what the crash left is a valid prefix

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from click.testing import CliRunner
+from crashflow import start_and_kill
 from sqlalchemy import create_engine
 
 import recorder
@@ -20,31 +17,12 @@ from recorder.persistence.urls import normalize
 from recorder.query import get_flow, load_report
 from recorder.query.model import INTERRUPTED
 
-HERE = Path(__file__).resolve().parent
-
-
-def kill_mid_flow(url: str, tmp_path: Path) -> str:
-    mark = tmp_path / "mark"
-    env = {**os.environ, "CRASHY_MARK": str(mark)}
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
-    child = subprocess.Popen(
-        [sys.executable, "-m", "crashy", url], env=env, stdout=subprocess.PIPE, text=True
-    )
-    assert child.stdout is not None
-    flow_uuid = child.stdout.readline().strip()
-    deadline = time.monotonic() + 60
-    while not mark.exists():
-        assert child.poll() is None and time.monotonic() < deadline, "never reached 'slow'"
-        time.sleep(0.01)
-    child.send_signal(signal.SIGKILL)
-    assert child.wait(timeout=30) == -signal.SIGKILL
-    return flow_uuid
-
 
 def test_the_killed_run_is_interrupted_and_the_resumed_run_finishes(
     db_url: str, tmp_path: Path
 ) -> None:
-    flow_uuid = kill_mid_flow(db_url, tmp_path)
+    # s00 -> s01 -> s02, killed inside s01.
+    flow_uuid = start_and_kill(db_url, tmp_path, size=3, crash_at="s01", record=True)
     time.sleep(0.05)  # the resumed run starts visibly later
     backend = connect(db_url)
     engine = engines.load_from_detail(backend.load_flow(flow_uuid), backend=backend)
@@ -60,12 +38,12 @@ def test_the_killed_run_is_interrupted_and_the_resumed_run_finishes(
     assert [r.end_state for r in tl.runs] == [INTERRUPTED, "SUCCESS"]
     killed, resumed = tl.runs
     assert killed.ended_at is not None and killed.ended_at < resumed.started_at
-    lost, again = tl.atom("slow").attempts
+    lost, again = tl.atom("s01").attempts
     assert (lost.outcome, again.outcome) == (INTERRUPTED, "SUCCESS")
     assert lost.ended_at == killed.ended_at  # cut at the last thing recorded alive
     assert again.started_at is not None and again.started_at >= resumed.started_at
-    assert [a.outcome for a in tl.atom("first").attempts] == ["SUCCESS"]
-    assert [a.outcome for a in tl.atom("last").attempts] == ["SUCCESS"]
+    assert [a.outcome for a in tl.atom("s00").attempts] == ["SUCCESS"]
+    assert [a.outcome for a in tl.atom("s02").attempts] == ["SUCCESS"]
     assert report.critical_path is not None and report.critical_path.run == 2
 
     runner = CliRunner()
