@@ -4,19 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from recorder import engines, retry, task
+from sample_tasks import Const
+
+from recorder import engines, retry
 from recorder.engines import ActionEngine
 from recorder.listeners.capturing import CaptureListener
 from recorder.patterns import linear_flow
-
-
-class Const(task.Task):
-    def __init__(self, value: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.value = value
-
-    def execute(self) -> Any:
-        return self.value
 
 
 def make_engine() -> ActionEngine:

@@ -5,20 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sample_tasks import Const
 
 from recorder import engines, task
 from recorder.failure import Failure
 from recorder.formatters import AtomNode, FailureFormatter
 from recorder.patterns import graph_flow, linear_flow
-
-
-class Const(task.Task):
-    def __init__(self, value: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.value = value
-
-    def execute(self) -> Any:
-        return self.value
 
 
 class Use(task.Task):

@@ -5,21 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sample_tasks import Const
 
-from recorder import engines, retry, states, task
+from recorder import engines, retry, states
 from recorder.engines import ActionEngine
 from recorder.listeners import base
 from recorder.notifier import ANY
 from recorder.patterns import linear_flow
-
-
-class Const(task.Task):
-    def __init__(self, value: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.value = value
-
-    def execute(self) -> Any:
-        return self.value
 
 
 def make_engine() -> ActionEngine:

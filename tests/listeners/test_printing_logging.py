@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from sample_tasks import Boom, Const
 
 from recorder import engines, retry, task
 from recorder.engines import ActionEngine
@@ -30,20 +31,6 @@ class DogTalk(task.Task):
     def execute(self, woof: str) -> str:
         print(woof)
         return "dog"
-
-
-class Const(task.Task):
-    def __init__(self, value: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.value = value
-
-    def execute(self) -> Any:
-        return self.value
-
-
-class Boom(task.Task):
-    def execute(self) -> None:
-        raise RuntimeError("boom")
 
 
 class BadRevert(task.Task):

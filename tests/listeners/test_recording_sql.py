@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
 import pytest
+from sample_tasks import Const, FailsTimes, Sleepy
 from sqlalchemy import create_engine, text
 
 import recorder
-from recorder import engines, retry, states, task
+from recorder import engines, retry, states
 from recorder.audit import verify_chain, verify_flow
 from recorder.listeners.recording import TransitionRecorder
 from recorder.patterns import linear_flow, unordered_flow
@@ -23,38 +23,6 @@ from recorder.storage import to_datetime
 def _when(value: Any) -> datetime:
     """A view's time column: a datetime on PostgreSQL, recorder's UTC text on SQLite."""
     return value if isinstance(value, datetime) else parse_sqlite_time(value)
-
-
-class Const(task.Task):
-    def __init__(self, value: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.value = value
-
-    def execute(self) -> Any:
-        return self.value
-
-
-class FailsTimes(task.Task):
-    def __init__(self, failures: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.failures = failures
-        self.runs = 0
-
-    def execute(self) -> str:
-        self.runs += 1
-        if self.runs <= self.failures:
-            raise RuntimeError("flaky %d" % self.runs)
-        return "fine"
-
-
-class Sleepy(task.Task):
-    def __init__(self, seconds: float, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.seconds = seconds
-
-    def execute(self) -> float:
-        time.sleep(self.seconds)
-        return self.seconds
 
 
 def retried_flow() -> linear_flow.Flow:

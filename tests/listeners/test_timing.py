@@ -7,48 +7,12 @@ import time
 from typing import Any
 
 import pytest
+from sample_tasks import Boom, Const, FailsTimes, Sleepy
 
 from recorder import engines, retry, states, task
 from recorder.exceptions import StorageError
 from recorder.listeners import capturing, timing
 from recorder.patterns import linear_flow, unordered_flow
-
-
-class Const(task.Task):
-    def __init__(self, value: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.value = value
-
-    def execute(self) -> Any:
-        return self.value
-
-
-class Boom(task.Task):
-    def execute(self) -> None:
-        raise RuntimeError("boom")
-
-
-class Sleepy(task.Task):
-    def __init__(self, seconds: float, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.seconds = seconds
-
-    def execute(self) -> float:
-        time.sleep(self.seconds)
-        return self.seconds
-
-
-class FailsTimes(task.Task):
-    def __init__(self, failures: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.failures = failures
-        self.runs = 0
-
-    def execute(self) -> str:
-        self.runs += 1
-        if self.runs <= self.failures:
-            raise RuntimeError("flaky %d" % self.runs)
-        return "fine"
 
 
 def stamps(events: list[Any], name: str, state: str) -> list[float]:
