@@ -282,3 +282,19 @@ def test_reverted_flow_can_run_again(capture: Any) -> None:
         ("flow", "RUNNING"),
     ]
     assert engine.storage.get_flow_state() == "SUCCESS" and flaky.runs == 2
+
+
+def test_a_retry_whose_on_failure_raises_reverts_everything_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class BrokenRetry(retry.Times):
+        def on_failure(self, history: retry.History, *args: Any, **kwargs: Any) -> Any:
+            raise KeyError("bug in the retry")
+
+    inner = linear_flow.Flow("inner", retry=BrokenRetry(5, "broken")).add(Boom("boom"))
+    engine = engines.load(linear_flow.Flow("outer").add(Ok("before"), inner))
+    with pytest.raises(RuntimeError, match="boom from boom"):
+        engine.run()
+    assert engine.storage.get_atom_state("before") == "REVERTED"
+    assert engine.storage.get_flow_state() == "REVERTED"
+    assert any("on_failure raised" in r.getMessage() and r.exc_info for r in caplog.records)

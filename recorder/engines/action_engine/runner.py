@@ -21,6 +21,7 @@ raises.
 from __future__ import annotations
 
 import contextlib
+import logging
 import queue
 import time
 from collections import deque
@@ -39,6 +40,8 @@ from recorder.storage import Transition, extract
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.engine import ActionEngine
+
+LOG = logging.getLogger(__name__)
 
 _CHECKS = {
     "task": states.check_task_transition,
@@ -301,6 +304,8 @@ class Runner:
         for idx in failed:
             self.revert(idx, flow_failures)
         controllers = {self.c.retry_of[i] for i in failed}
+        # Failures under different retries at once (parallel engine): no single
+        # retry can decide for all of them, so everything is reverted.
         controller = controllers.pop() if len(controllers) == 1 else None
         while controller is not None:
             retry_atom = self.c.atoms[controller]
@@ -316,6 +321,11 @@ class Runner:
             try:
                 decision = retry_atom.on_failure(**kwargs)
             except Exception:
+                LOG.warning(
+                    "retry %r: on_failure raised; reverting the whole flow",
+                    retry_atom.name,
+                    exc_info=True,
+                )
                 decision = Decision.REVERT_ALL
             members = self.c.scope.get(controller, [])
             if decision == Decision.RETRY:
