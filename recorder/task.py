@@ -25,38 +25,19 @@ class Task(Atom):
     kind = KIND_TASK
     TASK_EVENTS = (EVENT_UPDATE_PROGRESS,)
 
-    def __init__(
-        self,
-        name: str | None = None,
-        provides: Any = None,
-        requires: Iterable[str] | str | None = None,
-        auto_extract: bool = True,
-        rebind: Mapping[str, str] | Iterable[str] | None = None,
-        inject: Mapping[str, Any] | None = None,
-        ignore_list: Iterable[str] | None = None,
-        version: str | tuple[int, ...] = "1.0",
-    ) -> None:
-        super().__init__(
-            name=name,
-            provides=provides,
-            requires=requires,
-            auto_extract=auto_extract,
-            rebind=rebind,
-            inject=inject,
-            ignore_list=ignore_list,
-            version=version,
-        )
-        self._notifier = RestrictedNotifier(self.TASK_EVENTS)
+    _notifier: RestrictedNotifier | None = None
 
     @property
     def notifier(self) -> RestrictedNotifier:
         """Task-level events (progress); the engine relays them into storage meta."""
+        if self._notifier is None:  # made on first use: Task keeps Atom's constructor
+            self._notifier = RestrictedNotifier(self.TASK_EVENTS)
         return self._notifier
 
     def update_progress(self, progress: float) -> None:
         """Report progress between 0.0 and 1.0 (values outside are clamped)."""
         progress = min(1.0, max(0.0, float(progress)))
-        self._notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": progress})
+        self.notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": progress})
 
 
 class FunctorTask(Task):
