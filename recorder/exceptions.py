@@ -33,8 +33,8 @@ The tree::
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from recorder.failure import Failure
@@ -143,7 +143,37 @@ class SchemaMismatch(StorageError):
 
 
 class WriteFailed(StorageError):
-    """A write could not be committed after the allowed retries."""
+    """A write could not be committed after the allowed retries.
+
+    ``unstored_ops`` / ``unstored_writes`` count what this error stands for and
+    was not committed; ``first_unstored_seq`` maps each flow uuid to the first
+    transitions ``seq`` that is missing (everything before it was committed).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        unstored_ops: int = 0,
+        unstored_writes: int = 0,
+        first_unstored_seq: Mapping[str, int] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.unstored_ops = unstored_ops
+        self.unstored_writes = unstored_writes
+        self.first_unstored_seq: dict[str, int] = dict(first_unstored_seq or {})
+
+    def __reduce__(self) -> tuple[Any, ...]:  # keyword-only fields survive pickling
+        return (
+            _rebuild_write_failed,
+            (str(self), self.unstored_ops, self.unstored_writes, self.first_unstored_seq),
+        )
+
+
+def _rebuild_write_failed(
+    message: str, ops: int, writes: int, seqs: Mapping[str, int]
+) -> WriteFailed:
+    return WriteFailed(message, unstored_ops=ops, unstored_writes=writes, first_unstored_seq=seqs)
 
 
 class LookupFailed(RecorderError):

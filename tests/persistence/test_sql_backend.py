@@ -139,28 +139,6 @@ def test_durable_error_fails_only_the_write_that_caused_it(db_url: str) -> None:
         backend.close()
 
 
-def test_batched_error_surfaces_on_flush_and_spares_other_ops(db_url: str) -> None:
-    backend = connect(db_url, mode="batched", flush_interval=10.0)
-    flow = Flow(backend, atoms=("a",))
-    backend.write(
-        [
-            UpdateFlow(flow.uuid, later(), state="RUNNING"),
-            SaveFlow(new_uuid(), new_uuid(), "orphan", None, {}, at()),  # FK violation
-            flow.transition(None, "PENDING", "RUNNING", 1),
-        ]
-    )
-    with pytest.raises(WriteFailed, match="1 queued op"):
-        backend.flush()
-    backend.flush()  # reported once; the backend goes on
-    assert backend.load_flow(flow.uuid).state == "RUNNING"
-    assert len(backend.load_transitions(flow.uuid)) == 1
-    backend.write([SaveFlow(new_uuid(), new_uuid(), "orphan", None, {}, at())])
-    with pytest.raises(WriteFailed):
-        backend.close()  # close raises what flush found
-    with pytest.raises(WriteFailed, match="closed"):
-        backend.write([UpdateFlow(flow.uuid, later(), state="SUCCESS")])
-
-
 def test_batched_queue_is_bounded_and_pushes_back(sqlite_url: str) -> None:
     backend = connect(sqlite_url, mode="batched", queue_size=20, batch_size=5, busy_timeout=30)
     flow = Flow(backend, atoms=("a",))

@@ -1,0 +1,54 @@
+"""Real write failures for tests: a trigger in the database that refuses inserts.
+
+A ``BEFORE INSERT`` trigger on ``transitions`` raises for rows matching a
+condition, as a full disk or a broken constraint would: the database itself
+refuses the transaction, nothing in the driver or in recorder is replaced.
+:func:`refuse_transitions` installs it, :func:`allow_transitions` drops it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import create_engine, text
+
+FAULT = "injected fault: no space left on device"
+
+
+def _run(url: str, *statements: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def refuse_transitions(url: str, from_seq: int) -> None:
+    """Make every insert of a transitions row with ``seq >= from_seq`` fail."""
+    if url.startswith("sqlite"):
+        _run(
+            url,
+            "CREATE TRIGGER recorder_test_fault BEFORE INSERT ON transitions "
+            "WHEN NEW.seq >= %d BEGIN SELECT RAISE(ABORT, '%s'); END" % (from_seq, FAULT),
+        )
+        return
+    _run(
+        url,
+        "CREATE FUNCTION recorder_test_fault() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN IF NEW.seq >= %d THEN RAISE EXCEPTION '%s'; END IF; RETURN NEW; END $$"
+        % (from_seq, FAULT),
+        "CREATE TRIGGER recorder_test_fault BEFORE INSERT ON transitions "
+        "FOR EACH ROW EXECUTE FUNCTION recorder_test_fault()",
+    )
+
+
+def allow_transitions(url: str) -> None:
+    """Drop the trigger :func:`refuse_transitions` installed."""
+    if url.startswith("sqlite"):
+        _run(url, "DROP TRIGGER IF EXISTS recorder_test_fault")
+        return
+    _run(
+        url,
+        "DROP TRIGGER IF EXISTS recorder_test_fault ON transitions",
+        "DROP FUNCTION IF EXISTS recorder_test_fault()",
+    )
