@@ -12,6 +12,12 @@ Two hooks make recording cheap and exact:
   written in the *same* ``write()`` call as the change itself;
 * ``deferred_writes()`` gathers a state change, its hook ops and the writes
   listeners make while hearing of it, and hands them to the backend as one batch.
+
+Memory never runs ahead of storage for long: every change records how to undo
+itself (:mod:`recorder.undo`), and when the write carrying it raises, memory is
+put back and the hooks' ``on_abort`` is called, so an engine run again redoes
+exactly what was not stored. The flow's own rows (logbook, flow) go with the
+first write, so ``engines.load`` sets a flow up in one commit.
 """
 
 from __future__ import annotations
@@ -19,8 +25,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
@@ -38,33 +43,21 @@ from recorder.persistence.ops import (
     SaveLogbook,
     UpdateAtom,
     UpdateFlow,
-    fold_updates,
 )
 from recorder.retry import History
+from recorder.storage_writes import (
+    AbortHook,
+    Transition,
+    TransitionHook,
+    WritePath,
+    to_datetime,
+)
+from recorder.undo import UndoLog
+
+__all__ = ["STORE_META_KEY", "Storage", "Transition", "TransitionHook", "extract", "to_datetime"]
 
 STORE_META_KEY = "store"
 """Flow meta key holding the values given to ``engines.load(store=...)``."""
-
-
-@dataclass(frozen=True)
-class Transition:
-    """One state change, as the engine made it (``timestamp`` is unix seconds)."""
-
-    kind: str  # 'flow' | 'task' | 'retry'
-    name: str
-    atom_uuid: str | None
-    old_state: str | None
-    new_state: str
-    timestamp: float
-    attempt: int
-    details: Mapping[str, Any]
-
-
-TransitionHook = Callable[["Storage", Transition], Sequence[Op]]
-
-
-def to_datetime(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
 
 
 def extract(result: Any, pointer: ResultPointer) -> Any:
@@ -86,8 +79,7 @@ class Storage:
         self._flow = flow_detail
         self._backend = backend
         self._lock = threading.RLock()
-        self._deferred: list[Op] | None = None
-        self._hooks: list[TransitionHook] = []
+        self._writes = WritePath(backend, self._lock)
         self._providers: dict[str, list[tuple[str, ResultPointer]]] = {}
         self._store: dict[str, Any] = dict(flow_detail.meta.get(STORE_META_KEY) or {})
         if backend is not None:
@@ -110,7 +102,7 @@ class Storage:
                     now,
                 )
             )
-            self._write(ops)
+            self._writes.set_up(ops)
 
     # -- identity --------------------------------------------------------------
 
@@ -132,57 +124,32 @@ class Storage:
 
     # -- the write path ------------------------------------------------------
 
-    def _write(self, ops: Sequence[Op]) -> None:
-        if self._backend is None or not ops:
-            return
-        with self._lock:
-            if self._deferred is not None:
-                self._deferred.extend(ops)
-                return
-        self._backend.write(ops)
+    def _write(self, ops: Sequence[Op], undo: UndoLog | None = None) -> None:
+        self._writes.write(ops, undo)
 
-    @contextlib.contextmanager
-    def deferred_writes(self) -> Iterator[None]:
-        """Hold writes made in the block and hand them to the backend as one batch.
+    def deferred_writes(self) -> contextlib.AbstractContextManager[None]:
+        """Hold writes made in the block and hand them to the backend as one batch
+        (see :meth:`recorder.storage_writes.WritePath.deferred`)."""
+        return self._writes.deferred()
 
-        Updates of one row inside the batch are folded into one op first (the
-        state change and the meta keys two listeners add become one UPDATE).
+    def add_transition_hook(self, hook: TransitionHook, on_abort: AbortHook | None = None) -> None:
+        """Call ``hook`` on every state change; its ops are written with the change.
+
+        ``on_abort`` is called when a write fails (its ops, the hook's among them,
+        may not be stored), e.g. so the hook re-reads where its numbering stands.
         """
-        with self._lock:
-            outermost = self._deferred is None
-            if outermost:
-                self._deferred = []
-        if not outermost:  # nested: the outer block writes
-            yield
-            return
-        try:
-            yield
-        finally:
-            with self._lock:
-                ops, self._deferred = self._deferred, None
-            if ops:
-                self._backend.write(fold_updates(ops))  # type: ignore[union-attr]
+        self._writes.add_hook(hook, on_abort)
 
-    def add_transition_hook(self, hook: TransitionHook) -> None:
-        """Call ``hook`` on every state change; its ops are written with the change."""
-        self._hooks.append(hook)
+    def remove_transition_hook(self, hook: TransitionHook) -> None:
+        self._writes.remove_hook(hook)
 
     @property
     def wants_transitions(self) -> bool:
         """Whether any transition hook is registered (else the engine skips building them)."""
-        return bool(self._hooks)
-
-    def remove_transition_hook(self, hook: TransitionHook) -> None:
-        if hook in self._hooks:
-            self._hooks.remove(hook)
+        return self._writes.wants_transitions
 
     def _hook_ops(self, transition: Transition | None) -> list[Op]:
-        if transition is None or not self._hooks:
-            return []
-        ops: list[Op] = []
-        for hook in list(self._hooks):
-            ops.extend(hook(self, transition))
-        return ops
+        return self._writes.hook_ops(self, transition)
 
     # -- atoms ---------------------------------------------------------------
 
@@ -203,6 +170,8 @@ class Storage:
         )
         self._flow.add(detail)
         if self._backend is not None:
+            undo = UndoLog()
+            undo.keys(self._flow.atoms, [detail.name])
             self._write(
                 [
                     SaveAtom(
@@ -216,7 +185,8 @@ class Storage:
                         {},
                         to_datetime(detail.created_at.timestamp()),
                     )
-                ]
+                ],
+                undo,
             )
         return detail
 
@@ -234,15 +204,18 @@ class Storage:
         transition: Transition | None = None,
     ) -> None:
         """Apply ``changes`` (atom detail fields) and write them, with hook ops, at once."""
+        if self._backend is None:
+            for key, value in changes.items():
+                setattr(detail, key, value)
+            return
+        hooked = self._hook_ops(transition)  # before changing memory: a hook may raise
+        undo = UndoLog()
+        undo.attrs(detail, [*changes, "updated_at"])
         for key, value in changes.items():
             setattr(detail, key, value)
-        if self._backend is None:
-            return
         at = to_datetime(timestamp)
         detail.updated_at = at
-        ops: list[Op] = [UpdateAtom(detail.uuid, at, dict(changes))]
-        ops.extend(self._hook_ops(transition))
-        self._write(ops)
+        self._write([UpdateAtom(detail.uuid, at, dict(changes)), *hooked], undo)
 
     def get_atom_state(self, name: str) -> str | None:
         return self.atom_detail(name).state
@@ -271,10 +244,12 @@ class Storage:
             return
         detail = self.atom_detail(name)
         patch = _json_copy(dict(update_with))
+        undo = UndoLog()
         with self._lock:
+            undo.keys(detail.meta, patch)
             detail.meta.update(patch)
         if self._backend is not None:
-            self._write([UpdateAtom(detail.uuid, _now(), {}, patch)])
+            self._write([UpdateAtom(detail.uuid, _now(), {}, patch)], undo)
 
     def get(self, name: str) -> Any:
         """The result of atom ``name`` (NotFound when it has none yet)."""
@@ -314,14 +289,16 @@ class Storage:
     def set_flow_state(
         self, state: str, timestamp: float, transition: Transition | None = None
     ) -> None:
-        self._flow.state = state
         if self._backend is None:
+            self._flow.state = state
             return
+        hooked = self._hook_ops(transition)  # before changing memory: a hook may raise
+        undo = UndoLog()
+        undo.attrs(self._flow, ["state", "updated_at"])
+        self._flow.state = state
         at = to_datetime(timestamp)
         self._flow.updated_at = at
-        ops: list[Op] = [UpdateFlow(self._flow.uuid, at, state=state)]
-        ops.extend(self._hook_ops(transition))
-        self._write(ops)
+        self._write([UpdateFlow(self._flow.uuid, at, state=state), *hooked], undo)
 
     @property
     def flow_meta(self) -> dict[str, Any]:
@@ -330,13 +307,16 @@ class Storage:
 
     def update_flow_metadata(self, update_with: Mapping[str, Any]) -> None:
         """Merge ``update_with`` into the flow's meta (top-level keys, like dict.update)."""
-        if not update_with:
-            return
+        if update_with:
+            self._update_flow_meta(update_with, UndoLog())
+
+    def _update_flow_meta(self, update_with: Mapping[str, Any], undo: UndoLog) -> None:
         patch = _json_copy(dict(update_with))
         with self._lock:
+            undo.keys(self._flow.meta, patch)
             self._flow.meta.update(patch)
         if self._backend is not None:
-            self._write([UpdateFlow(self._flow.uuid, _now(), meta_patch=patch)])
+            self._write([UpdateFlow(self._flow.uuid, _now(), meta_patch=patch)], undo)
 
     # -- symbols ------------------------------------------------------------
 
@@ -344,8 +324,10 @@ class Storage:
         """Add flow-level values (``store=``); they are persisted and survive resumption."""
         if not pairs:
             return
+        undo = UndoLog()
+        undo.keys(self._store, pairs)
         self._store.update(pairs)
-        self.update_flow_metadata({STORE_META_KEY: dict(self._store)})
+        self._update_flow_meta({STORE_META_KEY: dict(self._store)}, undo)
 
     @property
     def store(self) -> Mapping[str, Any]:

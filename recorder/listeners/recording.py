@@ -119,6 +119,7 @@ class TransitionRecorder:
         self._seq = 0
         self._head = GENESIS_HASH
         self._registered = False
+        self._stale = False  # a write failed: re-read the stored head before the next row
 
     @property
     def head(self) -> tuple[int, str]:
@@ -151,7 +152,7 @@ class TransitionRecorder:
             last = backend.last_transition(storage.flow_uuid)
             with self._lock:
                 self._seq, self._head = last if last is not None else (0, GENESIS_HASH)
-            storage.add_transition_hook(self._hook)
+            storage.add_transition_hook(self._hook, self._write_failed)
             _ACTIVE.add(storage)
             self._registered = True
 
@@ -190,8 +191,24 @@ class TransitionRecorder:
         }
         # Number and chain under the lock, so rows from any thread stay gap-free.
         with self._lock:
+            if self._stale:
+                self._resync()
             fields["seq"] = self._seq + 1
             fields["prev_hash"] = self._head
             digest = row_hash(fields)
             self._seq, self._head = fields["seq"], digest
         return [AppendTransition(hash=digest, **fields)]
+
+    def _write_failed(self) -> None:
+        """A write failed: its rows may or may not be stored, so do not number past them."""
+        with self._lock:
+            self._stale = True
+
+    def _resync(self) -> None:
+        """Continue from the newest stored row (the head moves only with a commit)."""
+        backend = self._storage.backend
+        if backend is None:  # register() refuses an engine without one
+            return
+        last = backend.last_transition(self._storage.flow_uuid)
+        self._seq, self._head = last if last is not None else (0, GENESIS_HASH)
+        self._stale = False

@@ -1,0 +1,143 @@
+"""The write path of a flow's storage: set-up, deferred batches, hooks, undo.
+
+Every change storage makes goes to the backend through here. A change may be
+*deferred*: inside :meth:`WritePath.deferred`, writes are gathered (the state
+change, the audit rows transition hooks add, the meta listeners write on
+hearing it) and handed to the backend as one write -- one transaction, never
+split. A write that raises is undone in memory (each change comes with its
+:class:`~recorder.undo.UndoLog`) and the hooks' ``on_abort`` is called: an
+engine run again then redoes exactly what was not stored, and a hook that
+numbers rows re-reads where the stored numbering stands. The flow's own rows
+(logbook, flow) are held back and go with the first write, so a flow is set up
+in one commit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from recorder.persistence.base import Backend
+from recorder.persistence.ops import Op, fold_updates
+from recorder.undo import UndoLog
+
+if TYPE_CHECKING:
+    from recorder.storage import Storage
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One state change, as the engine made it (``timestamp`` is unix seconds)."""
+
+    kind: str  # 'flow' | 'task' | 'retry'
+    name: str
+    atom_uuid: str | None
+    old_state: str | None
+    new_state: str
+    timestamp: float
+    attempt: int
+    details: Mapping[str, Any]
+
+
+TransitionHook = Callable[["Storage", Transition], Sequence[Op]]
+AbortHook = Callable[[], None]
+
+
+def to_datetime(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+class WritePath:
+    """Hands one flow's changes to its backend, whole, and undoes what was not stored."""
+
+    def __init__(self, backend: Backend | None, lock: threading.RLock) -> None:
+        self._backend = backend
+        self._lock = lock
+        self._deferred: list[Op] | None = None
+        self._deferred_undo = UndoLog()
+        self._hooks: list[TransitionHook] = []
+        self._abort_hooks: list[tuple[TransitionHook, AbortHook]] = []
+        self._setup: list[Op] = []
+
+    def set_up(self, ops: list[Op]) -> None:
+        """Ops that create the flow's rows: sent ahead of the first write."""
+        self._setup = list(ops)
+
+    def write(self, ops: Sequence[Op], undo: UndoLog | None = None) -> None:
+        if self._backend is None or not ops:
+            return
+        with self._lock:
+            if self._deferred is not None:
+                self._deferred.extend(ops)
+                if undo is not None:
+                    self._deferred_undo.extend(undo)
+                return
+        self._send(list(ops), undo or UndoLog())
+
+    def _send(self, ops: list[Op], undo: UndoLog) -> None:
+        """Hand ``ops`` (after any pending set-up) to the backend; undo all if it raises."""
+        with self._lock:
+            if self._setup:
+                undo.attrs(self, ["_setup"])
+                ops = [*self._setup, *ops]
+                self._setup = []
+        try:
+            self._backend.write(ops)  # type: ignore[union-attr]
+        except BaseException:
+            with self._lock:
+                undo.rollback()
+            for _, on_abort in list(self._abort_hooks):
+                on_abort()
+            raise
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Hold writes made in the block and hand them to the backend as one write.
+
+        Updates of one row inside the batch are folded into one op first (the
+        state change and the meta keys two listeners add become one UPDATE).
+        Nested blocks join the outermost one.
+        """
+        with self._lock:
+            outermost = self._deferred is None
+            if outermost:
+                self._deferred = []
+        if not outermost:
+            yield
+            return
+        try:
+            yield
+        finally:
+            with self._lock:
+                ops, self._deferred = self._deferred or [], None
+                undo, self._deferred_undo = self._deferred_undo, UndoLog()
+            if self._backend is not None and (ops or self._setup):
+                self._send(fold_updates(ops), undo)
+
+    # -- transition hooks ------------------------------------------------------
+
+    def add_hook(self, hook: TransitionHook, on_abort: AbortHook | None = None) -> None:
+        self._hooks.append(hook)
+        if on_abort is not None:
+            self._abort_hooks.append((hook, on_abort))
+
+    def remove_hook(self, hook: TransitionHook) -> None:
+        if hook in self._hooks:
+            self._hooks.remove(hook)
+        self._abort_hooks = [pair for pair in self._abort_hooks if pair[0] is not hook]
+
+    @property
+    def wants_transitions(self) -> bool:
+        return bool(self._hooks)
+
+    def hook_ops(self, storage: Storage, transition: Transition | None) -> list[Op]:
+        if transition is None or not self._hooks:
+            return []
+        ops: list[Op] = []
+        for hook in list(self._hooks):
+            ops.extend(hook(storage, transition))
+        return ops
