@@ -4,8 +4,10 @@ Child side (``python -m crashflow start URL MODE [record]`` or ``resume URL UUID
 MODE``, with this folder on PYTHONPATH): a linear flow ``s00 -> s01 -> ...``
 where each step returns ``name(input)``. Every execution appends the step's
 name to ``$CRASH_LOG`` (fsynced) when that is set, so a parent can count how
-often each step really ran. The step named ``$CRASH_AT`` creates ``$CRASH_MARK``
-on its first run and sleeps until it is killed.
+often each step really ran; ``$CRASH_STEP_SLEEP`` makes each step take that
+many seconds and ``$CRASH_PROGRESS`` makes it report progress (a meta write).
+The step named ``$CRASH_AT`` creates ``$CRASH_MARK`` on its first run and sleeps
+until it is killed.
 
 Parent side: :func:`start_and_kill` runs the child, waits for the mark and
 kills it with SIGKILL; :func:`ran` counts the executions.
@@ -39,6 +41,9 @@ class Step(task.Task):
                 out.write(self.name + "\n")
                 out.flush()
                 os.fsync(out.fileno())
+        if os.environ.get("CRASH_PROGRESS"):
+            self.update_progress(0.5)  # a meta write from inside the task
+        time.sleep(float(os.environ.get("CRASH_STEP_SLEEP", "0")))
         mark = os.environ.get("CRASH_MARK", "")
         if self.name == os.environ.get("CRASH_AT") and mark and not os.path.exists(mark):
             with open(mark, "w"):
