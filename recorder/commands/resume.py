@@ -3,8 +3,10 @@
 The flow is rebuilt by calling the factory recorded in its meta (flows started
 with ``engines.load_from_factory``), matched to its stored atoms by name:
 atoms that finished are not run again and their stored results feed the rest;
-atoms left RUNNING run again. When the run was recorded with a transitions
-trail, the resumed run is recorded the same way (the chain continues).
+atoms left RUNNING run again, unless a failure the crash left unhandled makes
+their retry revert them (see :mod:`recorder.engines.action_engine.resuming`).
+When the run was recorded with a transitions trail, the resumed run is
+recorded the same way (the chain continues).
 """
 
 from __future__ import annotations

@@ -45,22 +45,26 @@ def atom_details(
     }
 
 
+RERUN_STATES = frozenset({states.RUNNING, states.REVERTING})
+
+
 def rerun_transition(
-    detail: AtomDetail, timestamp: float, attempt: int, flow_uuid: str
+    detail: AtomDetail, state: str, timestamp: float, attempt: int, flow_uuid: str
 ) -> Transition:
-    """The audit row for an atom left RUNNING by a crash that runs again.
+    """The audit row for an atom left RUNNING or REVERTING by a crash that runs
+    (or reverts) again.
 
     RUNNING -> RUNNING is an identity change, so listeners hear nothing (as in
-    TaskFlow), but the transitions trail still gets the new attempt's start.
+    TaskFlow), but the transitions trail still gets the new start.
     """
-    details = atom_details(detail, states.RUNNING, timestamp, attempt, flow_uuid)
+    details = atom_details(detail, state, timestamp, attempt, flow_uuid)
     details["resumed"] = True
     return Transition(
         detail.kind,
         detail.name,
         detail.uuid,
-        states.RUNNING,
-        states.RUNNING,
+        state,
+        state,
         timestamp,
         attempt,
         details,

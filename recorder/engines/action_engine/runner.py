@@ -9,19 +9,17 @@ engine); either way their outcome comes back here. Scheduling is O(atoms +
 edges): each finished atom decrements its successors' counters of unfinished
 predecessors.
 
-On a failure no new atom starts; once running ones finish, the failed atoms are
-reverted first, then the retry that controls them decides (see
-:mod:`recorder.retry`); without one, everything that ran is reverted in the
-reverse order it finished, the flow ends REVERTED and ``run()`` re-raises the
-failure (a WrappedFailure for several). A revert that raises leaves its atom in
-REVERT_FAILURE, stops reverting, ends the flow in FAILURE and is what ``run()``
-raises.
+On a failure no new atom starts; once running ones finish, the failure is
+handled (:mod:`recorder.engines.action_engine.reverting`): the flow goes on
+when a retry runs its scope again, else it ends REVERTED and ``run()``
+re-raises the failure (a WrappedFailure for several), or FAILURE when a revert
+raised (which is what ``run()`` raises then). A run of a stored flow starts
+from where that was left (:mod:`recorder.engines.action_engine.resuming`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import queue
 import time
 from collections import deque
@@ -30,29 +28,23 @@ from concurrent import futures
 from typing import TYPE_CHECKING, Any
 
 from recorder import states
-from recorder.engines.action_engine import events
-from recorder.engines.action_engine.executing import Outcome, execute_atom, revert_atom
+from recorder.engines.action_engine import events, resuming
+from recorder.engines.action_engine.executing import Outcome, execute_atom
+from recorder.engines.action_engine.reverting import Reverter, RevertFailed
 from recorder.exceptions import EngineError
 from recorder.failure import Failure
 from recorder.persistence.models import AtomDetail
-from recorder.retry import Decision, History, Retry
+from recorder.retry import History, Retry
 from recorder.storage import Transition, extract
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.engine import ActionEngine
-
-LOG = logging.getLogger(__name__)
 
 _CHECKS = {
     "task": states.check_task_transition,
     "retry": states.check_retry_transition,
 }
 _DONE_STATES = frozenset({states.SUCCESS, states.IGNORE})
-
-
-class _RevertFailed(Exception):
-    def __init__(self, failure: Failure) -> None:
-        self.failure = failure
 
 
 class Runner:
@@ -74,6 +66,8 @@ class Runner:
         self.done: queue.SimpleQueue[futures.Future[Outcome]] = queue.SimpleQueue()
         self.completed: list[int] = []  # atoms that ran, in the order they finished
         self.failed: list[int] = []
+        self.interrupted: set[int] = set()  # left RUNNING or REVERTING by a crash
+        self.reverter = Reverter(self)
 
     # -- announcing state changes --------------------------------------------
 
@@ -108,18 +102,22 @@ class Runner:
         timestamp: float | None = None,
         changes: Mapping[str, Any] | None = None,
         result: Any = None,
+        after_crash: bool = False,
     ) -> None:
+        """Move an atom to ``new``. ``after_crash``: it was left RUNNING by a crash
+        and is reverted without running again (RUNNING -> REVERTING, a move a live
+        run never makes; TaskFlow's storage makes it the same way on resume)."""
         detail = self.details[idx]
         old = detail.state
         if timestamp is None:
             timestamp = time.time()
-        if not _CHECKS[detail.kind](old, new):
+        if not after_crash and not _CHECKS[detail.kind](old, new):
             if changes:
                 rerun = None
-                if new == states.RUNNING and self.storage.wants_transitions:
+                if new in events.RERUN_STATES and self.storage.wants_transitions:
                     attempt = int(changes.get("attempt", detail.attempt))
                     rerun = events.rerun_transition(
-                        detail, timestamp, attempt, self.storage.flow_uuid
+                        detail, new, timestamp, attempt, self.storage.flow_uuid
                     )
                 self.storage.change_atom(detail, timestamp, changes, rerun)
             return
@@ -180,13 +178,23 @@ class Runner:
             if self.remaining[i] == 0
             and details[i].state in (states.PENDING, states.RUNNING, states.RETRYING)
         )
+        # What ran: finished atoms, and those a crash cut off (last: they ran latest).
         done = {i for i, d in enumerate(details) if d.state in (states.SUCCESS, states.FAILURE)}
+        cut_off = [i for i in self.interrupted if details[i].state in resuming.CUT_OFF]
+        done.update(cut_off)
         self.completed = [i for i in self.completed if i in done]
         known = set(self.completed)
-        self.completed.extend(i for i in self.c.order if i in done and i not in known)
+        self.completed.extend(
+            i for i in self.c.order if i in done and i not in known and i not in self.interrupted
+        )
+        self.completed.extend(i for i in sorted(cut_off) if i not in known)
 
     def start(self, idx: int) -> None:
         detail = self.details[idx]
+        if idx in self.interrupted:  # runs again: no longer what a crash cut off
+            self.interrupted.discard(idx)
+            if idx in self.completed:
+                self.completed.remove(idx)
         attempt = detail.attempt + 1
         self.atom_to(idx, states.RUNNING, changes={"intention": states.EXECUTE, "attempt": attempt})
         detail.attempt = attempt
@@ -244,132 +252,11 @@ class Runner:
         while self.running:
             self.wait_running()
 
-    # -- reverting -------------------------------------------------------------
-
-    def revert(self, idx: int, flow_failures: dict[str, Failure]) -> None:
-        detail = self.details[idx]
-        if detail.state not in (states.SUCCESS, states.FAILURE, states.REVERTING):
-            return
-        result = detail.failure if detail.state == states.FAILURE else detail.results
-        if detail.kind == "retry" and detail.state != states.FAILURE:
-            result = detail.results[-1][0] if detail.results else None
-        self.atom_to(idx, states.REVERTING, changes={"intention": states.REVERT})
-        atom = self.c.atoms[idx]
-        kwargs = self.args_for(idx)
-        if isinstance(atom, Retry):
-            kwargs["history"] = self.history_of(idx)
-        outcome = revert_atom(
-            atom, kwargs, {"result": result, "flow_failures": dict(flow_failures)}
-        )
-        if outcome.ok:
-            self.atom_to(
-                idx,
-                states.REVERTED,
-                outcome.finished_at,
-                {"revert_results": outcome.value},
-                result=outcome.value,
-            )
-        else:
-            self.atom_to(
-                idx,
-                states.REVERT_FAILURE,
-                outcome.finished_at,
-                {"revert_failure": outcome.value},
-                result=outcome.value,
-            )
-            raise _RevertFailed(outcome.value)
-
-    def revert_all_in(self, members: set[int] | None, flow_failures: dict[str, Failure]) -> None:
-        """Revert what ran (in ``members``, or everywhere), latest finished first."""
-        for idx in reversed(list(self.completed)):
-            if members is None or idx in members:
-                self.revert(idx, flow_failures)
-
-    def reset(self, members: list[int]) -> None:
-        for idx in members:
-            detail = self.details[idx]
-            if detail.state in (states.REVERTED, states.IGNORE):
-                changes: dict[str, Any] = {
-                    "intention": states.EXECUTE,
-                    "results": [] if detail.kind == "retry" else None,
-                    "failure": None,
-                    "revert_results": None,
-                    "revert_failure": None,
-                }
-                self.atom_to(idx, states.PENDING, changes=changes)
-
-    def resolve(self, failed: list[int]) -> bool:
-        """Handle failures; True when a retry lets the run go on, False when it must end."""
-        flow_failures = {self.c.atoms[i].name: self.details[i].failure for i in failed}
-        for idx in failed:
-            self.revert(idx, flow_failures)
-        controllers = {self.c.retry_of[i] for i in failed}
-        # Failures under different retries at once (parallel engine): no single
-        # retry can decide for all of them, so everything is reverted.
-        controller = controllers.pop() if len(controllers) == 1 else None
-        while controller is not None:
-            retry_atom = self.c.atoms[controller]
-            assert isinstance(retry_atom, Retry)
-            detail = self.details[controller]
-            history = list(detail.results or [])
-            if history:
-                last_result, last_failures = history[-1]
-                history[-1] = (last_result, {**last_failures, **flow_failures})
-                self.storage.change_atom(detail, time.time(), {"results": history})
-            kwargs = self.args_for(controller)
-            kwargs["history"] = self.history_of(controller)
-            try:
-                decision = retry_atom.on_failure(**kwargs)
-            except Exception:
-                LOG.warning(
-                    "retry %r: on_failure raised; reverting the whole flow",
-                    retry_atom.name,
-                    exc_info=True,
-                )
-                decision = Decision.REVERT_ALL
-            members = self.c.scope.get(controller, [])
-            if decision == Decision.RETRY:
-                self.revert_all_in(set(members), flow_failures)
-                self.atom_to(controller, states.RETRYING, changes={"intention": states.RETRY})
-                self.reset(members)
-                return True
-            if decision == Decision.REVERT_ALL:
-                break
-            self.revert_all_in({controller, *members}, flow_failures)
-            controller = self.c.retry_of[controller]
-        self.revert_all_in(None, flow_failures)
-        return False
-
     # -- the whole run ---------------------------------------------------------
 
-    def begin(self) -> None:
-        """Move the flow into RUNNING from wherever it was left."""
-        state = self.storage.get_flow_state()
-        if state == states.FAILURE:
-            stuck = [d.name for d in self.details if d.state == states.REVERT_FAILURE]
-            if stuck:
-                raise EngineError(
-                    "flow %r ended in FAILURE because reverting %s failed; it cannot be run again"
-                    % (self.storage.flow_name, ", ".join(repr(n) for n in stuck))
-                )
-        if state == states.REVERTED:
-            self.reset(list(range(len(self.details))))
-            self.flow_to(states.PENDING)
-        elif state in (states.RUNNING, states.SUSPENDING):
-            self.flow_to(states.RESUMING)
-            self.flow_to(states.SUSPENDED)
-        elif state == states.RESUMING:
-            self.flow_to(states.SUSPENDED)
-        self.flow_to(states.RUNNING)
-
     def run(self) -> None:
-        self.begin()
-        self.failed = [
-            i
-            for i, d in enumerate(self.details)
-            if d.state in (states.FAILURE, states.REVERTING)
-            or (d.state == states.REVERTED and d.intention == states.REVERT and d.failure)
-        ]
+        resuming.begin(self)
+        self.interrupted, self.failed = resuming.pick_up(self)
         self.compute_ready()
         try:
             self._loop()
@@ -390,8 +277,8 @@ class Runner:
                 failed, self.failed = self.failed, []
                 failures = [self.details[i].failure for i in failed]
                 try:
-                    go_on = self.resolve(failed)
-                except _RevertFailed as revert_failed:
+                    go_on = self.reverter.resolve(failed)
+                except RevertFailed as revert_failed:
                     self.flow_to(states.FAILURE)
                     revert_failed.failure.reraise()
                 if go_on:

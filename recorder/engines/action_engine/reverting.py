@@ -1,0 +1,149 @@
+"""Handling failures: revert what ran, let the retry in charge decide, reset for a retry.
+
+The failed atoms are reverted first, then the retry that controls them decides
+(see :mod:`recorder.retry`); without one, everything that ran is reverted in
+the reverse order it finished. "What ran" includes atoms a crash cut off while
+running or reverting (their side effects may have happened), so a resumed run
+reverts them too instead of running them first. A revert that raises leaves its
+atom in REVERT_FAILURE and stops reverting (:class:`RevertFailed`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from recorder import states
+from recorder.engines.action_engine.executing import revert_atom
+from recorder.failure import Failure
+from recorder.retry import Decision, Retry
+
+if TYPE_CHECKING:
+    from recorder.engines.action_engine.runner import Runner
+
+LOG = logging.getLogger(__name__)
+
+_REVERTIBLE = frozenset({states.SUCCESS, states.FAILURE, states.REVERTING})
+
+
+class RevertFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        self.failure = failure
+
+
+class Reverter:
+    """The failure handling of one run (it shares the run's atoms and their order)."""
+
+    def __init__(self, runner: Runner) -> None:
+        self.runner = runner
+        self.c = runner.c
+        self.details = runner.details
+
+    def revert(self, idx: int, flow_failures: dict[str, Failure]) -> None:
+        runner = self.runner
+        detail = self.details[idx]
+        cut_off = idx in runner.interrupted and detail.state == states.RUNNING
+        if detail.state not in _REVERTIBLE and not cut_off:
+            return
+        if cut_off:
+            result: Any = None  # its execute never returned
+        elif detail.kind == "retry" and detail.state != states.FAILURE:
+            result = detail.results[-1][0] if detail.results else None
+        else:
+            # As TaskFlow: a failed atom's revert gets its failure (also when a crash
+            # cut off that revert and it runs again), a successful one its result.
+            result = detail.failure if detail.failure is not None else detail.results
+        runner.atom_to(
+            idx, states.REVERTING, changes={"intention": states.REVERT}, after_crash=cut_off
+        )
+        atom = self.c.atoms[idx]
+        kwargs = runner.args_for(idx)
+        if isinstance(atom, Retry):
+            kwargs["history"] = runner.history_of(idx)
+        outcome = revert_atom(
+            atom, kwargs, {"result": result, "flow_failures": dict(flow_failures)}
+        )
+        if outcome.ok:
+            runner.atom_to(
+                idx,
+                states.REVERTED,
+                outcome.finished_at,
+                {"revert_results": outcome.value},
+                result=outcome.value,
+            )
+        else:
+            runner.atom_to(
+                idx,
+                states.REVERT_FAILURE,
+                outcome.finished_at,
+                {"revert_failure": outcome.value},
+                result=outcome.value,
+            )
+            raise RevertFailed(outcome.value)
+
+    def revert_all_in(self, members: set[int] | None, flow_failures: dict[str, Failure]) -> None:
+        """Revert what ran (in ``members``, or everywhere), latest finished first."""
+        for idx in reversed(list(self.runner.completed)):
+            if members is None or idx in members:
+                self.revert(idx, flow_failures)
+
+    def reset(self, members: list[int]) -> None:
+        for idx in members:
+            detail = self.details[idx]
+            if detail.state in (states.REVERTED, states.IGNORE):
+                changes: dict[str, Any] = {
+                    "intention": states.EXECUTE,
+                    "results": [] if detail.kind == "retry" else None,
+                    "failure": None,
+                    "revert_results": None,
+                    "revert_failure": None,
+                }
+                self.runner.atom_to(idx, states.PENDING, changes=changes)
+
+    def resolve(self, failed: list[int]) -> bool:
+        """Handle failures; True when a retry lets the run go on, False when it must end."""
+        runner = self.runner
+        flow_failures: dict[str, Failure] = {}
+        for i in failed:
+            failure = self.details[i].failure
+            if failure is not None:
+                flow_failures[self.c.atoms[i].name] = failure
+        for idx in failed:
+            self.revert(idx, flow_failures)
+        controllers = {self.c.retry_of[i] for i in failed}
+        # Failures under different retries at once (parallel engine): no single
+        # retry can decide for all of them, so everything is reverted.
+        controller = controllers.pop() if len(controllers) == 1 else None
+        while controller is not None:
+            retry_atom = self.c.atoms[controller]
+            assert isinstance(retry_atom, Retry)
+            detail = self.details[controller]
+            history = list(detail.results or [])
+            if history:
+                last_result, last_failures = history[-1]
+                history[-1] = (last_result, {**last_failures, **flow_failures})
+                runner.storage.change_atom(detail, time.time(), {"results": history})
+            kwargs = runner.args_for(controller)
+            kwargs["history"] = runner.history_of(controller)
+            try:
+                decision = retry_atom.on_failure(**kwargs)
+            except Exception:
+                LOG.warning(
+                    "retry %r: on_failure raised; reverting the whole flow",
+                    retry_atom.name,
+                    exc_info=True,
+                )
+                decision = Decision.REVERT_ALL
+            members = self.c.scope.get(controller, [])
+            if decision == Decision.RETRY:
+                self.revert_all_in(set(members), flow_failures)
+                runner.atom_to(controller, states.RETRYING, changes={"intention": states.RETRY})
+                self.reset(members)
+                return True
+            if decision == Decision.REVERT_ALL:
+                break
+            self.revert_all_in({controller, *members}, flow_failures)
+            controller = self.c.retry_of[controller]
+        self.revert_all_in(None, flow_failures)
+        return False
