@@ -13,9 +13,9 @@ dict        a dict with a key that is not a plain string     the same dict (list
             (``{1: 'a'}``, ``{(1, 2): ...}``) or that is     keys become tuples)
             ``"__recorder__"``: ``{"items": [[k, v], ...]}``
 bytes       bytes / bytearray: ``{"base64": ...}``           ``bytes``
-float       NaN, infinities, and floats of 1e16 or more  the same float
-            (jsonb would print those as ints):
-            ``{"value": "nan"}``
+float       NaN, infinities, -0.0 and floats of 1e16 or  the same float
+            more (jsonb would print those as ints, and
+            -0.0 as 0.0): ``{"value": "nan"}``
 str         strings PostgreSQL cannot store (NUL, lone       the same string
             surrogates): ``{"base64": <utf-8>}``
 repr        anything else (objects, sets, datetimes, ...):   :class:`StoredRepr`
@@ -159,8 +159,9 @@ def _enc_str(text: str) -> Any:
 
 def _enc_float(number: float) -> Any:
     # PostgreSQL's jsonb prints 1.5e+16 as 15000000000000000, which reads back as
-    # an int (and not the same number): keep such floats, and NaN/inf, as text.
-    if math.isfinite(number) and abs(number) < 1e16:
+    # an int (and not the same number), and -0.0 as 0.0 (numeric has no negative
+    # zero): keep such floats, and NaN/inf, as text.
+    if math.isfinite(number) and abs(number) < 1e16 and (number or math.copysign(1.0, number) > 0):
         return float(number)
     return {TAG: "float", "value": repr(float(number))}
 
