@@ -38,8 +38,31 @@ def _json_safe_args(args: Iterable[Any]) -> list[Any]:
         if arg is None or isinstance(arg, (str, int, float, bool)):
             safe.append(arg)
         else:
-            safe.append(repr(arg))
+            safe.append(_text_of(repr, arg))
     return safe
+
+
+def _text_of(show: Any, value: Any) -> str:
+    """``str(value)`` or ``repr(value)``, or a line saying why it could not be had:
+    an exception whose message cannot be made (``RuntimeError(10**5000)``) must
+    still be captured, not replaced by the error of printing it."""
+    try:
+        return str(show(value))
+    except Exception as exc:
+        return "<%s %s() failed: %s: %s>" % (
+            type(value).__qualname__,
+            show.__name__,
+            type(exc).__qualname__,
+            _first_line(exc),
+        )
+
+
+def _first_line(exc: BaseException) -> str:
+    try:
+        lines = str(exc).splitlines()
+    except Exception:
+        return "?"
+    return lines[0] if lines else ""
 
 
 class Failure:
@@ -63,7 +86,7 @@ class Failure:
         self._exc_info: ExcInfo | None = exc_info
         if exc_info is not None:
             exc = exc_info[1]
-            self._exception_str = str(exc)
+            self._exception_str = _text_of(str, exc)
             self._traceback_str = "".join(traceback.format_tb(exc_info[2]))
             self._type_names = _type_names(exc_info[0])
             self._args = _json_safe_args(exc.args)

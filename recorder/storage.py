@@ -23,7 +23,6 @@ first write, so ``engines.load`` sets a flow up in one commit.
 from __future__ import annotations
 
 import contextlib
-import copy
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
@@ -35,6 +34,7 @@ from recorder.atom import Atom, ResultPointer
 from recorder.exceptions import NotFound
 from recorder.failure import Failure
 from recorder.persistence.base import Backend
+from recorder.persistence.copying import copy_value
 from recorder.persistence.models import AtomDetail, FlowDetail, LogBook
 from recorder.persistence.ops import (
     Op,
@@ -98,7 +98,7 @@ class Storage:
                     flow_detail.logbook_uuid,
                     flow_detail.name,
                     flow_detail.state,
-                    copy.deepcopy(flow_detail.meta),
+                    copy_value(flow_detail.meta),
                     now,
                 )
             )
@@ -228,7 +228,7 @@ class Storage:
 
     def get_atom_meta(self, name: str) -> dict[str, Any]:
         with self._lock:
-            return _json_copy(self.atom_detail(name).meta)  # type: ignore[no-any-return]
+            return copy_value(self.atom_detail(name).meta)
 
     def atom_meta_value(self, name: str, key: str, default: Any = None) -> Any:
         """One key of the atom's meta, not copied: read it, do not change it."""
@@ -243,7 +243,7 @@ class Storage:
         if not update_with:
             return
         detail = self.atom_detail(name)
-        patch = _json_copy(dict(update_with))
+        patch = copy_value(dict(update_with))
         undo = UndoLog()
         with self._lock:
             undo.keys(detail.meta, patch)
@@ -303,7 +303,7 @@ class Storage:
     @property
     def flow_meta(self) -> dict[str, Any]:
         with self._lock:
-            return _json_copy(self._flow.meta)  # type: ignore[no-any-return]
+            return copy_value(self._flow.meta)
 
     def update_flow_metadata(self, update_with: Mapping[str, Any]) -> None:
         """Merge ``update_with`` into the flow's meta (top-level keys, like dict.update)."""
@@ -311,7 +311,7 @@ class Storage:
             self._update_flow_meta(update_with, UndoLog())
 
     def _update_flow_meta(self, update_with: Mapping[str, Any], undo: UndoLog) -> None:
-        patch = _json_copy(dict(update_with))
+        patch = copy_value(dict(update_with))
         with self._lock:
             undo.keys(self._flow.meta, patch)
             self._flow.meta.update(patch)
@@ -367,18 +367,6 @@ class Storage:
             except NotFound:
                 continue
         return found
-
-
-def _json_copy(value: Any) -> Any:
-    """A deep copy of JSON-like data (dicts, lists, scalars), much cheaper than deepcopy."""
-    kind = type(value)
-    if kind in (str, int, float, bool) or value is None:
-        return value
-    if kind is dict:
-        return {key: _json_copy(item) for key, item in value.items()}
-    if kind in (list, tuple):
-        return kind(_json_copy(item) for item in value)
-    return copy.deepcopy(value)
 
 
 def _now() -> datetime:

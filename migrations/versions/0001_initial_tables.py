@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from recorder.persistence.coltypes import UTCDateTime, json_type
+from recorder.persistence.coltypes import UTCDateTime
+from recorder.persistence.coltypes import json_type_0001 as json_type
 
 revision: str = "0001"
 down_revision: str | Sequence[str] | None = None

@@ -9,8 +9,11 @@ changes what old migrations create.
   SQLite's ``julianday()``/``strftime()`` read it (the views compute exact
   durations from it). Naive datetimes are refused rather than guessed at.
 * :data:`JSONType` -- JSONB on PostgreSQL (indexable, ``||`` merges), JSON text on
-  SQLite. Python ``None`` is stored as SQL NULL so ``WHERE failure IS NULL``
-  works; ``None`` nested inside a value stays JSON ``null``.
+  SQLite in a column declared ``TEXT``. The declared type matters: SQLite gives a
+  ``JSON`` column NUMERIC affinity, which turns a stored ``2.0`` into the integer
+  2 and ``2**63`` into a float (migration 0005 fixes files made before).
+  Python ``None`` is stored as SQL NULL so ``WHERE failure IS NULL`` works;
+  ``None`` nested inside a value stays JSON ``null``.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import TypeCompiler
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from recorder.exceptions import InvalidArgument
@@ -87,8 +92,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         raise InvalidArgument("unexpected stored time %r" % (value,))
 
 
+class JSONText(JSON):
+    """SQLAlchemy's JSON, in a column SQLite declares ``TEXT`` (TEXT affinity).
+
+    SQLite then keeps the JSON text exactly as written, top-level numbers too.
+    Reads and writes behave as JSON's (``->>``, ``json_extract`` work the same).
+    """
+
+    cache_ok = True
+
+
+@compiles(JSONText, "sqlite")
+def _json_text_ddl(type_: JSONText, compiler: TypeCompiler, **kw: Any) -> str:
+    return "TEXT"
+
+
 def json_type() -> TypeEngine[Any]:
-    """A fresh JSON column type: JSONB on PostgreSQL, JSON text elsewhere."""
+    """A fresh JSON column type: JSONB on PostgreSQL, TEXT-affinity JSON text on SQLite."""
+    return JSONText(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def json_type_0001() -> TypeEngine[Any]:
+    """The JSON column type of migrations 0001-0004: on SQLite a ``JSON`` column,
+    which has NUMERIC affinity. Only migrations use it; do not change it."""
     return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 

@@ -13,20 +13,28 @@ dict        a dict with a key that is not a plain string     the same dict (list
             (``{1: 'a'}``, ``{(1, 2): ...}``) or that is     keys become tuples)
             ``"__recorder__"``: ``{"items": [[k, v], ...]}``
 bytes       bytes / bytearray: ``{"base64": ...}``           ``bytes``
-float       NaN, infinities, and floats of 1e16 or more  the same float
-            (jsonb would print those as ints):
-            ``{"value": "nan"}``
+int         ints of more than 4300 digits (Python's     the same int
+            default limit for int <-> str, so no JSON
+            number): ``{"hex": "-0x1f..."}``
+float       NaN, infinities, -0.0 and floats of 1e16 or  the same float
+            more (jsonb would print those as ints, and
+            -0.0 as 0.0): ``{"value": "nan"}``
 str         strings PostgreSQL cannot store (NUL, lone       the same string
             surrogates): ``{"base64": <utf-8>}``
 repr        anything else (objects, sets, datetimes, ...):   :class:`StoredRepr`
             ``{"type": "pkg.Cls", "repr": "..."}``
 ==========  ==============================================  ======================
 
+Every other int (jsonb keeps 131072 digits) and every finite float under 1e16
+except -0.0 is a plain JSON number and reads back equal and of the same type.
+
 Rules that lose information, on purpose: tuples are stored as lists (so a retry's
 history of ``(result, {name: Failure})`` pairs reads back as ``[result, {name:
 Failure}]`` lists), subclasses of str/int/float are stored as their base value,
 and a repr is cut at :data:`MAX_REPR` characters. Values nested deeper than
-Python's recursion limit, or that contain themselves, become a ``repr`` tag.
+Python's recursion limit, or that contain themselves, become a ``repr`` tag, and
+so does a value whose own methods raise while it is encoded (a mapping whose
+``items()`` fails, say).
 Meta is a mapping of string keys; its values follow the same rules.
 """
 
@@ -35,6 +43,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -44,6 +53,9 @@ from recorder.failure import Failure
 
 TAG = "__recorder__"
 MAX_REPR = 64 * 1024
+MAX_INT_DIGITS = sys.int_info.default_max_str_digits  # 4300
+# Ints below this many bits have fewer digits than any limit Python allows (640).
+_SMALL_INT_BITS = 2000
 
 
 @dataclass(frozen=True)
@@ -159,16 +171,31 @@ def _enc_str(text: str) -> Any:
 
 def _enc_float(number: float) -> Any:
     # PostgreSQL's jsonb prints 1.5e+16 as 15000000000000000, which reads back as
-    # an int (and not the same number): keep such floats, and NaN/inf, as text.
-    if math.isfinite(number) and abs(number) < 1e16:
+    # an int (and not the same number), and -0.0 as 0.0 (numeric has no negative
+    # zero): keep such floats, and NaN/inf, as text.
+    if math.isfinite(number) and abs(number) < 1e16 and (number or math.copysign(1.0, number) > 0):
         return float(number)
     return {TAG: "float", "value": repr(float(number))}
 
 
+def _int_digits_limit() -> int:
+    """The fewest digits some Python reading or writing the value may convert."""
+    current = sys.get_int_max_str_digits()
+    return min(current, MAX_INT_DIGITS) if current else MAX_INT_DIGITS
+
+
+def _enc_int(number: int) -> Any:
+    if number.bit_length() < _SMALL_INT_BITS or abs(number) < 10 ** _int_digits_limit():
+        return number
+    return {TAG: "int", "hex": hex(number)}
+
+
 def _enc(value: Any) -> Any:
     kind = type(value)
-    if value is None or kind is bool or kind is int:
+    if value is None or kind is bool:
         return value
+    if kind is int:
+        return value if value.bit_length() < _SMALL_INT_BITS else _enc_int(value)
     if kind is str:
         return value if value.isascii() and "\x00" not in value else _enc_str(value)
     if kind is float:
@@ -177,6 +204,15 @@ def _enc(value: Any) -> Any:
         return [_enc(item) for item in value]
     if kind is dict:
         return _enc_dict(value)
+    try:
+        return _enc_other(value)
+    except RecursionError:
+        raise
+    except Exception:  # a subclass or mapping whose own methods fail
+        return _repr_tag(value)
+
+
+def _enc_other(value: Any) -> Any:
     if isinstance(value, Failure):
         data = {key: _enc(item) for key, item in value.to_dict().items()}
         data[TAG] = "failure"
@@ -186,7 +222,7 @@ def _enc(value: Any) -> Any:
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, int):
-        return int(value)
+        return _enc_int(int(value))
     if isinstance(value, float):
         return _enc_float(value)
     if isinstance(value, str):
@@ -232,6 +268,8 @@ def _dec(value: Any) -> Any:
         return base64.b64decode(value["base64"])
     if tag == "float":
         return float(value["value"])
+    if tag == "int":
+        return int(value["hex"], 16)
     if tag == "str":
         return base64.b64decode(value["base64"]).decode("utf-8", "surrogatepass")
     if tag == "repr":

@@ -8,11 +8,11 @@ records a running engine is changing.
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Sequence
 
 from recorder.exceptions import NotFound
+from recorder.persistence.copying import copy_value
 from recorder.persistence.models import AtomDetail, FlowDetail, LogBook
 from recorder.persistence.ops import (
     AppendTransition,
@@ -56,7 +56,7 @@ class MemoryBackend:
                     uuid=op.uuid,
                     logbook_uuid=op.logbook_uuid,
                     state=op.state,
-                    meta=copy.deepcopy(dict(op.meta)),
+                    meta=copy_value(dict(op.meta)),
                     created_at=op.at,
                 )
                 self.flows[op.uuid] = flow
@@ -70,7 +70,7 @@ class MemoryBackend:
                     state=op.state,
                     intention=op.intention,
                     version=op.version,
-                    meta=copy.deepcopy(dict(op.meta)),
+                    meta=copy_value(dict(op.meta)),
                     created_at=op.at,
                 )
                 self.atoms[op.uuid] = atom
@@ -80,14 +80,14 @@ class MemoryBackend:
             if op.state is not None:
                 flow.state = op.state
             if op.meta_patch:
-                flow.meta.update(copy.deepcopy(dict(op.meta_patch)))
+                flow.meta.update(copy_value(dict(op.meta_patch)))
             flow.updated_at = op.at
         elif isinstance(op, UpdateAtom):
             atom = self.atoms[op.uuid]
             for key, value in op.changes.items():
-                setattr(atom, key, copy.deepcopy(value))
+                setattr(atom, key, copy_value(value))
             if op.meta_patch:
-                atom.meta.update(copy.deepcopy(dict(op.meta_patch)))
+                atom.meta.update(copy_value(dict(op.meta_patch)))
             atom.updated_at = op.at
         elif (
             isinstance(op, AppendTransition)
@@ -106,14 +106,14 @@ class MemoryBackend:
     def load_flow(self, flow_uuid: str) -> FlowDetail:
         with self._lock:
             try:
-                return copy.deepcopy(self.flows[flow_uuid])
+                return copy_value(self.flows[flow_uuid])
             except KeyError:
                 raise NotFound("no stored flow with uuid %r" % flow_uuid) from None
 
     def load_logbook(self, logbook_uuid: str) -> LogBook:
         with self._lock:
             try:
-                return copy.deepcopy(self.logbooks[logbook_uuid])
+                return copy_value(self.logbooks[logbook_uuid])
             except KeyError:
                 raise NotFound("no stored logbook with uuid %r" % logbook_uuid) from None
 

@@ -83,3 +83,18 @@ def test_pformat() -> None:
     failure = capture(RuntimeError("boom"))
     assert failure.pformat() == "Failure: RuntimeError: boom"
     assert "Traceback" in failure.pformat(traceback=True)
+
+
+class Unprintable:
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr")
+
+
+def test_exceptions_whose_message_cannot_be_made_are_still_captured() -> None:
+    failure = capture(RuntimeError(10**5000))  # str() raises ValueError (4300-digit limit)
+    assert failure.exception_str.startswith("<RuntimeError str() failed: ValueError: Exceeds")
+    assert failure.exception_args == [10**5000]
+    failure = capture(KeyError(Unprintable()))
+    assert failure.exception_str == "<KeyError str() failed: RuntimeError: no repr>"
+    assert failure.exception_args == ["<Unprintable repr() failed: RuntimeError: no repr>"]
+    assert failure.check(KeyError) is KeyError

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
@@ -159,3 +161,47 @@ def test_anything_encodes_to_strict_json(value: Any) -> None:
     text.encode("utf-8")
     assert "\\u0000" not in text
     encoding.decode(json.loads(text))
+
+
+def test_ints_past_pythons_digit_limit_are_stored_as_hex() -> None:
+    huge = -(10**5000) + 7
+    assert encoding.encode(huge) == {TAG: "int", "hex": hex(huge)}
+    assert _round_trip({"n": [huge]}) == {"n": [huge]}
+    assert encoding.encode(10**4300 - 1) == 10**4300 - 1  # 4300 digits: still a JSON number
+    assert encoding.encode(10**4300)[TAG] == "int"
+    limit = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)  # a process that lowered the limit still stores it
+    try:
+        assert _round_trip(10**700) == 10**700
+        assert encoding.encode(10**600) == 10**600
+    finally:
+        sys.set_int_max_str_digits(limit)
+
+
+def test_negative_zero_keeps_its_sign() -> None:
+    assert encoding.encode(-0.0) == {TAG: "float", "value": "-0.0"}
+    assert math.copysign(1.0, _round_trip(-0.0)) == -1.0
+    assert encoding.encode(0.0) == 0.0
+
+
+class FailingMapping(Mapping[str, Any]):
+    def __getitem__(self, key: str) -> Any:
+        raise RuntimeError("no items")
+
+    def __iter__(self) -> Iterator[str]:
+        raise RuntimeError("no keys")
+
+    def __len__(self) -> int:
+        return 1
+
+    def __repr__(self) -> str:
+        return "<FailingMapping>"
+
+
+def test_values_whose_own_methods_raise_become_repr_tags() -> None:
+    encoded = encoding.encode({"m": FailingMapping()})
+    assert encoded["m"] == {
+        TAG: "repr",
+        "type": "%s.FailingMapping" % __name__,
+        "repr": "<FailingMapping>",
+    }
