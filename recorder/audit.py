@@ -109,9 +109,12 @@ def verify_chain(rows: Iterable[Any], expected_head: tuple[int, str] | None = No
     The first problem found is reported: a gap (``first_bad_seq`` is the missing
     seq), a seq out of place (a duplicate, inserted or reordered row: its seq),
     a ``prev_hash`` that is not the previous row's hash, a ``hash`` that does not
-    match the row's fields (altered), a row of another flow, or a chain that
-    does not reach ``expected_head``.
+    match the row's fields (altered), a row of another flow, or, given
+    ``expected_head``, a row at its seq with another hash (rewritten and
+    rehashed) or a chain that ends before it (cut). A chain that grew past the
+    anchored head is fine.
     """
+    head_seq, head_hash = expected_head if expected_head is not None else (0, GENESIS_HASH)
     expected = 1
     prev = GENESIS_HASH
     flow_uuid: Any = None
@@ -138,18 +141,16 @@ def verify_chain(rows: Iterable[Any], expected_head: tuple[int, str] | None = No
         if row_hash(row) != stored:
             reason = "row %d: hash does not match its contents (altered)" % seq
             return VerifyResult(False, seq, reason, checked)
+        if seq == head_seq and stored != head_hash:
+            reason = "row %d: hash differs from the anchored head" % seq
+            return VerifyResult(False, seq, reason, checked)
         prev = stored
         expected += 1
         checked += 1
-    if expected_head is not None:
-        head_seq, head_hash = expected_head
-        last = expected - 1
-        if last < head_seq:
-            reason = "rows %d..%d are missing (the chain ends at %d)" % (last + 1, head_seq, last)
-            return VerifyResult(False, last + 1, reason, checked)
-        if last == head_seq and prev != head_hash:
-            reason = "row %d: hash differs from the expected head" % head_seq
-            return VerifyResult(False, head_seq, reason, checked)
+    last = expected - 1
+    if last < head_seq:
+        reason = "rows %d..%d are missing (the chain ends at %d)" % (last + 1, head_seq, last)
+        return VerifyResult(False, last + 1, reason, checked)
     return VerifyResult(True, None, "ok: %d rows" % checked, checked)
 
 
