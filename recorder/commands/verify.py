@@ -1,4 +1,8 @@
-"""``recorder verify [FLOW]``: check hash chains; exit 2 when any flow does not verify."""
+"""``recorder verify [FLOW]``: check recorded flows; exit 2 when any flow does not verify.
+
+Each flow goes through :func:`recorder.audit.verify_flow` (its hash chain, and its
+stored state against the trail), all in one read snapshot.
+"""
 
 from __future__ import annotations
 
@@ -10,48 +14,53 @@ import click
 from recorder.commands.common import INTEGRITY_EXIT, reading
 
 if TYPE_CHECKING:
-    from recorder.query.integrity import FlowCheck
+    from sqlalchemy.engine import Connection
+
+    from recorder.audit import VerifyResult
 
 PROGRESS_AFTER = 200
 """Show a progress bar (on a terminal) when checking more flows than this."""
 
 
-def _line(check: FlowCheck) -> str:
-    return "%s %s: %s" % (check.flow_uuid, check.flow_name, check.reason)
+def _name(conn: Connection, uuid: str) -> str:
+    from recorder.query.reads import get_flow
+
+    return get_flow(conn, uuid).name
 
 
 @click.command()
 @click.argument("flow", required=False)
 @click.pass_context
 def verify(ctx: click.Context, flow: str | None) -> None:
-    """Verify the transitions hash chain of FLOW, or of every flow.
+    """Verify the transitions of FLOW, or of every flow.
 
-    Exit 0 when every chain verifies, 2 when one does not (altered, missing,
-    inserted or reordered rows), 1 for a bad FLOW or database.
+    Exit 0 when every flow verifies, 2 when one does not (altered, missing,
+    inserted or reordered rows; stored states the trail does not hold), 1 for
+    bad input.
     """
-    from recorder.query.integrity import check_flow
-    from recorder.query.reads import find_flow, get_flow, iter_flow_uuids
+    from recorder.audit import verify_flow
+    from recorder.query.integrity import snapshot
+    from recorder.query.reads import find_flow, iter_flow_uuids
 
-    failed: list[FlowCheck] = []
+    failed: list[str] = []
     checked = rows = untracked = 0
     with reading(ctx) as conn:
+        snapshot(conn)
         uuids = [find_flow(conn, flow).uuid] if flow else list(iter_flow_uuids(conn))
         with click.progressbar(
-            uuids,
-            label="verifying",
-            file=sys.stderr,
-            hidden=len(uuids) <= PROGRESS_AFTER,
+            uuids, label="verifying", file=sys.stderr, hidden=len(uuids) <= PROGRESS_AFTER
         ) as bar:
             for uuid in bar:
-                check = check_flow(conn, get_flow(conn, uuid))
+                result: VerifyResult = verify_flow(conn, uuid)
                 checked += 1
-                rows += check.rows
-                if not check.ok:
-                    failed.append(check)
-                elif check.rows == 0:
+                rows += result.checked
+                if not result.ok:
+                    failed.append("%s %s: %s" % (uuid, _name(conn, uuid), result.reason))
+                    continue
+                if not result.has_trail:
                     untracked += 1
-    for check in failed:
-        click.echo("FAILED %s" % _line(check))
+    for line in failed:
+        click.echo("FAILED %s" % line)
     if failed:
         click.echo(
             "recorder: integrity failure: %d of %d flow(s) do not verify" % (len(failed), checked),

@@ -338,7 +338,7 @@ def test_the_hook_numbers_rows_without_gaps_from_many_threads() -> None:
     def work() -> None:
         for _ in range(200):
             transition = Transition("task", "a", None, "PENDING", "RUNNING", time.time(), 1, {})
-            (op,) = rec._hook(engine.storage, transition)
+            op = rec._hook(engine.storage, transition)[0]  # the first also marks the flow
             assert isinstance(op, AppendTransition)
             with lock:
                 made.append(op)
