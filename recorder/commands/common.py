@@ -11,7 +11,7 @@ import click
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from recorder.exceptions import StorageError
+from recorder.exceptions import OutputFailed, StorageError
 from recorder.persistence import db, urls
 
 INTEGRITY_EXIT = 2
@@ -38,7 +38,7 @@ def reading(ctx: click.Context) -> Iterator[Connection]:
     except DBAPIError as exc:
         raise StorageError(
             "reading from %s failed: %s" % (urls.redact(url), db.describe(exc))
-        ) from None
+        ) from exc
     finally:
         backend.close()
 
@@ -54,6 +54,15 @@ def write_output(text: str, output: Path | None) -> None:
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    write_file(output, text if text.endswith("\n") else text + "\n")
     click.echo("wrote %s" % output, err=True)
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (creating its folders); OutputFailed saying why if not."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OutputFailed("cannot write %s: %s" % (path, reason)) from exc
