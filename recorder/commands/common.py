@@ -43,6 +43,17 @@ def reading(ctx: click.Context) -> Iterator[Connection]:
         backend.close()
 
 
+def say(text: str, *, err: bool = False) -> None:
+    """Print a text line (or lines) with any control character in it shown escaped.
+
+    For messages that quote recorded names and for the text tables; never for
+    JSON or CSV, which keep exact values.
+    """
+    from recorder.render.visible import visible
+
+    click.echo(visible(text, keep_newlines=True), err=err)
+
+
 def when_option(value: str | None, option: str) -> datetime | None:
     from recorder.query.when import parse_when
 
@@ -52,10 +63,12 @@ def when_option(value: str | None, option: str) -> datetime | None:
 def write_output(text: str, output: Path | None) -> None:
     """Print ``text``, or write it to ``output`` and say where it went (on stderr)."""
     if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
+        # color=True: click would otherwise strip ANSI sequences from a pipe, and a
+        # CSV value must come out exactly as recorded (text tables are escaped already).
+        click.echo(text, nl=not text.endswith("\n"), color=True)
         return
     write_file(output, text if text.endswith("\n") else text + "\n")
-    click.echo("wrote %s" % output, err=True)
+    say("wrote %s" % output, err=True)
 
 
 def write_file(path: Path, text: str) -> None:

@@ -17,7 +17,9 @@ PROGRESS_AFTER = 200
 
 
 def _line(check: FlowCheck) -> str:
-    return "%s %s: %s" % (check.flow_uuid, check.flow_name, check.reason)
+    from recorder.render.visible import visible
+
+    return visible("%s %s: %s" % (check.flow_uuid, check.flow_name, check.reason))
 
 
 @click.command()
