@@ -34,3 +34,8 @@ def named(name: str) -> linear_flow.Flow:
     """``checkout`` under another flow name (e.g. one full of terminal escapes)."""
     flow = checkout()
     return linear_flow.Flow(name).add(*flow)
+
+
+def broken() -> linear_flow.Flow:
+    """A factory that cannot build its flow any more (its config is gone)."""
+    raise RuntimeError("config file /etc/checkout.yaml is missing")
