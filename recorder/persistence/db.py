@@ -16,6 +16,7 @@ not an error.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
-from recorder.exceptions import DatabaseUnavailable, InvalidArgument
+from recorder.exceptions import DatabaseUnavailable, InvalidArgument, StorageError
 from recorder.persistence import encoding, urls
 
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -52,7 +53,11 @@ def create_db_engine(
     """An Engine for ``url`` (psycopg 3 for PostgreSQL) set up as described above."""
     parsed = urls.parse(url)
     backend = parsed.get_backend_name()
-    common: dict[str, Any] = {"echo": echo, "json_serializer": encoding.dumps}
+    common: dict[str, Any] = {
+        "echo": echo,
+        "json_serializer": encoding.dumps,
+        "json_deserializer": _read_json,
+    }
     if for_migrations:
         common["poolclass"] = NullPool
     if backend == "sqlite":
@@ -81,6 +86,14 @@ def create_db_engine(
     raise InvalidArgument(
         "recorder supports SQLite and PostgreSQL, not %r (%s)" % (backend, urls.redact(parsed))
     )
+
+
+def _read_json(text: str) -> Any:
+    """Stored JSON text back to Python; text that is not JSON is a StorageError."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:  # SQLite keeps any text a hand put in a JSON column
+        raise StorageError("cannot read stored JSON %.40r: %s" % (text, exc)) from exc
 
 
 def _create_engine(url: URL, **kwargs: Any) -> Engine:

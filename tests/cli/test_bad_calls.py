@@ -218,3 +218,37 @@ def test_engines_load_on_garbage_chains_the_driver_error(place: dict[str, str]) 
     with pytest.raises(RecorderError) as caught:
         engines.load(flow, backend="sqlite:///%s/garbage.db" % place["tmp"])
     assert caught.value.__cause__ is not None
+
+
+# -- values no recorder wrote: SQLite does not enforce column types, so a hand edit can
+# leave text that is not a time or not JSON (PostgreSQL refuses those, but not a meta
+# that is a JSON array).
+
+CORRUPTIONS = [
+    ("UPDATE transitions SET at = 'not a time' WHERE seq = 2", "time"),
+    ("UPDATE flow_details SET created_at = 'garbage'", "time"),
+    ("UPDATE atom_details SET failure = '{garbage'", "JSON"),
+    ("UPDATE transitions SET details = '{bad'", "JSON"),
+    ("UPDATE flow_details SET meta = '[1, 2]'", "meta"),
+]
+
+
+# verify reads the transitions and the flow, not the atoms' stored results and failures.
+CORRUPT_READS = [
+    pytest.param(command, statement, expected, id="%s: %s" % (" ".join(command), statement))
+    for command in (["show", "f"], ["timeline", "f"], ["verify"])
+    for statement, expected in CORRUPTIONS
+    if not (command == ["verify"] and "atom_details" in statement)
+]
+
+
+@pytest.mark.parametrize(("command", "statement", "expected"), CORRUPT_READS)
+def test_a_value_recorder_cannot_read_is_one_line(
+    place: dict[str, str], command: list[str], statement: str, expected: str
+) -> None:
+    import sqlite3
+
+    with sqlite3.connect(place["db"].removeprefix("sqlite:///")) as raw:
+        raw.execute(statement)
+    line = assert_one_line(invoke("--db", place["db"], *command))
+    assert "cannot read" in line and expected in line, line
