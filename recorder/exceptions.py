@@ -26,9 +26,10 @@ The tree::
     │   ├── DatabaseUnavailable               cannot connect / connection lost for good
     │   ├── SchemaMismatch                    schema older or newer than this code
     │   └── WriteFailed                       a write could not be committed
-    └── LookupFailed                          query/CLI: unknown or ambiguous flow id
-        ├── FlowNotFound
-        └── AmbiguousFlow
+    ├── LookupFailed                          query/CLI: unknown or ambiguous flow id
+    │   ├── FlowNotFound
+    │   └── AmbiguousFlow
+    └── OutputFailed                          CLI: cannot write the file it was asked to
 """
 
 from __future__ import annotations
@@ -186,3 +187,7 @@ class FlowNotFound(LookupFailed):
 
 class AmbiguousFlow(LookupFailed):
     """A uuid prefix matches several flows; the message lists them."""
+
+
+class OutputFailed(RecorderError):
+    """A file the CLI was asked to write (``-o FILE``, ``--html FILE``) cannot be written."""
