@@ -30,7 +30,18 @@ def _reason(message: str) -> str:
         text = text[2:].strip()
     text = text.removeprefix("ImportError: ")
     text = re.sub(r" \(/[^)]*\)", "", text)  # drop file paths: the file stays portable
-    return text[:120] or "fails"
+    text = re.sub(r" at 0x[0-9a-f]+|[0-9a-f]{8}-[0-9a-f-]{27}", "", text)  # run-specific
+    text = re.sub(r"^E?\s*", "", text)
+    missing = re.match(
+        r"AttributeError: (?:module|type object|<class) '?([\w.]+)'?>? "
+        r"(?:has no|does not have the) attribute '(\w+)'",
+        text,
+    )
+    if missing:
+        owner, name = missing.groups()
+        kind = "pokes a private name" if name.startswith("_") else "missing"
+        return f"{kind}: {owner}.{name}"
+    return text[:100] or "fails"
 
 
 def main(argv: list[str]) -> int:
