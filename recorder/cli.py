@@ -130,7 +130,11 @@ def current(ctx: click.Context) -> None:
 @db_option
 @click.pass_context
 def check(ctx: click.Context) -> None:
-    """Compare the migrated database with the models; exit 1 on any drift."""
+    """Compare the migrated database with the models; exit 1 on any drift.
+
+    On PostgreSQL a missing, disabled or replaced append-only trigger on
+    transitions counts as drift.
+    """
     from recorder.persistence import migrate
 
     url = database_url(ctx)

@@ -14,7 +14,11 @@ execution attempt, 0 for the flow); ``details`` (small JSON, see
 :func:`summarize`); ``prev_hash``/``hash`` (the chain, see :mod:`recorder.audit`).
 
 A resumed flow continues its sequence and chain from the backend's newest row
-(read, after a flush, when the recorder is registered). One recorder per
+(read, after a flush, when the recorder is registered). The first row a recorder
+writes for a flow whose meta does not say so yet also sets the flow's
+``transitions_trail`` meta key, in the same write: a trail deleted whole later
+is then still told apart from a flow that was never recorded
+(:mod:`recorder.audit_states`). One recorder per
 running flow: a second one would number the same rows twice, so it is refused.
 """
 
@@ -28,10 +32,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from recorder.audit import GENESIS_HASH, row_hash
+from recorder.audit_states import TRAIL_META_KEY
 from recorder.exceptions import InvalidArgument
 from recorder.failure import Failure
 from recorder.listeners.base import FINISH_STATES
-from recorder.persistence.ops import AppendTransition, Op
+from recorder.persistence.ops import AppendTransition, Op, UpdateFlow
 from recorder.storage import Storage, Transition, to_datetime
 
 if TYPE_CHECKING:
@@ -120,6 +125,7 @@ class TransitionRecorder:
         self._head = GENESIS_HASH
         self._registered = False
         self._stale = False  # a write failed: re-read the stored head before the next row
+        self._mark_trail = False
 
     @property
     def head(self) -> tuple[int, str]:
@@ -152,6 +158,7 @@ class TransitionRecorder:
             last = backend.last_transition(storage.flow_uuid)
             with self._lock:
                 self._seq, self._head = last if last is not None else (0, GENESIS_HASH)
+                self._mark_trail = storage.flow_meta_value(TRAIL_META_KEY) is not True
             storage.add_transition_hook(self._hook, self._write_failed)
             _ACTIVE.add(storage)
             self._registered = True
@@ -197,7 +204,13 @@ class TransitionRecorder:
             fields["prev_hash"] = self._head
             digest = row_hash(fields)
             self._seq, self._head = fields["seq"], digest
-        return [AppendTransition(hash=digest, **fields)]
+            mark, self._mark_trail = self._mark_trail, False
+        ops: list[Op] = [AppendTransition(hash=digest, **fields)]
+        if mark:  # committed with the row: a trail's existence is on record with it
+            ops.append(
+                UpdateFlow(storage.flow_uuid, fields["at"], meta_patch={TRAIL_META_KEY: True})
+            )
+        return ops
 
     def _write_failed(self) -> None:
         """A write failed: its rows may or may not be stored, so do not number past them."""
@@ -212,3 +225,4 @@ class TransitionRecorder:
         last = backend.last_transition(self._storage.flow_uuid)
         self._seq, self._head = last if last is not None else (0, GENESIS_HASH)
         self._stale = False
+        self._mark_trail = True  # the failed write may have carried the mark: send it again

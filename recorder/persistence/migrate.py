@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 
 from recorder.exceptions import InvalidArgument, RecorderError, SchemaMismatch
 from recorder.persistence import db, urls
+from recorder.persistence.guards import append_only_problems
 from recorder.persistence.schema import metadata
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -171,7 +172,8 @@ def current(url: str) -> str | None:
 
 
 def check(url: str) -> list[str]:
-    """Differences between the models and the migrated database (empty: no drift).
+    """Differences between the models and the migrated database (empty: no drift),
+    and on PostgreSQL every way the append-only guard of transitions is not in force.
 
     The database must be at the head revision first; otherwise the answer would
     be about a missing migration, not about drift.
@@ -186,7 +188,8 @@ def check(url: str) -> list[str]:
             conn, opts={"compare_type": True, "compare_server_default": False}
         )
         diffs: list[Any] = compare_metadata(context, metadata)
-    return [_render_diff(diff) for diff in diffs]
+        guard = append_only_problems(conn)
+    return [_render_diff(diff) for diff in diffs] + guard
 
 
 def _render_diff(diff: Any) -> str:

@@ -1,83 +1,51 @@
-"""Check recorded flows against their hash chains (the CLI's ``recorder verify``).
+"""Read what :func:`recorder.audit.verify_flow` checks from SQL: one flow's stored state
+and its transitions rows (in insertion order, ``id``).
 
-:func:`recorder.audit.verify_chain` finds rows that were altered, removed,
-inserted or moved anywhere but at the end. A flow whose stored state is final
-also tells where its chain must end: at the flow's own transition into that
-state. A trail that stops earlier has lost rows off its end, which the chain
-alone cannot show.
+The three reads must see one snapshot, or a flow committing a state change
+between them would look inconsistent: :func:`snapshot` sets that up (SQLite's
+read transaction is one already; PostgreSQL needs REPEATABLE READ).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import json
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.engine import Connection, Row
+from sqlalchemy.engine import Connection
 
-from recorder.audit import verify_chain
-from recorder.persistence.schema import transitions
-from recorder.query.model import JSON
-from recorder.query.records import FlowRecord
-
-FINAL_STATES = frozenset({"SUCCESS", "FAILURE", "REVERTED", "SUSPENDED"})
+from recorder.audit_states import TRAIL_META_KEY, StoredAtom, StoredFlow
+from recorder.persistence.schema import atom_details, flow_details, transitions
 
 
-@dataclass(frozen=True)
-class FlowCheck:
-    """The verdict for one flow: ``ok``, or ``reason`` and ``first_bad_seq``."""
-
-    flow_uuid: str
-    flow_name: str
-    ok: bool
-    rows: int
-    reason: str
-    first_bad_seq: int | None = None
-
-    @property
-    def has_trail(self) -> bool:
-        return self.rows > 0 or not self.ok
-
-    def to_json(self) -> JSON:
-        return {
-            "flow_uuid": self.flow_uuid,
-            "flow_name": self.flow_name,
-            "ok": self.ok,
-            "rows": self.rows,
-            "reason": self.reason,
-            "first_bad_seq": self.first_bad_seq,
-        }
+def _recorded(meta: Any) -> bool:
+    if isinstance(meta, str):  # a JSON column read back as text
+        meta = json.loads(meta)
+    return isinstance(meta, dict) and meta.get(TRAIL_META_KEY) is True
 
 
-def _rows(conn: Connection, flow_uuid: str) -> Sequence[Row[Any]]:
-    t = transitions.c
-    stmt = select(transitions).where(t.flow_uuid == flow_uuid).order_by(t.id)
-    return list(conn.execute(stmt))
+def snapshot(conn: Connection) -> Connection:
+    """``conn`` reading one snapshot per transaction (a no-op inside a transaction)."""
+    if conn.dialect.name == "postgresql" and not conn.in_transaction():
+        conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
 
 
-def check_flow(conn: Connection, flow: FlowRecord) -> FlowCheck:
-    """Verify one flow's chain, and that it reaches the flow's final state if it has one."""
-    rows = _rows(conn, flow.uuid)
-    result = verify_chain(rows)
-    if not result.ok:
-        return FlowCheck(
-            flow.uuid, flow.name, False, result.checked, result.reason, result.first_bad_seq
-        )
-    if not rows:
-        return FlowCheck(flow.uuid, flow.name, True, 0, "no transitions recorded")
-    last = rows[-1]
-    if flow.state in FINAL_STATES and not (last.kind == "flow" and last.new_state == flow.state):
-        seq = int(last.seq)
-        reason = (
-            "the flow is %s but its trail ends at row %d (%s %s -> %s): rows after it are missing"
-            % (
-                flow.state,
-                seq,
-                last.name,
-                last.old_state,
-                last.new_state,
-            )
-        )
-        return FlowCheck(flow.uuid, flow.name, False, len(rows), reason, seq + 1)
-    return FlowCheck(flow.uuid, flow.name, True, len(rows), "ok: %d rows" % len(rows))
+def read_stored(conn: Connection, flow_uuid: str) -> tuple[StoredFlow | None, list[Any]]:
+    """The flow as flow_details / atom_details hold it (None if absent), and its rows."""
+    f, a, t = flow_details.c, atom_details.c, transitions.c
+    flow = conn.execute(
+        select(f.uuid, f.name, f.state, f.meta).where(f.uuid == flow_uuid)
+    ).one_or_none()
+    atoms = conn.execute(
+        select(a.uuid, a.name, a.kind, a.state, a.attempt)
+        .where(a.flow_uuid == flow_uuid)
+        .order_by(a.created_at, a.name)
+    ).all()
+    rows = list(conn.execute(select(transitions).where(t.flow_uuid == flow_uuid).order_by(t.id)))
+    if flow is None:
+        return None, rows
+    stored = tuple(
+        StoredAtom(row.uuid, row.name, row.kind, row.state, int(row.attempt or 0)) for row in atoms
+    )
+    return StoredFlow(flow.uuid, flow.name, flow.state, _recorded(flow.meta), stored), rows

@@ -26,11 +26,13 @@ from pathlib import Path
 
 import crashflow
 import pytest
+from click.testing import CliRunner
 from faults import allow_transitions, refuse_transitions
 from stored import assert_consistent
 
 import recorder
 from recorder import engines
+from recorder.cli import main
 from recorder.persistence import connect
 
 SIZE = 8
@@ -120,3 +122,6 @@ def test_random_kills_and_refused_writes_leave_resumable_prefixes(
         final = assert_consistent(db_url, flow_uuid)
         assert final.state == "SUCCESS", case
     assert kills >= KILLS and refused >= REFUSED_RUNS
+    verified = CliRunner().invoke(main, ["--db", db_url, "verify"])
+    assert verified.exit_code == 0, verified.output
+    assert verified.output.startswith("ok: %d flow(s)" % cases)

@@ -213,6 +213,24 @@ def test_truncation_needs_an_expected_head(chain: list[AppendTransition]) -> Non
     assert verify_chain(chain[:10], expected_head=(5, chain[4].hash)).ok  # grew since
 
 
+def test_a_rewritten_chain_that_grew_past_its_anchor_fails(chain: list[AppendTransition]) -> None:
+    """A forger rewrites row 3 and recomputes every later hash: the row at the anchor differs."""
+    anchor = (chain[9].seq, chain[9].hash)
+    forged: list[AppendTransition] = list(chain[:2])
+    for row in chain[2:]:
+        fields = dataclasses.asdict(row)
+        fields["prev_hash"] = forged[-1].hash
+        if row.seq == 3:
+            fields["name"] = "forged"
+        fields["hash"] = row_hash(fields)
+        forged.append(AppendTransition(**fields))
+    assert verify_chain(forged).ok  # the chain alone cannot tell
+    result = verify_chain(forged, expected_head=anchor)
+    assert (result.ok, result.first_bad_seq) == (False, 10)
+    assert result.reason == "row 10: hash differs from the anchored head"
+    assert verify_chain(chain, expected_head=anchor).ok
+
+
 def test_rows_of_another_flow_and_empty_input(chain: list[AppendTransition]) -> None:
     rows = list(chain)
     rows[3] = dataclasses.replace(rows[3], flow_uuid="someone-else")
@@ -320,7 +338,7 @@ def test_the_hook_numbers_rows_without_gaps_from_many_threads() -> None:
     def work() -> None:
         for _ in range(200):
             transition = Transition("task", "a", None, "PENDING", "RUNNING", time.time(), 1, {})
-            (op,) = rec._hook(engine.storage, transition)
+            op = rec._hook(engine.storage, transition)[0]  # the first also marks the flow
             assert isinstance(op, AppendTransition)
             with lock:
                 made.append(op)
