@@ -76,16 +76,28 @@ class DuplicateName(FlowDefinitionError, ValueError):
     """Two atoms or flows in one compiled flow share a name."""
 
 
-class MissingDependencies(FlowDefinitionError):
+class DependencyFailure(FlowDefinitionError):
+    """Atoms' requirements and provisions do not fit together (TaskFlow's name)."""
+
+
+class AmbiguousDependency(DependencyFailure):
+    """A requirement could be satisfied by more than one provider."""
+
+
+class MissingDependencies(DependencyFailure):
     """An atom requires a symbol that neither the store nor an earlier atom provides."""
 
 
-class DependencyCycle(FlowDefinitionError):
+class DependencyCycle(DependencyFailure):
     """The atoms of a graph flow depend on each other in a cycle."""
 
 
 class InvariantViolation(FlowDefinitionError):
     """A pattern's rule is broken (e.g. unordered siblings feeding each other)."""
+
+
+class InvalidFormat(RecorderError, ValueError):
+    """Data (e.g. a serialized failure) does not have the expected shape."""
 
 
 class EngineError(RecorderError):
@@ -191,3 +203,9 @@ class AmbiguousFlow(LookupFailed):
 
 class OutputFailed(RecorderError):
     """A file the CLI was asked to write (``-o FILE``, ``--html FILE``) cannot be written."""
+
+
+# TaskFlow's names for the same errors, so that code catching them ports unchanged.
+TaskFlowException = RecorderError
+StorageFailure = StorageError
+Duplicate = DuplicateName
