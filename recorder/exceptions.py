@@ -21,6 +21,7 @@ The tree::
     ├── EngineError
     │   └── AlreadyRunning                    run() while the engine is running
     ├── NotFound (KeyError)                   fetch of an unknown symbol / atom
+    ├── DisallowedAccess                      an atom's result asked for in a state without one
     ├── WrappedFailure                        several failures at once
     ├── StorageError                          the recording path failed
     │   ├── DatabaseUnavailable               cannot connect / connection lost for good
@@ -113,6 +114,14 @@ class NotFound(RecorderError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class DisallowedAccess(RecorderError):
+    """An atom's result was asked for in a state that has none (``state`` says which)."""
+
+    def __init__(self, message: str, state: str | None = None) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 class WrappedFailure(RecorderError):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from recorder.exceptions import NotFound
 from recorder.persistence.copying import copy_value
-from recorder.persistence.models import AtomDetail, FlowDetail, LogBook
+from recorder.persistence.models import AtomDetail, FlowDetail, LogBook, atom_detail_class
 from recorder.persistence.ops import (
     AppendTransition,
     Op,
@@ -63,7 +63,7 @@ class MemoryBackend:
                 self.logbooks[op.logbook_uuid].flows[op.uuid] = flow
         elif isinstance(op, SaveAtom):
             if op.uuid not in self.atoms:
-                atom = AtomDetail(
+                atom = atom_detail_class(op.kind)(
                     name=op.name,
                     uuid=op.uuid,
                     kind=op.kind,

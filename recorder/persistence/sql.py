@@ -33,7 +33,7 @@ from recorder.exceptions import (
     WriteFailed,
 )
 from recorder.persistence import db, encoding, migrate, urls
-from recorder.persistence.models import AtomDetail, FlowDetail, LogBook
+from recorder.persistence.models import AtomDetail, FlowDetail, LogBook, atom_detail_class
 from recorder.persistence.ops import AppendTransition, Op
 from recorder.persistence.schema import atom_details, flow_details, logbooks, transitions
 from recorder.persistence.statements import Statements
@@ -259,7 +259,7 @@ def _flow(row: RowMapping) -> FlowDetail:
 
 
 def _atom(row: RowMapping) -> AtomDetail:
-    return AtomDetail(
+    return atom_detail_class(row["kind"])(
         name=row["name"],
         uuid=row["uuid"],
         kind=row["kind"],
