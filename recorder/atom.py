@@ -14,14 +14,15 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from recorder import states
 from recorder.exceptions import InvalidArgument
 
 # How a provided name is read out of a result: None = the whole result,
 # an int = that index, a str = that key.
 ResultPointer = int | str | None
 
-KIND_TASK = "task"
-KIND_RETRY = "retry"
+KIND_TASK = states.KIND_TASK
+KIND_RETRY = states.KIND_RETRY
 
 
 def default_name(obj: object) -> str:

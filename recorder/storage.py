@@ -166,7 +166,7 @@ class Storage:
             state=states.PENDING,
             intention=states.EXECUTE,
             version=str(atom.version),
-            results=[] if atom.kind == "retry" else None,
+            results=[] if atom.kind == states.KIND_RETRY else None,
         )
         self._flow.add(detail)
         if self._backend is not None:
@@ -258,7 +258,7 @@ class Storage:
             return detail.failure
         if detail.state not in (states.SUCCESS, states.REVERTING, states.RETRYING):
             raise NotFound("atom %r has no result (state %s)" % (name, detail.state))
-        if detail.kind == "retry":
+        if detail.kind == states.KIND_RETRY:
             history = detail.results or []
             if not history:
                 raise NotFound("retry %r has not run yet" % name)

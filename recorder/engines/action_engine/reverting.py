@@ -48,7 +48,7 @@ class Reverter:
             return
         if cut_off:
             result: Any = None  # its execute never returned
-        elif detail.kind == "retry" and detail.state != states.FAILURE:
+        elif detail.kind == states.KIND_RETRY and detail.state != states.FAILURE:
             result = detail.results[-1][0] if detail.results else None
         else:
             # As TaskFlow: a failed atom's revert gets its failure (also when a crash
@@ -94,7 +94,7 @@ class Reverter:
             if detail.state in (states.REVERTED, states.IGNORE):
                 changes: dict[str, Any] = {
                     "intention": states.EXECUTE,
-                    "results": [] if detail.kind == "retry" else None,
+                    "results": [] if detail.kind == states.KIND_RETRY else None,
                     "failure": None,
                     "revert_results": None,
                     "revert_failure": None,
