@@ -26,9 +26,10 @@ The tree::
     │   ├── DatabaseUnavailable               cannot connect / connection lost for good
     │   ├── SchemaMismatch                    schema older or newer than this code
     │   └── WriteFailed                       a write could not be committed
-    └── LookupFailed                          query/CLI: unknown or ambiguous flow id
-        ├── FlowNotFound
-        └── AmbiguousFlow
+    ├── LookupFailed                          query/CLI: unknown or ambiguous flow id
+    │   ├── FlowNotFound
+    │   └── AmbiguousFlow
+    └── OutputFailed                          CLI: cannot write the file it was asked to
 """
 
 from __future__ import annotations
@@ -75,16 +76,28 @@ class DuplicateName(FlowDefinitionError, ValueError):
     """Two atoms or flows in one compiled flow share a name."""
 
 
-class MissingDependencies(FlowDefinitionError):
+class DependencyFailure(FlowDefinitionError):
+    """Atoms' requirements and provisions do not fit together (TaskFlow's name)."""
+
+
+class AmbiguousDependency(DependencyFailure):
+    """A requirement could be satisfied by more than one provider."""
+
+
+class MissingDependencies(DependencyFailure):
     """An atom requires a symbol that neither the store nor an earlier atom provides."""
 
 
-class DependencyCycle(FlowDefinitionError):
+class DependencyCycle(DependencyFailure):
     """The atoms of a graph flow depend on each other in a cycle."""
 
 
 class InvariantViolation(FlowDefinitionError):
     """A pattern's rule is broken (e.g. unordered siblings feeding each other)."""
+
+
+class InvalidFormat(RecorderError, ValueError):
+    """Data (e.g. a serialized failure) does not have the expected shape."""
 
 
 class EngineError(RecorderError):
@@ -186,3 +199,13 @@ class FlowNotFound(LookupFailed):
 
 class AmbiguousFlow(LookupFailed):
     """A uuid prefix matches several flows; the message lists them."""
+
+
+class OutputFailed(RecorderError):
+    """A file the CLI was asked to write (``-o FILE``, ``--html FILE``) cannot be written."""
+
+
+# TaskFlow's names for the same errors, so that code catching them ports unchanged.
+TaskFlowException = RecorderError
+StorageFailure = StorageError
+Duplicate = DuplicateName

@@ -113,7 +113,7 @@ def _connection(url: str, *, write: bool) -> Iterator[Connection]:
         try:
             conn = engine.connect()
         except DBAPIError as exc:
-            raise db.unavailable(url, exc) from None
+            raise db.unavailable(url, exc) from exc
         with conn:
             if write:
                 with conn.begin():
@@ -121,11 +121,11 @@ def _connection(url: str, *, write: bool) -> Iterator[Connection]:
             else:
                 yield conn
     except CommandError as exc:
-        raise _command_error(url, exc) from None
+        raise _command_error(url, exc) from exc
     except DBAPIError as exc:
         raise SchemaMismatch(
             "migrating database at %s failed: %s" % (urls.redact(url), db.describe(exc))
-        ) from None
+        ) from exc
     finally:
         engine.dispose()
 

@@ -158,9 +158,7 @@ class SQLBackend:
             with self.engine.connect() as conn:
                 return read(conn)
         except DBAPIError as exc:
-            raise StorageError(
-                "reading from %s failed: %s" % (self.url, db.describe(exc))
-            ) from None
+            raise StorageError("reading from %s failed: %s" % (self.url, db.describe(exc))) from exc
 
     def load_flow(self, flow_uuid: str) -> FlowDetail:
         """The stored flow with all its atoms (keyed by name); NotFound if none."""
@@ -335,7 +333,7 @@ def _probe(engine: Engine, check_schema: bool) -> None:
         with engine.connect() as conn:
             current = migrate.revision_of(conn) if check_schema else None
     except DBAPIError as exc:
-        raise db.unavailable(engine.url, exc) from None
+        raise db.unavailable(engine.url, exc) from exc
     if check_schema:
         message = migrate.mismatch_message(
             engine.url.render_as_string(hide_password=False), current

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import String, Text, and_, cast, select, type_coerce
 from sqlalchemy.engine import Connection
 
+from recorder.exceptions import StorageError
 from recorder.persistence import encoding
 from recorder.persistence.coltypes import parse_sqlite_time
 from recorder.persistence.rows import TransitionRow
@@ -47,7 +48,12 @@ def trail_select(
 def _details(text: Any) -> dict[str, Any]:
     if text is None or text == "{}":
         return {}
-    return encoding.decode_meta(json.loads(text) if isinstance(text, str) else text)
+    if isinstance(text, str):
+        try:
+            text = json.loads(text)
+        except ValueError as exc:  # SQLite keeps any text a hand put there
+            raise StorageError("cannot read stored JSON %.40r: %s" % (text, exc)) from exc
+    return encoding.decode_meta(text)
 
 
 def read_trail(
@@ -60,7 +66,12 @@ def read_trail(
     for values in result:
         facts = list(values)
         if sqlite:
-            facts[_AT] = parse_sqlite_time(facts[_AT])
+            try:
+                facts[_AT] = parse_sqlite_time(facts[_AT])
+            except (ValueError, TypeError) as exc:  # SQLite keeps any text a hand put there
+                raise StorageError(
+                    "cannot read stored time of flow %s: %s" % (flow_uuid, exc)
+                ) from exc
         facts[_DETAILS] = _details(facts[_DETAILS])
         rows.append(TransitionRow(*facts))  # the last value read is the id
     return rows

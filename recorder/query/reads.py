@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Select, select, tuple_
 from sqlalchemy.engine import Connection, RowMapping
 
-from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument
+from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument, StorageError
 from recorder.persistence import encoding
 from recorder.persistence.rows import TRAIL_META_KEY, StoredAtom, StoredFlow, TransitionRow
 from recorder.persistence.schema import atom_details, flow_details, transitions
@@ -259,8 +259,11 @@ def snapshot(conn: Connection) -> Connection:
 
 def _recorded(meta: Any) -> bool:
     if isinstance(meta, str):  # a JSON column read back as text
-        meta = json.loads(meta)
-    return isinstance(meta, dict) and meta.get(TRAIL_META_KEY) is True
+        try:
+            meta = json.loads(meta)
+        except ValueError as exc:  # SQLite keeps any text a hand put in a JSON column
+            raise StorageError("cannot read stored JSON %.40r: %s" % (meta, exc)) from exc
+    return encoding.decode_meta(meta).get(TRAIL_META_KEY) is True
 
 
 def stored_flow(conn: Connection, flow_uuid: str) -> tuple[StoredFlow | None, list[TransitionRow]]:

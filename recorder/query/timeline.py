@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from recorder import states
+from recorder.exceptions import StorageError
 from recorder.query.model import (
     INTERRUPTED,
     REVERTING,
@@ -82,7 +83,10 @@ def details_of(row: HasDetails) -> Mapping[str, Any]:
     """A row's details as a mapping (JSON text, as a raw SQLite read gives it, is parsed)."""
     value = row.details
     if type(value) is str:
-        value = json.loads(value) if value != "{}" else {}
+        try:
+            value = json.loads(value) if value != "{}" else {}
+        except ValueError as exc:  # SQLite keeps any text a hand put there
+            raise StorageError("cannot read stored JSON %.40r: %s" % (value, exc)) from exc
     return value if isinstance(value, Mapping) else {}
 
 

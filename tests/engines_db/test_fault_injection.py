@@ -5,7 +5,8 @@ at a random moment of a recorded run, and in some runs the database also
 refuses every transitions row from a random seq on (as a full disk would), so
 the run fails with WriteFailed before or after the kill. After every case:
 
-* what is stored is a consistent prefix (the chain verifies, seqs are
+* what is stored is a consistent prefix (in batched mode possibly nothing at
+  all, when the kill came before the set-up was committed) (the chain verifies, seqs are
   gap-free, the flow and each atom are in the state of their last row);
 * a new engine resumes the flow to SUCCESS with the right results;
 * no task whose SUCCESS was stored runs again.
@@ -33,6 +34,7 @@ from stored import assert_consistent
 import recorder
 from recorder import engines
 from recorder.cli import main
+from recorder.exceptions import NotFound
 from recorder.persistence import connect
 
 SIZE = 8
@@ -66,6 +68,18 @@ def _run_child(url: str, mode: str, env: dict[str, str], kill_after: float) -> t
     return flow_uuid, killed
 
 
+def _stored(url: str, flow_uuid: str) -> bool:
+    backend = connect(url)
+    try:
+        backend.load_flow(flow_uuid)
+        return True
+    except NotFound:
+        assert not backend.load_transitions(flow_uuid)
+        return False
+    finally:
+        backend.close()
+
+
 def _resume(url: str, mode: str, flow_uuid: str) -> dict[str, object]:
     backend = connect(url, mode=mode)
     try:
@@ -89,7 +103,7 @@ def test_random_kills_and_refused_writes_leave_resumable_prefixes(
     env.update(CRASH_STEP_SLEEP=str(STEP_SLEEP), CRASH_PROGRESS="1")
     monkeypatch.setenv("CRASH_LOG", str(log))
     run_time = SIZE * (STEP_SLEEP + 0.01)
-    kills = refused = cases = 0
+    kills = refused = cases = lost = 0
     while kills < KILLS or refused < REFUSED_RUNS:
         cases += 1
         assert cases < 4 * (KILLS + REFUSED_RUNS), "kills keep missing the run (seed %d)" % seed
@@ -109,6 +123,9 @@ def test_random_kills_and_refused_writes_leave_resumable_prefixes(
         )
         kills += killed
         refused += refuse_from is not None
+        if mode == "batched" and not _stored(db_url, flow_uuid):
+            lost += 1  # killed before its set-up was committed: nothing of it was stored
+            continue
         stored = assert_consistent(db_url, flow_uuid)
         committed = {name for name, atom in stored.atoms.items() if atom.state == "SUCCESS"}
         if stored.state == "SUCCESS":
@@ -124,4 +141,4 @@ def test_random_kills_and_refused_writes_leave_resumable_prefixes(
     assert kills >= KILLS and refused >= REFUSED_RUNS
     verified = CliRunner().invoke(main, ["--db", db_url, "verify"])
     assert verified.exit_code == 0, verified.output
-    assert verified.output.startswith("ok: %d flow(s)" % cases)
+    assert verified.output.startswith("ok: %d flow(s)" % (cases - lost)), (seed, lost)
