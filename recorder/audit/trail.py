@@ -35,6 +35,7 @@ from recorder import states
 from recorder.audit.chain import GENESIS_HASH, row_hash
 from recorder.exceptions import InvalidArgument
 from recorder.failure import Failure
+from recorder.naming import type_name
 from recorder.persistence.ops import AppendTransition, Op, UpdateFlow
 from recorder.persistence.rows import TRAIL_META_KEY
 from recorder.storage import Storage, Transition, to_datetime
@@ -71,18 +72,11 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 3] + "..."
 
 
-def _type_name(value: object) -> str:
-    cls = type(value)
-    return (
-        cls.__qualname__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
-    )
-
-
 def _safe_repr(value: Any) -> str:
     try:
         return _REPR.repr(value)
     except Exception as exc:  # a broken __repr__ must not break recording
-        return "<%s object, repr() failed: %s>" % (_type_name(value), _type_name(exc))
+        return "<%s object, repr() failed: %s>" % (type_name(value), type_name(exc))
 
 
 def summarize(transition: Transition) -> dict[str, Any]:
@@ -107,7 +101,7 @@ def summarize(transition: Transition) -> dict[str, Any]:
                 "message": _short(result.exception_str),
             }
         }
-    return {"result": {"type": _short(_type_name(result)), "repr": _short(_safe_repr(result))}}
+    return {"result": {"type": _short(type_name(result)), "repr": _short(_safe_repr(result))}}
 
 
 class TransitionRecorder:

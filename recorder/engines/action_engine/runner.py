@@ -35,7 +35,7 @@ from recorder.exceptions import EngineError
 from recorder.failure import Failure
 from recorder.persistence.models import AtomDetail
 from recorder.retry import History, Retry
-from recorder.storage import Transition, extract
+from recorder.storage import Transition, extract, latest_retry_result
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.engine import ActionEngine
@@ -157,7 +157,7 @@ class Runner:
                 provider = self.details[source.provider]
                 value = provider.results
                 if provider.kind == states.KIND_RETRY:
-                    value = value[-1][0] if value else None
+                    value = latest_retry_result(value)
                 kwargs[source.arg] = extract(value, source.pointer)
         return kwargs
 
