@@ -36,6 +36,7 @@ from recorder.audit.chain import GENESIS_HASH, row_hash
 from recorder.exceptions import InvalidArgument
 from recorder.failure import Failure
 from recorder.naming import type_name
+from recorder.persistence.encoding import storable_text
 from recorder.persistence.ops import AppendTransition, Op, UpdateFlow
 from recorder.persistence.rows import TRAIL_META_KEY
 from recorder.storage import Storage, Transition, to_datetime
@@ -56,19 +57,8 @@ _ACTIVE: weakref.WeakSet[Storage] = weakref.WeakSet()
 _ACTIVE_LOCK = threading.Lock()
 
 
-def _storable(text: str) -> str:
-    """``text`` as a string both databases store unchanged (no NUL, no lone surrogates)."""
-    if "\x00" in text or not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:
-            text = text.encode("ascii", "backslashreplace").decode("ascii")
-        text = text.replace("\x00", "\\x00")
-    return text
-
-
 def _short(text: str) -> str:
-    text = _storable(text)
+    text = storable_text(text)
     return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 3] + "..."
 
 

@@ -144,9 +144,19 @@ def _safe_repr(value: Any) -> str:
         text = "<%s object, repr() failed: %s: %s>" % (type_name(value), type_name(exc), exc)
     if len(text) > MAX_REPR:
         text = text[:MAX_REPR] + "...[cut]"
+    return storable_text(text)
+
+
+def storable_text(text: str) -> str:
+    """``text`` as a string both databases store unchanged: a NUL is written ``\\x00``,
+    and text holding lone surrogates is escaped to ASCII; readable text is kept."""
     if _plain_str(text):
         return text
-    return text.encode("ascii", "backslashreplace").decode("ascii").replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        text = text.encode("ascii", "backslashreplace").decode("ascii")
+    return text.replace("\x00", "\\x00")
 
 
 def _repr_tag(value: Any, text: str | None = None) -> dict[str, Any]:
