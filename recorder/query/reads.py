@@ -1,4 +1,4 @@
-"""Typed reads of the recorder schema (SQLAlchemy Core), keyset-paginated.
+"""Every SELECT of the query layer: typed reads of the recorder schema, keyset-paginated.
 
 Every read takes an open :class:`~sqlalchemy.engine.Connection` and returns
 frozen records, so the caller decides about connections and transactions.
@@ -16,9 +16,11 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import Integer, Select, and_, case, cast, func, literal_column, select, tuple_
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.sql.elements import ColumnElement
 
+from recorder import states
 from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument, StorageError
 from recorder.persistence import encoding
 from recorder.persistence.rows import TRAIL_META_KEY, StoredAtom, StoredFlow, TransitionRow
@@ -285,3 +287,91 @@ def stored_flow(conn: Connection, flow_uuid: str) -> tuple[StoredFlow | None, li
         StoredAtom(row.uuid, row.name, row.kind, row.state, int(row.attempt or 0)) for row in atoms
     )
     return StoredFlow(flow.uuid, flow.name, flow.state, _recorded(flow.meta), stored), rows
+
+
+# -- statistics: one row per attempt, folded by recorder.query.stats ---------------
+
+
+def seconds_sql(dialect: str, end: Any, start: Any) -> ColumnElement[Any]:
+    """SQL for the seconds between two time columns, exact to the microsecond.
+
+    PostgreSQL: EXTRACT(EPOCH ...). SQLite: recorder's fixed-width UTC text,
+    whole seconds by strftime('%s') plus the microsecond digits (chars 21-26).
+    """
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start)
+
+    def part(col: Any, begin: int, length: int) -> Any:
+        return func.substr(col, begin, length)
+
+    whole = cast(func.strftime("%s", part(end, 1, 19)), Integer) - cast(
+        func.strftime("%s", part(start, 1, 19)), Integer
+    )
+    micros = cast(part(end, 21, 6), Integer) - cast(part(start, 21, 6), Integer)
+    return whole + micros / literal_column("1000000.0")
+
+
+def attempts_query(
+    dialect: str,
+    *,
+    name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    exact: bool = False,
+) -> Any:
+    """One row per atom attempt: name, kind, atom_uuid, attempt, duration_s, failed, ..."""
+    t = transitions.c
+    state = t.new_state
+    started = func.min(case((state == states.RUNNING, t.at)))
+    ended = func.min(case((state.in_(sorted(states.EXECUTE_END_STATES)), t.at)))
+    conditions = [t.kind != states.KIND_FLOW]
+    if name is not None:
+        conditions.append(t.name == name if exact else name_filter(t.name, name))
+    if since is not None:
+        conditions.append(t.at >= since)
+    if until is not None:
+        conditions.append(t.at < until)
+    per_attempt = (
+        select(
+            t.name.label("name"),
+            func.min(t.kind).label("kind"),
+            t.atom_uuid.label("atom_uuid"),
+            t.attempt.label("attempt"),
+            started.label("started"),
+            ended.label("ended"),
+            func.max(case((state == states.FAILURE, 1), else_=0)).label("failed"),
+            func.max(case((state == states.REVERTED, 1), else_=0)).label("reverted"),
+        )
+        .where(and_(*conditions))
+        .group_by(t.name, t.atom_uuid, t.attempt)
+        .subquery("per_attempt")
+    )
+    p = per_attempt.c
+    return (
+        select(
+            p.name,
+            p.kind,
+            p.atom_uuid,
+            p.failed,
+            p.reverted,
+            case(
+                (p.ended.is_not(None), seconds_sql(dialect, p.ended, p.started)),
+                else_=None,
+            ).label("duration_s"),
+        )
+        .where(p.started.is_not(None))
+        .order_by(p.name)
+    )
+
+
+def atom_names_matching(conn: Connection, name: str | None = None) -> list[str]:
+    """The distinct atom names in the transitions (matching a name or pattern), sorted.
+
+    Lets a caller compute statistics one name at a time -- each an index range
+    scan -- and show progress over a big database, instead of one long query.
+    """
+    t = transitions.c
+    stmt = select(t.name).where(t.kind != states.KIND_FLOW).distinct().order_by(t.name)
+    if name is not None:
+        stmt = stmt.where(name_filter(t.name, name))
+    return [row[0] for row in conn.execute(stmt)]
