@@ -1,6 +1,6 @@
 """``recorder demo``: record a realistic flow, then show its timeline and write its Gantt page.
 
-The sample (:mod:`recorder.commands.demo_flow`) runs on the parallel engine
+The sample (:mod:`recorder.demo`) runs on the parallel engine
 with the standard recording set attached (``recorder.record``): a parallel
 section, a carrier API that times out twice before its retry gets a quote, and
 a courier booking that fails, so everything done before it is reverted. The
@@ -16,7 +16,7 @@ import click
 from sqlalchemy.engine import make_url
 
 from recorder.commands.common import database_url, reading, say, write_file
-from recorder.commands.demo_flow import FLOW_NAME
+from recorder.demo import FLOW_NAME
 from recorder.persistence import urls
 
 HTML_NAME = "recorder-demo.html"
@@ -40,25 +40,6 @@ def _ensure_schema(url: str) -> None:
         click.echo("created the recorder schema in %s" % urls.redact(url))
 
 
-def _run(url: str, speed: float) -> tuple[str, BaseException | None]:
-    """Run the sample flow recorded into ``url``; return its uuid and what it raised."""
-    import recorder
-    from recorder import engines
-    from recorder.commands.demo_flow import STORE, build
-
-    engine = engines.load(build(speed), store=STORE, engine="parallel", backend=url)
-    raised: BaseException | None = None
-    try:
-        with recorder.record(engine):
-            try:
-                engine.run()
-            except Exception as exc:  # the demo's planned failure
-                raised = exc
-    finally:
-        engine.close()
-    return engine.storage.flow_uuid, raised
-
-
 @click.command()
 @click.option(
     "--html",
@@ -77,6 +58,7 @@ def _run(url: str, speed: float) -> tuple[str, BaseException | None]:
 def demo(ctx: click.Context, html_path: Path | None, speed: float) -> None:
     """Record a sample flow (parallel steps, a retried flaky call, a failure that
     reverts), print its timeline and write its Gantt page."""
+    from recorder.demo import run
     from recorder.query.load import load_report
     from recorder.query.reads import get_flow
     from recorder.render import text
@@ -84,7 +66,7 @@ def demo(ctx: click.Context, html_path: Path | None, speed: float) -> None:
     url = database_url(ctx)
     _ensure_schema(url)
     click.echo("running %r, recorded into %s ..." % (FLOW_NAME, urls.redact(url)))
-    flow_uuid, raised = _run(url, speed)
+    flow_uuid, raised = run(url, speed)
     with reading(ctx) as conn:
         report = load_report(conn, get_flow(conn, flow_uuid))
     if raised is not None:
