@@ -64,7 +64,7 @@ def downgrade(ctx: click.Context, revision: str) -> None:
 
     \b
     Examples:
-      recorder db downgrade -1
+      recorder db downgrade 0004
       recorder db downgrade base --db sqlite:///scratch.db
     """
     from recorder.persistence import migrate

@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -59,20 +61,58 @@ def test_help_loads_neither_sqlalchemy_nor_the_readers() -> None:
     assert out.stderr.strip() == "[]"
 
 
-def _paths(command: click.Command, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    found = [path]
+def _commands(
+    command: click.Command, path: tuple[str, ...] = ()
+) -> dict[tuple[str, ...], click.Command]:
+    found = {path: command}
     if isinstance(command, click.Group):
-        for name, sub in sorted(command.commands.items()):
-            found.extend(_paths(sub, (*path, name)))
+        for name, sub in command.commands.items():
+            found.update(_commands(sub, (*path, name)))
     return found
 
 
+def _long_options(command: click.Command) -> set[str]:
+    return {o for p in command.params if isinstance(p, click.Option) for o in p.opts}
+
+
+def _examples(path: tuple[str, ...]) -> list[str]:
+    result = CliRunner().invoke(main, [*path, "--help"], terminal_width=60)
+    assert result.exit_code == 0, path
+    _, _, examples = result.output.partition("\n  Examples:\n")
+    return examples.split("\n\n")[0].splitlines()
+
+
 def test_every_command_shows_examples_unwrapped() -> None:
-    for path in _paths(main):
-        result = CliRunner().invoke(main, [*path, "--help"], terminal_width=60)
-        assert result.exit_code == 0, path
-        _, _, examples = result.output.partition("\n  Examples:\n")
-        lines = examples.split("\n\n")[0].splitlines()
-        assert 1 <= len(lines) <= 3, (path, result.output)
+    for path in sorted(_commands(main)):
+        lines = _examples(path)
+        assert 1 <= len(lines) <= 3, (path, lines)
         for line in lines:  # one invocation per line, never rewrapped
             assert line.startswith("    recorder ") and " ".join(path) in line, (path, line)
+
+
+def _parse(argv: list[str]) -> click.Command:
+    """The command ``argv`` names, its options and arguments checked (not run)."""
+    command: click.Command = main
+    ctx = main.make_context("recorder", argv)
+    while isinstance(command, click.Group):
+        with warnings.catch_warnings():  # click 9 leaves every unparsed token in ctx.args
+            warnings.simplefilter("ignore", DeprecationWarning)
+            rest = [*getattr(ctx, "protected_args", []), *ctx.args]
+        name, sub, rest = command.resolve_command(ctx, rest)
+        assert name is not None and sub is not None
+        command, ctx = sub, sub.make_context(name, rest, parent=ctx)
+    return command
+
+
+def test_every_example_is_a_valid_invocation() -> None:
+    for path in sorted(_commands(main)):
+        for line in _examples(path):
+            argv = shlex.split(line.split(" > ")[0])[1:]
+            subtree = _commands(_commands(main)[path]).values()
+            assert _parse(argv) in subtree, line
+
+
+def test_every_command_takes_db_after_its_name() -> None:
+    for path, command in _commands(main).items():
+        if not isinstance(command, click.Group):
+            assert "--db" in _long_options(command), path
