@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import shlex
 import shutil
 import subprocess
@@ -116,3 +117,19 @@ def test_every_command_takes_db_after_its_name() -> None:
     for path, command in _commands(main).items():
         if not isinstance(command, click.Group):
             assert "--db" in _long_options(command), path
+
+
+def test_no_command_module_imports_the_root_group() -> None:
+    """Imports point one way: root.py adds the commands; they import options and common."""
+    package = Path(recorder.__file__).parent / "cli"
+    for module in sorted(package.glob("*.py")):
+        if module.name in ("__init__.py", "__main__.py", "root.py"):
+            continue
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(module.read_text("utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module)
+                imported.update("%s.%s" % (node.module, alias.name) for alias in node.names)
+            elif isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+        assert not imported & {"recorder.cli", "recorder.cli.root", "recorder.cli.main"}, module
