@@ -99,12 +99,11 @@ def load(
             storage.inject(dict(store or {}))
         resolve_arguments(compilation, storage.store)
         options.update(executor=executor, max_workers=max_workers)
-        result = engine_cls(compilation, storage, options)
+        result = engine_cls(compilation, storage, options, owns_backend=owned)
     except BaseException:
         if owned and opened is not None:
             opened.close()
         raise
-    result._owned_backend = owned
     return result
 
 

@@ -50,6 +50,7 @@ from typing import Any
 
 from recorder.exceptions import InvalidArgument, StorageError
 from recorder.failure import Failure
+from recorder.naming import type_name
 
 TAG = "__recorder__"
 MAX_REPR = 64 * 1024
@@ -116,12 +117,6 @@ def decode_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     if not isinstance(meta, Mapping):
         raise StorageError("cannot read stored meta: not a JSON object but %s" % type_name(meta))
     return {key: decode(value) for key, value in meta.items()}
-
-
-def type_name(value: object) -> str:
-    cls = type(value)
-    module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else "%s.%s" % (module, cls.__qualname__)
 
 
 # -- encoding -------------------------------------------------------------

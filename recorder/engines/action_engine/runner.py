@@ -35,16 +35,15 @@ from recorder.exceptions import EngineError
 from recorder.failure import Failure
 from recorder.persistence.models import AtomDetail
 from recorder.retry import History, Retry
-from recorder.storage import Transition, extract
+from recorder.storage import Transition, extract, latest_retry_result
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.engine import ActionEngine
 
 _CHECKS = {
-    "task": states.check_task_transition,
-    "retry": states.check_retry_transition,
+    states.KIND_TASK: states.check_task_transition,
+    states.KIND_RETRY: states.check_retry_transition,
 }
-_DONE_STATES = frozenset({states.SUCCESS, states.IGNORE})
 
 
 class Runner:
@@ -89,7 +88,7 @@ class Runner:
         timestamp = time.time()
         name, uuid = self.storage.flow_name, self.storage.flow_uuid
         details = events.flow_details(self.engine, name, uuid, old, timestamp)
-        transition = Transition("flow", name, None, old, new, timestamp, 0, details)
+        transition = Transition(states.KIND_FLOW, name, None, old, new, timestamp, 0, details)
         with self._one_write():
             self.storage.set_flow_state(new, timestamp, transition)
             self.engine.notifier.notify(new, details)
@@ -132,7 +131,7 @@ class Runner:
             return
         attempt = detail.attempt + 1 if new == states.RUNNING else detail.attempt
         details = events.atom_details(detail, old, timestamp, attempt, self.storage.flow_uuid)
-        if new in events.RESULT_STATES:
+        if new in states.RESULT_STATES:
             details["result"] = result
         transition = None
         if hooked:
@@ -157,8 +156,8 @@ class Runner:
             else:
                 provider = self.details[source.provider]
                 value = provider.results
-                if provider.kind == "retry":
-                    value = value[-1][0] if value else None
+                if provider.kind == states.KIND_RETRY:
+                    value = latest_retry_result(value)
                 kwargs[source.arg] = extract(value, source.pointer)
         return kwargs
 
@@ -170,7 +169,8 @@ class Runner:
     def compute_ready(self) -> None:
         details = self.details
         self.remaining = [
-            sum(1 for p in preds if details[p].state not in _DONE_STATES) for preds in self.c.preds
+            sum(1 for p in preds if details[p].state not in states.DONE_STATES)
+            for preds in self.c.preds
         ]
         self.ready = deque(
             i
@@ -223,7 +223,7 @@ class Runner:
                 result=outcome.value,
             )
             return
-        if detail.kind == "retry":
+        if detail.kind == states.KIND_RETRY:
             changes = {"results": [*(detail.results or []), (outcome.value, {})], "failure": None}
         else:
             changes = {"results": outcome.value, "failure": None}
@@ -286,12 +286,14 @@ class Runner:
                     continue
                 self.flow_to(states.REVERTED)
                 Failure.reraise_if_any(failures)
-            if engine.suspend_requested and any(d.state not in _DONE_STATES for d in self.details):
+            if engine.suspend_requested and any(
+                d.state not in states.DONE_STATES for d in self.details
+            ):
                 self.flow_to(states.SUSPENDING)
                 self.flow_to(states.SUSPENDED)
                 return
             if not self.ready:
-                unfinished = [d.name for d in self.details if d.state not in _DONE_STATES]
+                unfinished = [d.name for d in self.details if d.state not in states.DONE_STATES]
                 if unfinished:
                     raise EngineError(
                         "flow %r stalled with atoms that can never run: %s"
