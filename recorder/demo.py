@@ -11,10 +11,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import recorder
 from recorder import engines, retry, task
 from recorder.flow import Flow
 from recorder.patterns import linear_flow, unordered_flow
-from recorder.recording import record
 
 FLOW_NAME = "order-fulfilment"
 STORE = {"order_id": "A-1042", "items": 3, "card": "tok_visa_4242"}
@@ -133,7 +133,7 @@ def run(url: str, speed: float = 1.0) -> tuple[str, BaseException | None]:
     engine = engines.load(build(speed), store=STORE, engine="parallel", backend=url)
     raised: BaseException | None = None
     try:
-        with record(engine):
+        with recorder.record(engine):
             try:
                 engine.run()
             except Exception as exc:  # the demo's planned failure
