@@ -12,12 +12,12 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from recorder.atom import Atom
 from recorder.engines.action_engine.engine import (
     ActionEngine,
     ParallelActionEngine,
     SerialActionEngine,
 )
+from recorder.atom import Atom
 from recorder.engines.compiler import compile_flow
 from recorder.exceptions import InvalidArgument
 from recorder.flow import Flow
@@ -84,35 +84,6 @@ def load(
     (default) or 'batched' when recorder opens the database itself.
     ``flow_detail``: a stored flow (or its uuid) to continue instead of a new run.
     """
-    return _load(
-        flow,
-        store,
-        engine=engine,
-        executor=executor,
-        max_workers=max_workers,
-        backend=backend,
-        mode=mode,
-        book=book,
-        flow_detail=flow_detail,
-        **options,
-    )
-
-
-def _load(
-    flow: Flow | Atom,
-    store: Mapping[str, Any] | None = None,
-    *,
-    engine: str = "serial",
-    executor: Any = None,
-    max_workers: int | None = None,
-    backend: Any = None,
-    mode: str | None = None,
-    book: LogBook | None = None,
-    flow_detail: FlowDetail | str | None = None,
-    flow_meta: Mapping[str, Any] | None = None,
-    **options: Any,
-) -> ActionEngine:
-    """:func:`load`, plus ``flow_meta`` merged into the flow's meta in the same commit."""
     if not isinstance(flow, (Flow, Atom)):
         raise InvalidFlow("engines.load needs a flow or an atom, got %r" % (flow,))
     try:
@@ -132,8 +103,6 @@ def _load(
             flow_detail = FlowDetail(name=flow.name, state="PENDING")
         storage = Storage(flow_detail, opened, logbook=book)
         with storage.deferred_writes():  # one write (one commit) for the whole set-up
-            if flow_meta:
-                storage.update_flow_metadata(flow_meta)
             for atom in compilation.atoms:
                 storage.ensure_atom(atom)
             storage.inject(dict(store or {}))
@@ -206,8 +175,15 @@ def load_from_factory(
     args = list(factory_args or ())
     fkwargs = dict(factory_kwargs or {})
     flow = flow_factory(*args, **fkwargs)
-    factory = {FACTORY_META_KEY: {"name": name, "args": args, "kwargs": fkwargs}}
-    return _load(flow, store, flow_meta=factory, **kwargs)
+    if "flow_detail" in kwargs:
+        raise InvalidArgument(
+            "load_from_factory starts a new run; continue a stored one with load_from_detail"
+        )
+    # The factory is in the new flow's meta from the start, so it is stored with the
+    # flow's own row, in the one commit that sets the flow up.
+    detail = FlowDetail(name=flow.name, state="PENDING")
+    detail.meta[FACTORY_META_KEY] = {"name": name, "args": args, "kwargs": fkwargs}
+    return load(flow, store=store, flow_detail=detail, **kwargs)
 
 
 def flow_from_detail(flow_detail: FlowDetail) -> Flow:
