@@ -12,12 +12,12 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from recorder.atom import Atom
 from recorder.engines.action_engine.engine import (
     ActionEngine,
     ParallelActionEngine,
     SerialActionEngine,
 )
-from recorder.atom import Atom
 from recorder.engines.compiler import compile_flow
 from recorder.exceptions import InvalidArgument
 from recorder.flow import Flow
