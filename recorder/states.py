@@ -1,4 +1,5 @@
-"""States of flows, atoms and jobs, and the transitions between them, as data.
+"""States of flows, atoms and jobs, the transitions between them, as data, and the
+kinds of what has a state and the named groups of states everyone else uses.
 
 Each kind has a table of allowed ``(old, new)`` pairs and one check function,
 as TaskFlow's: the flow check returns True when the move should happen, False
@@ -51,6 +52,43 @@ TASK_STATES = frozenset(
 )
 RETRY_STATES = TASK_STATES | {RETRYING}
 JOB_STATES = frozenset({UNCLAIMED, CLAIMED, COMPLETE})
+
+STATES = (
+    PENDING,
+    RUNNING,
+    SUCCESS,
+    FAILURE,
+    REVERTING,
+    REVERTED,
+    REVERT_FAILURE,
+    RETRYING,
+    IGNORE,
+    SUSPENDING,
+    SUSPENDED,
+    RESUMING,
+)
+"""Every flow and atom state, in lifecycle order."""
+
+# Kinds: what a state belongs to (``atom_details.kind``, ``transitions.kind``).
+KIND_FLOW = "flow"
+KIND_TASK = "task"
+KIND_RETRY = "retry"
+ATOM_KINDS = frozenset({KIND_TASK, KIND_RETRY})
+
+# Named groups of states.
+RESULT_STATES = (FAILURE, SUCCESS, REVERTED, REVERT_FAILURE)
+"""An atom entering one of these has a result (or a Failure) in its event details
+(TaskFlow's ``listeners.base.FINISH_STATES``, in its order)."""
+EXECUTE_END_STATES = frozenset({SUCCESS, FAILURE})
+"""What ends an atom's execution (its running phase)."""
+REVERT_END_STATES = frozenset({REVERTED, REVERT_FAILURE})
+"""What ends an atom's revert (its reverting phase)."""
+RUN_END_STATES = frozenset({SUCCESS, FAILURE, REVERTED, SUSPENDED})
+"""What ends a run of a flow (a resumed flow has several runs)."""
+DONE_STATES = frozenset({SUCCESS, IGNORE})
+"""An atom in one of these lets the atoms after it run."""
+UNSTARTED_STATES = frozenset({None, PENDING})
+"""An atom or flow here has not started (None: never given a state)."""
 
 FLOW_TRANSITIONS = frozenset(
     {

@@ -57,9 +57,8 @@ def verify(
     in --heads FILE that the trail no longer reaches), 1 for bad input.
     """
     from recorder.audit import verify_flow
-    from recorder.heads import load_heads, save_heads
-    from recorder.query.integrity import snapshot
-    from recorder.query.reads import find_flow, iter_flow_uuids
+    from recorder.audit.heads import load_heads, save_heads
+    from recorder.query.reads import find_flow, iter_flow_uuids, snapshot
     from recorder.render.visible import visible
 
     anchors = load_heads(heads_file) if heads_file is not None else {}

@@ -110,12 +110,11 @@ def load(
             options["executor"] = executor
         if max_workers is not None:
             options["max_workers"] = max_workers
-        result = engine_cls(compilation, storage, options)
+        result = engine_cls(compilation, storage, options, owns_backend=owned)
     except BaseException:
         if owned and opened is not None:
             opened.close()
         raise
-    result._owned_backend = owned
     return result
 
 

@@ -25,6 +25,7 @@ from sqlalchemy import Integer, and_, case, cast, func, literal_column, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
+from recorder import states
 from recorder.persistence.schema import transitions
 from recorder.query.model import JSON
 from recorder.query.reads import name_filter
@@ -114,9 +115,9 @@ def attempts_query(
     """One row per atom attempt: name, kind, atom_uuid, attempt, duration_s, failed, ..."""
     t = transitions.c
     state = t.new_state
-    started = func.min(case((state == "RUNNING", t.at)))
-    ended = func.min(case((state.in_(("SUCCESS", "FAILURE")), t.at)))
-    conditions = [t.kind != "flow"]
+    started = func.min(case((state == states.RUNNING, t.at)))
+    ended = func.min(case((state.in_(sorted(states.EXECUTE_END_STATES)), t.at)))
+    conditions = [t.kind != states.KIND_FLOW]
     if name is not None:
         conditions.append(t.name == name if exact else name_filter(t.name, name))
     if since is not None:
@@ -131,8 +132,8 @@ def attempts_query(
             t.attempt.label("attempt"),
             started.label("started"),
             ended.label("ended"),
-            func.max(case((state == "FAILURE", 1), else_=0)).label("failed"),
-            func.max(case((state == "REVERTED", 1), else_=0)).label("reverted"),
+            func.max(case((state == states.FAILURE, 1), else_=0)).label("failed"),
+            func.max(case((state == states.REVERTED, 1), else_=0)).label("reverted"),
         )
         .where(and_(*conditions))
         .group_by(t.name, t.atom_uuid, t.attempt)
@@ -218,7 +219,7 @@ def atom_names_matching(conn: Connection, name: str | None = None) -> list[str]:
     scan -- and show progress over a big database, instead of one long query.
     """
     t = transitions.c
-    stmt = select(t.name).where(t.kind != "flow").distinct().order_by(t.name)
+    stmt = select(t.name).where(t.kind != states.KIND_FLOW).distinct().order_by(t.name)
     if name is not None:
         stmt = stmt.where(name_filter(t.name, name))
     return [row[0] for row in conn.execute(stmt)]

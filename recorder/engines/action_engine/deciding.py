@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from recorder import states
 from recorder.deciders import Depth, pick_widest
 from recorder.engines.compiler import EdgeDecider
+from recorder.storage import latest_retry_result
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.runner import Runner
@@ -42,8 +43,8 @@ def _nays(runner: Runner, edge_deciders: list[EdgeDecider]) -> list[EdgeDecider]
         if ed.voter is not None and details[ed.voter].state != states.IGNORE:
             detail = details[ed.voter]
             value = detail.results
-            if detail.kind == "retry":
-                value = value[-1][0] if value else None
+            if detail.kind == states.KIND_RETRY:
+                value = latest_retry_result(value)
             history[detail.name] = value
     nays = []
     for ed in edge_deciders:
@@ -63,7 +64,7 @@ def _affected(runner: Runner, idx: int, depth: Depth) -> list[int]:
     def follows(node: int) -> bool:
         if depth == Depth.ALL:
             return True
-        return c.parent[node] == same_flow and c.atoms[node].kind == "task"
+        return c.parent[node] == same_flow and c.atoms[node].kind == states.KIND_TASK
 
     found = {idx}
     frontier = [idx]

@@ -40,7 +40,11 @@ class ActionEngine:
         compilation: Compilation,
         storage: Storage,
         options: dict[str, Any] | None = None,
+        *,
+        owns_backend: bool = False,
     ) -> None:
+        """``owns_backend``: the engine opened its backend itself, so :meth:`close`
+        closes it (otherwise it only flushes it)."""
         self._compilation = compilation
         self._storage = storage
         self._options = dict(options or {})
@@ -48,7 +52,7 @@ class ActionEngine:
         self._atom_notifier = Notifier()
         self._run_lock = threading.Lock()
         self._suspend = threading.Event()
-        self._owned_backend = False
+        self._owned_backend = owns_backend
         self._statistics: dict[str, Any] = {}
         for atom in compilation.atoms:
             if isinstance(atom, task_module.Task):
@@ -180,8 +184,10 @@ class ParallelActionEngine(ActionEngine):
         compilation: Compilation,
         storage: Storage,
         options: dict[str, Any] | None = None,
+        *,
+        owns_backend: bool = False,
     ) -> None:
-        super().__init__(compilation, storage, options)
+        super().__init__(compilation, storage, options, owns_backend=owns_backend)
         executor = self._options.get("executor")
         if isinstance(executor, str):
             if executor.lower() not in EXECUTOR_STRINGS:

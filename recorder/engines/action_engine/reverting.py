@@ -19,6 +19,7 @@ from recorder import states
 from recorder.engines.action_engine.executing import revert_atom
 from recorder.failure import Failure
 from recorder.retry import Decision, Retry
+from recorder.storage import latest_retry_result
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.runner import Runner
@@ -49,8 +50,8 @@ class Reverter:
             return
         if cut_off:
             result: Any = None  # its execute never returned
-        elif detail.kind == "retry" and detail.state != states.FAILURE:
-            result = detail.results[-1][0] if detail.results else None
+        elif detail.kind == states.KIND_RETRY and detail.state != states.FAILURE:
+            result = latest_retry_result(detail.results)
         else:
             # As TaskFlow: a failed atom's revert gets its failure (also when a crash
             # cut off that revert and it runs again), a successful one its result.
@@ -99,7 +100,7 @@ class Reverter:
             ):
                 changes: dict[str, Any] = {
                     "intention": states.EXECUTE,
-                    "results": [] if detail.kind == "retry" else None,
+                    "results": [] if detail.kind == states.KIND_RETRY else None,
                     "failure": None,
                     "revert_results": None,
                     "revert_failure": None,

@@ -34,12 +34,12 @@ from recorder.engines.action_engine.reverting import Reverter
 from recorder.exceptions import InvalidState
 from recorder.persistence.models import AtomDetail
 from recorder.retry import History, Retry
-from recorder.storage import Transition, extract
+from recorder.storage import Transition, extract, latest_retry_result
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.engine import ActionEngine
 
-_MOVES = {"task": states.TASK_TRANSITIONS, "retry": states.RETRY_TRANSITIONS}
+_MOVES = {states.KIND_TASK: states.TASK_TRANSITIONS, states.KIND_RETRY: states.RETRY_TRANSITIONS}
 _DONE_STATES = frozenset({states.SUCCESS, states.IGNORE})
 _STARTABLE = frozenset({states.PENDING, states.RUNNING, states.RETRYING})
 
@@ -88,7 +88,7 @@ class Runner:
         timestamp = time.time()
         name, uuid = self.storage.flow_name, self.storage.flow_uuid
         details = events.flow_details(self.engine, name, uuid, old, timestamp)
-        transition = Transition("flow", name, None, old, new, timestamp, 0, details)
+        transition = Transition(states.KIND_FLOW, name, None, old, new, timestamp, 0, details)
         with self._one_write():
             self.storage.set_flow_state(new, timestamp, transition)
             self.engine.notifier.notify(new, details)
@@ -136,7 +136,7 @@ class Runner:
             return
         attempt = detail.attempt + 1 if new == states.RUNNING else detail.attempt
         details = events.atom_details(detail, old, timestamp, attempt, self.storage.flow_uuid)
-        if new in events.RESULT_STATES:
+        if new in states.RESULT_STATES:
             details["result"] = result
         transition = None
         if hooked:
@@ -161,8 +161,8 @@ class Runner:
             else:
                 provider = self.details[source.provider]
                 value = provider.results
-                if provider.kind == "retry":
-                    value = value[-1][0] if value else None
+                if provider.kind == states.KIND_RETRY:
+                    value = latest_retry_result(value)
                 kwargs[source.arg] = extract(value, source.pointer)
         return kwargs
 
@@ -174,7 +174,8 @@ class Runner:
     def compute_ready(self) -> None:
         details = self.details
         self.remaining = [
-            sum(1 for p in preds if details[p].state not in _DONE_STATES) for preds in self.c.preds
+            sum(1 for p in preds if details[p].state not in states.DONE_STATES)
+            for preds in self.c.preds
         ]
         self.ready = deque()
         for i in self.c.order:
@@ -228,7 +229,7 @@ class Runner:
                 result=outcome.value,
             )
             return
-        if detail.kind == "retry":
+        if detail.kind == states.KIND_RETRY:
             changes = {"results": [*(detail.results or []), (outcome.value, {})], "failure": None}
         else:
             changes = {"results": outcome.value, "failure": None}
