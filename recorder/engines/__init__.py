@@ -12,12 +12,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from recorder.atom import Atom
 from recorder.engines.action_engine.engine import (
     ActionEngine,
     ParallelActionEngine,
     SerialActionEngine,
 )
-from recorder.engines.compiler import compile_flow, resolve_arguments
+from recorder.engines.compiler import compile_flow
 from recorder.exceptions import InvalidArgument
 from recorder.flow import Flow
 from recorder.persistence.base import Backend
@@ -55,8 +56,12 @@ def _open_backend(backend: Any, mode: str | None) -> tuple[Backend | None, bool]
     return connect(backend, mode=mode or "durable"), True
 
 
+class InvalidFlow(InvalidArgument, TypeError):
+    """``engines.load`` was given something that is neither a flow nor an atom."""
+
+
 def load(
-    flow: Flow,
+    flow: Flow | Atom,
     store: Mapping[str, Any] | None = None,
     *,
     engine: str = "serial",
@@ -68,15 +73,19 @@ def load(
     flow_detail: FlowDetail | str | None = None,
     **options: Any,
 ) -> ActionEngine:
-    """Compile ``flow`` and return an engine ready to ``run()`` it.
+    """Compile ``flow`` (a flow, or a single task) and return an engine ready to ``run()`` it.
 
-    ``engine``: 'serial' (default) or 'parallel'. ``backend``: None (memory),
+    Requirements are checked by ``validate()`` (which ``run()`` calls), so
+    values injected into ``engine.storage`` after loading count.
+    ``engine``: 'serial' (default) or 'parallel'; ``executor`` (parallel only):
+    a ``concurrent.futures.Executor`` or 'threads' (TaskFlow's strings 'thread',
+    'threaded' too). ``backend``: None (memory),
     a database URL, an SQLAlchemy Engine or a backend; ``mode``: 'durable'
     (default) or 'batched' when recorder opens the database itself.
     ``flow_detail``: a stored flow (or its uuid) to continue instead of a new run.
     """
-    if not isinstance(flow, Flow):
-        raise InvalidArgument("engines.load needs a Flow, got %r" % (flow,))
+    if not isinstance(flow, (Flow, Atom)):
+        raise InvalidFlow("engines.load needs a flow or an atom, got %r" % (flow,))
     try:
         engine_cls = ENGINES[engine]
     except (KeyError, TypeError):
@@ -97,8 +106,10 @@ def load(
             for atom in compilation.atoms:
                 storage.ensure_atom(atom)
             storage.inject(dict(store or {}))
-        resolve_arguments(compilation, storage.store)
-        options.update(executor=executor, max_workers=max_workers)
+        if executor is not None:
+            options["executor"] = executor
+        if max_workers is not None:
+            options["max_workers"] = max_workers
         result = engine_cls(compilation, storage, options, owns_backend=owned)
     except BaseException:
         if owned and opened is not None:
@@ -107,7 +118,7 @@ def load(
     return result
 
 
-def run(flow: Flow, store: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+def run(flow: Flow | Atom, store: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
     """Load ``flow``, run it, and return every symbol it produced (``fetch_all()``)."""
     engine = load(flow, store=store, **kwargs)
     try:

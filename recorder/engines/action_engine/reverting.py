@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from recorder import states
@@ -89,10 +90,14 @@ class Reverter:
             if members is None or idx in members:
                 self.revert(idx, flow_failures)
 
-    def reset(self, members: list[int]) -> None:
+    def reset(self, members: Iterable[int], every_state: bool = False) -> None:
+        """Move reverted (and ignored) atoms back to PENDING; ``every_state``: every
+        atom that is not PENDING already (an engine's ``reset()``)."""
         for idx in members:
             detail = self.details[idx]
-            if detail.state in (states.REVERTED, states.IGNORE):
+            if detail.state in (states.REVERTED, states.IGNORE) or (
+                every_state and detail.state != states.PENDING
+            ):
                 changes: dict[str, Any] = {
                     "intention": states.EXECUTE,
                     "results": [] if detail.kind == states.KIND_RETRY else None,

@@ -28,11 +28,10 @@ from concurrent import futures
 from typing import TYPE_CHECKING, Any
 
 from recorder import states
-from recorder.engines.action_engine import events, resuming
+from recorder.engines.action_engine import deciding, events, resuming
 from recorder.engines.action_engine.executing import Outcome, execute_atom
-from recorder.engines.action_engine.reverting import Reverter, RevertFailed
-from recorder.exceptions import EngineError
-from recorder.failure import Failure
+from recorder.engines.action_engine.reverting import Reverter
+from recorder.exceptions import InvalidState
 from recorder.persistence.models import AtomDetail
 from recorder.retry import History, Retry
 from recorder.storage import Transition, extract, latest_retry_result
@@ -40,10 +39,9 @@ from recorder.storage import Transition, extract, latest_retry_result
 if TYPE_CHECKING:
     from recorder.engines.action_engine.engine import ActionEngine
 
-_CHECKS = {
-    states.KIND_TASK: states.check_task_transition,
-    states.KIND_RETRY: states.check_retry_transition,
-}
+_MOVES = {states.KIND_TASK: states.TASK_TRANSITIONS, states.KIND_RETRY: states.RETRY_TRANSITIONS}
+_DONE_STATES = frozenset({states.SUCCESS, states.IGNORE})
+_STARTABLE = frozenset({states.PENDING, states.RUNNING, states.RETRYING})
 
 
 class Runner:
@@ -61,6 +59,8 @@ class Runner:
         self.ready: deque[int] = deque()
         self.remaining: list[int] = []
         self.running: dict[futures.Future[Outcome], int] = {}
+        self.inline: list[tuple[int, Outcome]] = []  # ran on this thread, not yet recorded
+        self.arrived: list[futures.Future[Outcome]] = []  # finished, not yet recorded
         # Finished futures arrive here (cheaper than futures.wait per completion).
         self.done: queue.SimpleQueue[futures.Future[Outcome]] = queue.SimpleQueue()
         self.completed: list[int] = []  # atoms that ran, in the order they finished
@@ -110,7 +110,7 @@ class Runner:
         old = detail.state
         if timestamp is None:
             timestamp = time.time()
-        if not after_crash and not _CHECKS[detail.kind](old, new):
+        if old == new and not after_crash:
             if changes:
                 rerun = None
                 if new in events.RERUN_STATES and self.storage.wants_transitions:
@@ -120,6 +120,11 @@ class Runner:
                     )
                 self.storage.change_atom(detail, timestamp, changes, rerun)
             return
+        if not after_crash and new != states.PENDING and (old, new) not in _MOVES[detail.kind]:
+            # (A reset moves an atom from any state back to PENDING, as TaskFlow's.)
+            raise InvalidState(
+                "%s %r cannot move from state %r to state %r" % (detail.kind, detail.name, old, new)
+            )
         all_changes = {"state": new}
         if changes:
             all_changes.update(changes)
@@ -172,12 +177,13 @@ class Runner:
             sum(1 for p in preds if details[p].state not in states.DONE_STATES)
             for preds in self.c.preds
         ]
-        self.ready = deque(
-            i
-            for i in self.c.order
-            if self.remaining[i] == 0
-            and details[i].state in (states.PENDING, states.RUNNING, states.RETRYING)
-        )
+        self.ready = deque()
+        for i in self.c.order:
+            if self.remaining[i] == 0 and details[i].state in _STARTABLE:
+                if details[i].state != states.RUNNING and i in self.c.deciders:
+                    deciding.admit(self, i)
+                else:
+                    self.ready.append(i)
         # What ran: finished atoms, and those a crash cut off (last: they ran latest).
         done = {i for i, d in enumerate(details) if d.state in (states.SUCCESS, states.FAILURE)}
         cut_off = [i for i in self.interrupted if details[i].state in resuming.CUT_OFF]
@@ -202,9 +208,9 @@ class Runner:
         kwargs = self.args_for(idx)
         if isinstance(atom, Retry):
             kwargs["history"] = self.history_of(idx)
-            self.finish(idx, execute_atom(atom, kwargs))
+            self.inline.append((idx, execute_atom(atom, kwargs)))
         elif self.executor is None:
-            self.finish(idx, execute_atom(atom, kwargs))
+            self.inline.append((idx, execute_atom(atom, kwargs)))
         else:
             future = self.executor.submit(execute_atom, atom, kwargs)
             self.running[future] = idx
@@ -228,76 +234,47 @@ class Runner:
         else:
             changes = {"results": outcome.value, "failure": None}
         self.atom_to(idx, states.SUCCESS, outcome.finished_at, changes, result=outcome.value)
+        deciders = self.c.deciders
         for succ in self.c.succs[idx]:
             self.remaining[succ] -= 1
             if self.remaining[succ] == 0 and self.details[succ].state in (
                 states.PENDING,
                 states.RETRYING,
             ):
-                self.ready.append(succ)
+                if deciders and succ in deciders:
+                    deciding.admit(self, succ)
+                else:
+                    self.ready.append(succ)
 
     def wait_running(self) -> None:
+        """Wait until at least one submitted atom finished; take every finished one."""
         done = [self.done.get()]
         while True:
             try:
                 done.append(self.done.get_nowait())
             except queue.Empty:
                 break
-        # Record completions in the order they happened, not the order noticed.
-        for future in sorted(done, key=lambda f: f.result().finished_at):
-            idx = self.running.pop(future)
-            self.finish(idx, future.result())
+        self.arrived.extend(done)
+
+    def complete(self) -> None:
+        """Record what finished since the last time: atoms run inline first (in the
+        order they ran), then those from the executor in the order they ended."""
+        inline, self.inline = self.inline, []
+        for idx, outcome in inline:
+            self.finish(idx, outcome)
+        if self.arrived:
+            arrived, self.arrived = self.arrived, []
+            for future in sorted(arrived, key=lambda f: f.result().finished_at):
+                self.finish(self.running.pop(future), future.result())
 
     def drain(self) -> None:
+        self.complete()
         while self.running:
             self.wait_running()
+            self.complete()
 
-    # -- the whole run ---------------------------------------------------------
-
-    def run(self) -> None:
-        resuming.begin(self)
-        self.interrupted, self.failed = resuming.pick_up(self)
-        self.compute_ready()
-        try:
-            self._loop()
-        finally:
-            self.drain()
-
-    def _loop(self) -> None:
-        engine = self.engine
-        while True:
-            while self.ready and not self.failed and not engine.suspend_requested:
-                if self.executor is not None and len(self.running) >= engine.max_workers:
-                    break
-                self.start(self.ready.popleft())
-            if self.running:
-                self.wait_running()
-                continue
-            if self.failed:
-                failed, self.failed = self.failed, []
-                failures = [self.details[i].failure for i in failed]
-                try:
-                    go_on = self.reverter.resolve(failed)
-                except RevertFailed as revert_failed:
-                    self.flow_to(states.FAILURE)
-                    revert_failed.failure.reraise()
-                if go_on:
-                    self.compute_ready()
-                    continue
-                self.flow_to(states.REVERTED)
-                Failure.reraise_if_any(failures)
-            if engine.suspend_requested and any(
-                d.state not in states.DONE_STATES for d in self.details
-            ):
-                self.flow_to(states.SUSPENDING)
-                self.flow_to(states.SUSPENDED)
-                return
-            if not self.ready:
-                unfinished = [d.name for d in self.details if d.state not in states.DONE_STATES]
-                if unfinished:
-                    raise EngineError(
-                        "flow %r stalled with atoms that can never run: %s"
-                        % (self.storage.flow_name, ", ".join(unfinished))
-                    )
-                self.flow_to(states.SUCCESS)
-                return
+    def reset_all(self) -> None:
+        """Every atom back to PENDING (results, failures cleared), then the flow."""
+        with self._one_write():
+            self.reverter.reset(range(len(self.details)), every_state=True)
+            self.flow_to(states.PENDING)
