@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recorder.recording import record
+from recorder.standard import record
 
 __version__ = "0.1.0"
 

@@ -60,10 +60,24 @@ from recorder.storage_writes import (
 )
 from recorder.undo import UndoLog
 
-__all__ = ["STORE_META_KEY", "Storage", "Transition", "TransitionHook", "extract", "to_datetime"]
+__all__ = [
+    "STORE_META_KEY",
+    "Storage",
+    "Transition",
+    "TransitionHook",
+    "extract",
+    "latest_retry_result",
+    "to_datetime",
+]
 
 STORE_META_KEY = "store"
 """Flow meta key holding the values given to ``engines.load(store=...)``."""
+
+
+def latest_retry_result(history: Any) -> Any:
+    """A retry atom's result: the result of the newest of its ``(result, failures)``
+    history entries; None before it ran."""
+    return history[-1][0] if history else None
 
 
 def extract(result: Any, pointer: ResultPointer) -> Any:

@@ -18,6 +18,7 @@ from recorder.persistence.ops import (
     SaveFlow,
     SaveLogbook,
 )
+from recorder.persistence.rows import TransitionRow
 from recorder.persistence.sql import SQLBackend
 
 _PG = pytest.mark.postgres
@@ -119,15 +120,15 @@ class Flow:
         return op
 
 
-def transitions_of(backend: Any, flow_uuid: str) -> list[AppendTransition]:
+def transitions_of(backend: Any, flow_uuid: str) -> list[TransitionRow]:
     """Stored transitions of a flow, in seq order, from any backend."""
-    if isinstance(backend, MemoryBackend):
-        return sorted(
-            (row for row in backend.transitions if row.flow_uuid == flow_uuid),
-            key=lambda row: row.seq,
-        )
-    result: list[AppendTransition] = backend.load_transitions(flow_uuid)
+    result: list[TransitionRow] = backend.load_transitions(flow_uuid)
     return result
+
+
+def as_stored(ops: list[AppendTransition]) -> list[TransitionRow]:
+    """The rows writing ``ops`` stores (rows compare equal whatever their ids)."""
+    return [TransitionRow.of(op) for op in ops]
 
 
 def as_lists(value: Any) -> Any:
