@@ -92,7 +92,9 @@ JOB_TRANSITIONS = frozenset({(UNCLAIMED, CLAIMED), (CLAIMED, UNCLAIMED), (CLAIME
 
 
 def _refuse(kind: str, old: str | None, new: str) -> InvalidState:
-    return InvalidState("%s cannot move from state %r to state %r" % (kind, old, new))
+    return InvalidState(
+        "%s cannot move from state %r to state %r" % (kind, old, new), kind=kind, old=old, new=new
+    )
 
 
 def check_flow_transition(old: str | None, new: str) -> bool:

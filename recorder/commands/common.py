@@ -38,7 +38,7 @@ def reading(ctx: click.Context) -> Iterator[Connection]:
     except DBAPIError as exc:
         raise StorageError(
             "reading from %s failed: %s" % (urls.redact(url), db.describe(exc))
-        ) from None
+        ) from exc
     finally:
         backend.close()
 

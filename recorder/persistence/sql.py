@@ -152,9 +152,7 @@ class SQLBackend:
             with self.engine.connect() as conn:
                 return list(conn.execute(stmt).mappings())
         except DBAPIError as exc:
-            raise StorageError(
-                "reading from %s failed: %s" % (self.url, db.describe(exc))
-            ) from None
+            raise StorageError("reading from %s failed: %s" % (self.url, db.describe(exc))) from exc
 
     def load_flow(self, flow_uuid: str) -> FlowDetail:
         """The stored flow with all its atoms (keyed by name); NotFound if none."""
@@ -341,7 +339,8 @@ def _require_sqlite_file(url: URL) -> None:
     if db.sqlite_file_missing(url):
         shown = urls.redact(url)
         raise SchemaMismatch(
-            "database at %s does not exist: run `recorder db upgrade --db %s`" % (shown, shown)
+            "database at %s does not exist: run `recorder db upgrade --db %s`" % (shown, shown),
+            expected=migrate.head_revision(),
         )
 
 
@@ -350,13 +349,9 @@ def _probe(engine: Engine, check_schema: bool) -> None:
         with engine.connect() as conn:
             current = migrate.revision_of(conn) if check_schema else None
     except DBAPIError as exc:
-        raise db.unavailable(engine.url, exc) from None
+        raise db.unavailable(engine.url, exc) from exc
     if check_schema:
-        message = migrate.mismatch_message(
-            engine.url.render_as_string(hide_password=False), current
-        )
-        if message is not None:
-            raise SchemaMismatch(message)
+        migrate.require_head(engine.url.render_as_string(hide_password=False), current)
 
 
 @atexit.register

@@ -33,6 +33,7 @@ def parse(url: str | URL) -> URL:
     try:
         parsed = make_url(url)
     except ArgumentError:
+        # Not chained: the parser's message holds the whole URL, password included.
         raise InvalidArgument("not a database URL: %r" % redact_text(str(url))) from None
     if parsed.drivername in _PG_ALIASES:
         parsed = parsed.set(drivername="postgresql+psycopg")

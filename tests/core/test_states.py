@@ -65,6 +65,7 @@ def test_flow_check_matches_the_rules(old: str, new: str) -> None:
         with pytest.raises(InvalidState) as err:
             states.check_flow_transition(old, new)
         assert old in str(err.value) and new in str(err.value)
+        assert (err.value.kind, err.value.old, err.value.new) == ("flow", old, new)
 
 
 def test_task_and_retry_tables() -> None:

@@ -87,8 +87,14 @@ def test_find_flow_by_uuid_prefix_and_name(db_url: str, conn: Connection) -> Non
         find_flow(conn, "abcd")
     message = str(info.value)
     assert first in message and second in message and "2 flows" in message
-    with pytest.raises(FlowNotFound, match="no flow matches 'nope'"):
+    assert (info.value.query, info.value.candidates, info.value.more) == (
+        "abcd",
+        (second, first),
+        False,
+    )
+    with pytest.raises(FlowNotFound, match="no flow matches 'nope'") as missing:
         find_flow(conn, "nope")
+    assert missing.value.query == "nope"
     with pytest.raises(FlowNotFound):
         find_flow(conn, "ab%")  # LIKE characters are not wildcards
     with pytest.raises(FlowNotFound):
