@@ -1,8 +1,9 @@
 """The ``recorder`` command: thin on purpose (parse, call the library, render).
 
 Any :class:`~recorder.exceptions.RecorderError` becomes one line on stderr and
-exit code 1, never a traceback. The database is ``--db URL``, else
-``RECORDER_DATABASE_URL``, else ``sqlite:///recorder.db``.
+exit code 1, never a traceback (control characters in it shown escaped). The
+database is ``--db URL``, else ``RECORDER_DATABASE_URL``, else
+``sqlite:///recorder.db``.
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ class _Group(click.Group):
             exc.show()
             ctx.exit(1)
         except RecorderError as exc:
-            message = " ".join(str(exc).split()) or type(exc).__name__
+            from recorder.render.visible import visible
+
+            message = visible(" ".join(str(exc).split())) or type(exc).__name__
             click.echo("recorder: error: %s" % message, err=True)
             ctx.exit(1)
 

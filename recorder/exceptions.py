@@ -17,6 +17,7 @@ The tree::
 
     RecorderError
     ├── InvalidArgument (ValueError)          bad constructor / call arguments
+    │   ├── InvalidType (TypeError)           an argument of the wrong type
     │   ├── InvalidCallback                   callback or details_filter not callable
     │   ├── DuplicateRegistration             same (callback, filter) registered twice
     │   └── ReservedKey (KeyError)            kwargs use a reserved key ('details')
@@ -25,9 +26,12 @@ The tree::
     │                                         edited by hand)
     ├── InstallationError                     recorder's own files are missing or inconsistent
     ├── FlowDefinitionError                   the flow cannot be compiled
-    │   ├── DuplicateName                     two atoms (or flows) share a name
-    │   ├── MissingDependencies               an atom requires a symbol nobody provides
-    │   └── DependencyCycle                   graph flow edges form a cycle
+    │   ├── DuplicateName (ValueError)        two atoms (or flows) share a name
+    │   └── DependencyFailure                 requirements and provisions do not fit
+    │       ├── AmbiguousDependency           several providers for one requirement
+    │       ├── MissingDependencies           an atom requires a symbol nobody provides
+    │       └── DependencyCycle               graph flow edges form a cycle
+    ├── InvalidFormat (ValueError)            data (e.g. a stored failure) has the wrong shape
     ├── EngineError
     │   └── AlreadyRunning                    run() while the engine is running
     ├── NotFound (KeyError)                   fetch of an unknown symbol / atom
@@ -37,9 +41,10 @@ The tree::
     │   ├── DatabaseUnavailable               cannot connect / connection lost for good
     │   ├── SchemaMismatch                    schema older or newer than this code
     │   └── WriteFailed                       a write could not be committed
-    └── LookupFailed                          query/CLI: unknown or ambiguous flow id
-        ├── FlowNotFound
-        └── AmbiguousFlow
+    ├── LookupFailed                          query/CLI: unknown or ambiguous flow id
+    │   ├── FlowNotFound
+    │   └── AmbiguousFlow
+    └── OutputFailed                          CLI: cannot write the file it was asked to
 """
 
 from __future__ import annotations
@@ -57,6 +62,10 @@ class RecorderError(Exception):
 
 class InvalidArgument(RecorderError, ValueError):
     """An argument has the wrong type or value."""
+
+
+class InvalidType(InvalidArgument, TypeError):
+    """An argument has the wrong type (also a TypeError, where TaskFlow raises one)."""
 
 
 class InvalidCallback(InvalidArgument):
@@ -115,12 +124,24 @@ class DuplicateName(FlowDefinitionError, ValueError):
     """Two atoms or flows in one compiled flow share a name."""
 
 
-class MissingDependencies(FlowDefinitionError):
+class DependencyFailure(FlowDefinitionError):
+    """Atoms' requirements and provisions do not fit together (TaskFlow's name)."""
+
+
+class AmbiguousDependency(DependencyFailure):
+    """A requirement could be satisfied by more than one provider."""
+
+
+class MissingDependencies(DependencyFailure):
     """An atom requires a symbol that neither the store nor an earlier atom provides."""
 
 
-class DependencyCycle(FlowDefinitionError):
+class DependencyCycle(DependencyFailure):
     """The atoms of a graph flow depend on each other in a cycle."""
+
+
+class InvalidFormat(RecorderError, ValueError):
+    """Data (e.g. a serialized failure) does not have the expected shape."""
 
 
 class EngineError(RecorderError):
@@ -270,3 +291,13 @@ class AmbiguousFlow(LookupFailed):
         super().__init__(message, query=query)
         self.candidates = tuple(candidates)
         self.more = more
+
+
+class OutputFailed(RecorderError):
+    """A file the CLI was asked to write (``-o FILE``, ``--html FILE``) cannot be written."""
+
+
+# TaskFlow's names for the same errors, so that code catching them ports unchanged.
+TaskFlowException = RecorderError
+StorageFailure = StorageError
+Duplicate = DuplicateName

@@ -25,6 +25,11 @@ REVERT_FAILURE = "REVERT_FAILURE"
 IGNORE = "IGNORE"
 RETRYING = "RETRYING"
 
+# TaskFlow's engine (state machine) states, for code that compares against them.
+SCHEDULING = "SCHEDULING"
+WAITING = "WAITING"
+ANALYZING = "ANALYZING"
+
 # Atom intentions.
 EXECUTE = "EXECUTE"
 REVERT = "REVERT"

@@ -9,6 +9,7 @@ to Failure for everything that failed), when it accepts them.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -17,6 +18,8 @@ from recorder.exceptions import InvalidArgument
 from recorder.notifier import RestrictedNotifier
 
 EVENT_UPDATE_PROGRESS = "update_progress"
+
+LOG = logging.getLogger(__name__)  # TaskFlow's name: code that patches task.LOG ports
 
 
 class Task(Atom):

@@ -11,7 +11,7 @@ import click
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from recorder.exceptions import StorageError
+from recorder.exceptions import OutputFailed, StorageError
 from recorder.persistence import db, urls
 
 INTEGRITY_EXIT = 2
@@ -43,6 +43,17 @@ def reading(ctx: click.Context) -> Iterator[Connection]:
         backend.close()
 
 
+def say(text: str, *, err: bool = False) -> None:
+    """Print a text line (or lines) with any control character in it shown escaped.
+
+    For messages that quote recorded names and for the text tables; never for
+    JSON or CSV, which keep exact values.
+    """
+    from recorder.render.visible import visible
+
+    click.echo(visible(text, keep_newlines=True), err=err)
+
+
 def when_option(value: str | None, option: str) -> datetime | None:
     from recorder.query.when import parse_when
 
@@ -52,8 +63,19 @@ def when_option(value: str | None, option: str) -> datetime | None:
 def write_output(text: str, output: Path | None) -> None:
     """Print ``text``, or write it to ``output`` and say where it went (on stderr)."""
     if output is None:
-        click.echo(text, nl=not text.endswith("\n"))
+        # color=True: click would otherwise strip ANSI sequences from a pipe, and a
+        # CSV value must come out exactly as recorded (text tables are escaped already).
+        click.echo(text, nl=not text.endswith("\n"), color=True)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
-    click.echo("wrote %s" % output, err=True)
+    write_file(output, text if text.endswith("\n") else text + "\n")
+    say("wrote %s" % output, err=True)
+
+
+def write_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (creating its folders); OutputFailed saying why if not."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise OutputFailed("cannot write %s: %s" % (path, reason)) from exc

@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 from sqlalchemy.engine import make_url
 
-from recorder.commands.common import database_url, reading
+from recorder.commands.common import database_url, reading, say, write_file
 from recorder.commands.demo_flow import FLOW_NAME
 from recorder.persistence import urls
 
@@ -96,16 +96,15 @@ def demo(ctx: click.Context, html_path: Path | None, speed: float) -> None:
                 report.timeline.state,
             )
         )
-        click.echo(textwrap.fill(message, 80, subsequent_indent="  "))
+        say(textwrap.fill(message, 80, subsequent_indent="  "))
     click.echo("")
-    click.echo(text.timeline_text(report))
+    say(text.timeline_text(report))
     from recorder.render.html import gantt_html
 
     target = html_path or html_path_for(url)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(gantt_html(report), encoding="utf-8")
+    write_file(target, gantt_html(report))
     click.echo("")
-    click.echo("Gantt page: %s" % target)
+    say("Gantt page: %s" % target)
     db = "" if url == urls.resolve_url(None) else " --db %s" % urls.redact(url)
     click.echo("next:")
     for command in (

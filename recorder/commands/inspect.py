@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from recorder.commands.common import reading, when_option, write_output
+from recorder.commands.common import reading, say, when_option, write_output
 from recorder.query.model import SOURCES
 
 # The query layer and renderers are imported inside each command, so `recorder
@@ -63,7 +63,7 @@ def flows(
     if not page.items:
         click.echo("no flows recorded%s" % (" that match" if name or states or since else ""))
         return
-    click.echo(text.flows_table(page.items))
+    say(text.flows_table(page.items))
     if page.next is not None:
         click.echo("more: recorder flows --after %s" % page.next.encode())
 
@@ -87,7 +87,10 @@ def show(ctx: click.Context, flow: str, source: str, as_json: bool) -> None:
 
     with reading(ctx) as conn:
         report = load_report(conn, find_flow(conn, flow), source=source)
-    click.echo(tabular.timeline_json(report) if as_json else text.show_text(report))
+    if as_json:
+        click.echo(tabular.timeline_json(report))
+    else:
+        say(text.show_text(report))
 
 
 @click.command()
@@ -157,7 +160,7 @@ def stats(
     elif not rows:
         click.echo("no attempts recorded%s" % (" that match" if name or since or until else ""))
     else:
-        click.echo(text.stats_table(rows))
+        say(text.stats_table(rows))
 
 
 def _tty() -> bool:

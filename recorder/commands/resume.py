@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import click
 
-from recorder.commands.common import database_url
+from recorder.commands.common import database_url, say
 from recorder.exceptions import EngineError, RecorderError
 
 
@@ -51,11 +51,11 @@ def resume(ctx: click.Context, flow: str, mode: str, engine_kind: str) -> None:
             found = find_flow(conn, flow)
         detail = backend.load_flow(found.uuid)
         if detail.state == "SUCCESS":
-            click.echo("flow %s (%s) already ended in SUCCESS" % (detail.name, detail.uuid))
+            say("flow %s (%s) already ended in SUCCESS" % (detail.name, detail.uuid))
             return
         recorded = backend.last_transition(detail.uuid) is not None
         engine = engines.load_from_detail(detail, backend=backend, engine=engine_kind)
-        click.echo("resuming %s (%s) from %s" % (detail.name, detail.uuid, detail.state))
+        say("resuming %s (%s) from %s" % (detail.name, detail.uuid, detail.state))
         try:
             if recorded:
                 with recorder.record(engine):
@@ -69,8 +69,6 @@ def resume(ctx: click.Context, flow: str, mode: str, engine_kind: str) -> None:
             raise EngineError(
                 "flow %s ended in %s: %s: %s" % (detail.name, state, type(exc).__name__, exc)
             ) from exc
-        click.echo(
-            "flow %s (%s) is %s" % (detail.name, detail.uuid, engine.storage.get_flow_state())
-        )
+        say("flow %s (%s) is %s" % (detail.name, detail.uuid, engine.storage.get_flow_state()))
     finally:
         backend.close()

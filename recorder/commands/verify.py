@@ -60,6 +60,7 @@ def verify(
     from recorder.heads import load_heads, save_heads
     from recorder.query.integrity import snapshot
     from recorder.query.reads import find_flow, iter_flow_uuids
+    from recorder.render.visible import visible
 
     anchors = load_heads(heads_file) if heads_file is not None else {}
     failed: list[str] = []
@@ -93,7 +94,7 @@ def verify(
                         "the database" % (uuid, seq)
                     )
     for line in failed:
-        click.echo("FAILED %s" % line)
+        click.echo("FAILED %s" % visible(line))
     if failed:
         click.echo(
             "recorder: integrity failure: %d of %d flow(s) do not verify" % (len(failed), checked),

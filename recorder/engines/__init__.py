@@ -199,15 +199,34 @@ def load_from_factory(
 
 
 def flow_from_detail(flow_detail: FlowDetail) -> Flow:
-    """Rebuild a flow from the factory recorded in a stored flow detail."""
+    """Rebuild a flow from the factory recorded in a stored flow detail.
+
+    Recorded args that are not a list (kwargs not a mapping), or a factory that
+    raises when called with them, are an InvalidArgument naming the factory
+    (its exception chained), so ``recorder resume`` can say why in one line.
+    """
     factory = flow_detail.meta.get(FACTORY_META_KEY)
     if not isinstance(factory, Mapping) or "name" not in factory:
         raise InvalidArgument(
             "flow %r (%s) was not loaded from a factory; pass the flow to engines.load"
             % (flow_detail.name, flow_detail.uuid)
         )
-    build = _import_factory(str(factory["name"]))
-    return build(*factory.get("args", ()), **factory.get("kwargs", {}))
+    name = str(factory["name"])
+    args, kwargs = factory.get("args", ()), factory.get("kwargs", {})
+    if isinstance(args, (str, bytes)) or not isinstance(args, Sequence):
+        raise InvalidArgument("flow factory %r: recorded args are not a list: %r" % (name, args))
+    if not isinstance(kwargs, Mapping):
+        raise InvalidArgument(
+            "flow factory %r: recorded kwargs are not a mapping: %r" % (name, kwargs)
+        )
+    build = _import_factory(name)
+    try:
+        return build(*args, **kwargs)
+    except Exception as exc:  # the factory's own code, or args it no longer takes
+        raise InvalidArgument(
+            "flow factory %r cannot rebuild flow %r: %s: %s"
+            % (name, flow_detail.name, type(exc).__name__, exc)
+        ) from exc
 
 
 def load_from_detail(

@@ -28,7 +28,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import TypeCompiler
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from recorder.exceptions import InvalidArgument
+from recorder.exceptions import InvalidArgument, StorageError
 
 SQLITE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f+00:00"
 SQLITE_TIME_WIDTH = 32
@@ -84,7 +84,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if isinstance(value, str):
-            return parse_sqlite_time(value)
+            try:
+                return parse_sqlite_time(value)
+            except (ValueError, OverflowError) as exc:  # SQLite keeps any text a hand put there
+                raise StorageError("cannot read stored time %r: %s" % (value, exc)) from exc
         if isinstance(value, datetime):
             if value.tzinfo is None:
                 return value.replace(tzinfo=timezone.utc)

@@ -16,15 +16,17 @@ not an error.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
-from recorder.exceptions import DatabaseUnavailable, InvalidArgument
+from recorder.exceptions import DatabaseUnavailable, InvalidArgument, StorageError
 from recorder.persistence import encoding, urls
 
 SYNCHRONOUS_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
@@ -51,7 +53,11 @@ def create_db_engine(
     """An Engine for ``url`` (psycopg 3 for PostgreSQL) set up as described above."""
     parsed = urls.parse(url)
     backend = parsed.get_backend_name()
-    common: dict[str, Any] = {"echo": echo, "json_serializer": encoding.dumps}
+    common: dict[str, Any] = {
+        "echo": echo,
+        "json_serializer": encoding.dumps,
+        "json_deserializer": _read_json,
+    }
     if for_migrations:
         common["poolclass"] = NullPool
     if backend == "sqlite":
@@ -65,13 +71,13 @@ def create_db_engine(
             raise InvalidArgument(
                 "sqlite_synchronous must be one of %s, not %r" % (SYNCHRONOUS_LEVELS, level)
             )
-        engine = create_engine(parsed, connect_args={"timeout": busy_timeout}, **common)
+        engine = _create_engine(parsed, connect_args={"timeout": busy_timeout}, **common)
         _setup_sqlite(engine, level, busy_timeout, foreign_keys=not for_migrations)
         return engine
     if backend == "postgresql":
         if not for_migrations:
             common.update(pool_size=pool_size, max_overflow=pool_size)
-        return create_engine(
+        return _create_engine(
             parsed,
             pool_pre_ping=True,
             connect_args={"application_name": "recorder", "connect_timeout": 10},
@@ -80,6 +86,25 @@ def create_db_engine(
     raise InvalidArgument(
         "recorder supports SQLite and PostgreSQL, not %r (%s)" % (backend, urls.redact(parsed))
     )
+
+
+def _read_json(text: str) -> Any:
+    """Stored JSON text back to Python; text that is not JSON is a StorageError."""
+    try:
+        return json.loads(text)
+    except ValueError as exc:  # SQLite keeps any text a hand put in a JSON column
+        raise StorageError("cannot read stored JSON %.40r: %s" % (text, exc)) from exc
+
+
+def _create_engine(url: URL, **kwargs: Any) -> Engine:
+    """``create_engine``, with a driver that is not installed or a URL option it cannot
+    read (``?timeout=soon``) refused in one line instead of a traceback."""
+    try:
+        return create_engine(url, **kwargs)
+    except (ArgumentError, ImportError, ValueError, TypeError) as exc:
+        raise InvalidArgument(
+            "cannot open database at %s: %s" % (urls.redact(url), describe(exc))
+        ) from exc
 
 
 def _setup_sqlite(
@@ -119,21 +144,43 @@ def sqlite_file_missing(url: str | URL) -> bool:
 
 
 def enable_wal(engine: Engine) -> None:
-    """Switch a SQLite file to WAL (persistent in the file; a no-op once done)."""
+    """Switch a SQLite file to WAL (persistent in the file; a no-op once done).
+
+    A file freshly made by ``recorder db upgrade`` is switched on first use;
+    that needs to write it, so a read-only or write-locked file is refused with
+    DatabaseUnavailable saying which (the driver's error is its ``__cause__``).
+    """
     if engine.dialect.name != "sqlite":
         return
-    raw = engine.raw_connection()  # outside any transaction: the mode cannot change inside one
     try:
-        cursor = raw.cursor()
+        raw = engine.raw_connection()  # outside any transaction: the mode cannot change inside
         try:
-            cursor.execute("PRAGMA journal_mode")
-            row = cursor.fetchone()
-            if row is None or str(row[0]).lower() != "wal":
-                cursor.execute("PRAGMA journal_mode = WAL")
+            cursor = raw.cursor()
+            try:
+                cursor.execute("PRAGMA journal_mode")
+                row = cursor.fetchone()
+                if row is None or str(row[0]).lower() != "wal":
+                    cursor.execute("PRAGMA journal_mode = WAL")
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
-    finally:
-        raw.close()
+            raw.close()
+    except (DBAPIError, sqlite3.Error) as exc:
+        raise _wal_refused(engine.url, exc) from exc
+
+
+def _wal_refused(url: URL, exc: BaseException) -> DatabaseUnavailable:
+    text = describe(exc)
+    if "readonly" in text or "read-only" in text:
+        why = "is read-only"
+    elif any(marker in text.lower() for marker in _SQLITE_TRANSIENT_TEXT):
+        why = "is locked by another process"
+    else:
+        why = "cannot be written"
+    return DatabaseUnavailable(
+        "database at %s %s, so recorder cannot switch it to WAL mode (needed once, on "
+        "first use after `recorder db upgrade`): %s" % (urls.redact(url), why, text)
+    )
 
 
 def is_transient(exc: BaseException) -> bool:

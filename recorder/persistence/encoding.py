@@ -48,7 +48,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from recorder.exceptions import InvalidArgument
+from recorder.exceptions import InvalidArgument, StorageError
 from recorder.failure import Failure
 
 TAG = "__recorder__"
@@ -113,6 +113,8 @@ def decode_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     """Stored meta back to Python; the top level is never read as a tag."""
     if not meta:
         return {}
+    if not isinstance(meta, Mapping):
+        raise StorageError("cannot read stored meta: not a JSON object but %s" % type_name(meta))
     return {key: decode(value) for key, value in meta.items()}
 
 

@@ -32,9 +32,8 @@ def parse(url: str | URL) -> URL:
     """Parse ``url`` and point plain ``postgresql://`` URLs at psycopg 3."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        # Not chained: the parser's message holds the whole URL, password included.
-        raise InvalidArgument("not a database URL: %r" % redact_text(str(url))) from None
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise InvalidArgument("not a database URL: %r" % redact_text(str(url))) from exc
     if parsed.drivername in _PG_ALIASES:
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
@@ -49,7 +48,7 @@ def redact(url: str | URL) -> str:
     """``url`` with its password replaced by ``***``, for messages and logs."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return redact_text(str(url))
 
 

@@ -15,13 +15,18 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from recorder.audit_states import TRAIL_META_KEY, StoredAtom, StoredFlow
+from recorder.exceptions import StorageError
+from recorder.persistence.encoding import decode_meta
 from recorder.persistence.schema import atom_details, flow_details, transitions
 
 
 def _recorded(meta: Any) -> bool:
     if isinstance(meta, str):  # a JSON column read back as text
-        meta = json.loads(meta)
-    return isinstance(meta, dict) and meta.get(TRAIL_META_KEY) is True
+        try:
+            meta = json.loads(meta)
+        except ValueError as exc:  # SQLite keeps any text a hand put in a JSON column
+            raise StorageError("cannot read stored JSON %.40r: %s" % (meta, exc)) from exc
+    return decode_meta(meta).get(TRAIL_META_KEY) is True
 
 
 def snapshot(conn: Connection) -> Connection:

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Select, String, Text, and_, cast, select, tuple_, type_coerce
 from sqlalchemy.engine import Connection, RowMapping
 
-from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument
+from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument, StorageError
 from recorder.persistence import encoding
 from recorder.persistence.schema import atom_details, flow_details, transitions
 from recorder.query.records import (
@@ -248,10 +248,13 @@ def timeline_rows(conn: Connection, flow_uuid: str) -> list[TimelineRow]:
     if not sqlite:
         return [TimelineRow(*row) for row in rows]
     parse = datetime.fromisoformat
-    return [
-        TimelineRow(a, k, n, o, new, parse(when), seq, att, d)
-        for a, k, n, o, new, when, seq, att, d in rows
-    ]
+    try:
+        return [
+            TimelineRow(a, k, n, o, new, parse(when), seq, att, d)
+            for a, k, n, o, new, when, seq, att, d in rows
+        ]
+    except (ValueError, TypeError) as exc:  # SQLite keeps any text a hand put there
+        raise StorageError("cannot read stored time of flow %s: %s" % (flow_uuid, exc)) from exc
 
 
 def atom_names(conn: Connection, flow_uuid: str) -> list[AtomName]:

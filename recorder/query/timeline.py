@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from recorder.exceptions import StorageError
 from recorder.query.model import (
     INTERRUPTED,
     REVERTING,
@@ -85,7 +86,10 @@ def details_of(row: HasDetails) -> Mapping[str, Any]:
     """A row's details as a mapping (JSON text, as a raw SQLite read gives it, is parsed)."""
     value = row.details
     if type(value) is str:
-        value = json.loads(value) if value != "{}" else {}
+        try:
+            value = json.loads(value) if value != "{}" else {}
+        except ValueError as exc:  # SQLite keeps any text a hand put there
+            raise StorageError("cannot read stored JSON %.40r: %s" % (value, exc)) from exc
     return value if isinstance(value, Mapping) else {}
 
 

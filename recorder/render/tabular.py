@@ -18,6 +18,7 @@ from recorder.query.load import FlowReport
 from recorder.query.model import iso
 from recorder.query.records import FlowCursor, FlowRecord
 from recorder.query.stats import AtomStats
+from recorder.render.visible import json_escapes
 
 FLOWS_FORMAT = "recorder.flows/1"
 STATS_FORMAT = "recorder.stats/1"
@@ -43,17 +44,37 @@ CSV_COLUMNS = (
 
 def dumps(data: Any) -> str:
     """JSON text as every command prints it: indented, keys in their documented order."""
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    return json_escapes(json.dumps(data, indent=2, ensure_ascii=False))
 
 
 def timeline_json(report: FlowReport) -> str:
     return dumps(report.to_json())
 
 
+class _LineWriter:
+    """A csv writer whose rows end in ``\n`` and that quotes a field holding ``\r``.
+
+    csv quotes only the characters of its line terminator, so with ``\n`` a
+    recorded ``\r`` would go out bare and a reader would split the row there.
+    Each row is written with ``\r\n`` and its last two characters trimmed.
+    """
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._out = out
+        self._row = io.StringIO()
+        self._writer = csv.writer(self._row, lineterminator="\r\n")
+
+    def writerow(self, row: Sequence[object]) -> None:
+        self._row.seek(0)
+        self._row.truncate()
+        self._writer.writerow(row)
+        self._out.write(self._row.getvalue()[:-2] + "\n")
+
+
 def timeline_csv(report: FlowReport) -> str:
     """One row per phase; columns in :data:`CSV_COLUMNS`; times ISO-8601 UTC."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _LineWriter(out)
     writer.writerow(CSV_COLUMNS)
     t = report.timeline
     path = report.critical_path

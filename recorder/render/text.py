@@ -2,8 +2,9 @@
 
 Times are shown relative to the flow's start (``+1.234s``) in the timeline so
 columns stay narrow; absolute times (UTC) appear once in the header. Long
-names are cut with ``~``. Nothing here reads a database: it renders what the
-query layer returned.
+names are cut with ``~``; control characters in recorded text are shown as
+escapes (:func:`~recorder.render.visible.visible`), never sent to the terminal.
+Nothing here reads a database: it renders what the query layer returned.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from recorder.query.load import FlowReport
 from recorder.query.model import REVERTING, RUNNING, WAITING, Attempt, Timeline
 from recorder.query.records import FlowRecord
 from recorder.query.stats import AtomStats
+from recorder.render.visible import visible
 
 WIDTH = 80
+_SPACES = {ord(c): " " for c in "\t\n\x0b\x0c\r"}
 
 
 def fmt_duration(value: float | None) -> str:
@@ -52,7 +55,7 @@ def fit(text: str, width: int) -> str:
 
 def _row(cells: Sequence[str], widths: Sequence[int], right: Sequence[bool]) -> str:
     parts = [
-        (cell.rjust(w) if r else fit(cell, w).ljust(w))
+        (visible(cell).rjust(w) if r else fit(visible(cell), w).ljust(w))
         for cell, w, r in zip(cells, widths, right, strict=True)
     ]
     return " ".join(parts).rstrip()
@@ -70,6 +73,7 @@ def table(
 
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:
+    text = visible(text.translate(_SPACES))  # as textwrap would; then escape what is left
     return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [
         indent
     ]
@@ -139,7 +143,7 @@ def _outcome(attempt: Attempt) -> str:
 
 def header_lines(report: FlowReport) -> list[str]:
     t = report.timeline
-    lines = ["flow %s  %s" % (fit(t.flow_name, 30), t.flow_uuid)]
+    lines = ["flow %s  %s" % (fit(visible(t.flow_name), 30), t.flow_uuid)]
     state = t.state or report.flow.state or "-"
     if t.started_at is None:
         took = "not started"
@@ -169,6 +173,7 @@ def header_lines(report: FlowReport) -> list[str]:
                 )
             )
     lines.append("source: %s" % t.source)
+    lines = [visible(line) for line in lines]  # states and times come from the database too
     for note in t.unknown:
         lines.extend(_wrap("unknown: " + note))
     return lines

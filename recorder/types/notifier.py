@@ -2,10 +2,11 @@
 
 from recorder.notifier import (
     ANY,
+    LOG,
     Listener,
     Notifier,
     RestrictedNotifier,
     register_deregister,
 )
 
-__all__ = ["ANY", "Listener", "Notifier", "RestrictedNotifier", "register_deregister"]
+__all__ = ["ANY", "LOG", "Listener", "Notifier", "RestrictedNotifier", "register_deregister"]

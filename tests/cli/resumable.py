@@ -28,3 +28,14 @@ def checkout() -> linear_flow.Flow:
         Step("charge", provides="charged"),
         Step("ship", provides="shipped"),
     )
+
+
+def named(name: str) -> linear_flow.Flow:
+    """``checkout`` under another flow name (e.g. one full of terminal escapes)."""
+    flow = checkout()
+    return linear_flow.Flow(name).add(*flow)
+
+
+def broken() -> linear_flow.Flow:
+    """A factory that cannot build its flow any more (its config is gone)."""
+    raise RuntimeError("config file /etc/checkout.yaml is missing")

@@ -78,3 +78,27 @@ def test_resume_of_an_unknown_flow(db_url: str) -> None:
     result = cli(db_url, "resume", "no-such-flow")
     assert result.exit_code == 1
     assert result.stderr.startswith("recorder: error: ")
+
+
+@pytest.mark.parametrize(
+    ("factory", "expected"),
+    [
+        ({"name": "resumable:checkout", "args": [1, 2], "kwargs": {}}, "TypeError"),
+        ({"name": "resumable:checkout", "args": "ab", "kwargs": {}}, "args"),
+        ({"name": "resumable:checkout", "args": [], "kwargs": [1]}, "kwargs"),
+        ({"name": "resumable:broken", "args": [], "kwargs": {}}, "config file"),
+    ],
+)
+def test_a_factory_that_cannot_rebuild_the_flow_is_one_line(
+    db_url: str, factory: dict[str, object], expected: str
+) -> None:
+    with connect(db_url) as backend:
+        engine = engines.load(resumable.checkout(), store={"order": "o"}, backend=backend)
+        engine.storage.update_flow_metadata({"factory": factory})
+        uuid = engine.storage.flow_uuid
+    result = cli(db_url, "resume", uuid)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("recorder: error: "), lines
+    assert "resumable:" in lines[0] and expected in lines[0], lines[0]
