@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from runs import record
-from sample_tasks import Boom, Const
 
 from recorder import engines
 from recorder.cli import main
 from recorder.exceptions import DatabaseUnavailable, RecorderError
 from recorder.patterns import linear_flow
 from recorder.persistence import connect
+from tests.query.runs import record
+from tests.support.sample_tasks import Boom, Const
 
 RECORDER = shutil.which("recorder", path=str(Path(sys.executable).parent)) or "recorder"
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0

@@ -1,4 +1,4 @@
-"""The state tables of SPEC §1, checked pair by pair."""
+"""The state tables of :mod:`recorder.states` (TaskFlow's transitions), checked pair by pair."""
 
 from __future__ import annotations
 

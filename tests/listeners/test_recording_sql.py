@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sample_tasks import Const, FailsTimes, Sleepy
 from sqlalchemy import create_engine, text
 
 import recorder
@@ -18,6 +17,7 @@ from recorder.persistence import connect
 from recorder.persistence.coltypes import parse_sqlite_time
 from recorder.persistence.urls import normalize
 from recorder.storage import to_datetime
+from tests.support.sample_tasks import Const, FailsTimes, Sleepy
 
 
 def _when(value: Any) -> datetime:

@@ -15,8 +15,7 @@ from recorder.cli import main
 from recorder.exceptions import DatabaseUnavailable, SchemaMismatch
 from recorder.persistence import connect, migrate, urls
 from recorder.persistence.ops import UpdateFlow
-
-from .conftest import Flow, later
+from tests.persistence.helpers import Flow, later
 
 TABLES = {"logbooks", "flow_details", "atom_details", "transitions"}
 VIEWS = {"atom_attempts", "flow_runs"}

@@ -39,7 +39,7 @@ def _run(*args: str | Path, cwd: Path) -> str:
 
 def test_wheel_installs_and_migrates(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    build = [sys.executable, "-m", "build", "--wheel", "--outdir", dist]
+    build: list[str | Path] = [sys.executable, "-m", "build", "--wheel", "--outdir", dist]
     if importlib.util.find_spec("hatchling") is not None:
         build.append("--no-isolation")  # no download needed
     _run(*build, ROOT, cwd=ROOT)

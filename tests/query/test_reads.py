@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from runs import Quick, record, record_demo, running_flow
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
@@ -28,6 +27,7 @@ from recorder.query import (
     load_report,
     transitions_of,
 )
+from tests.query.runs import Quick, record, record_demo, running_flow
 
 
 @pytest.fixture
@@ -44,7 +44,8 @@ def small(name: str) -> linear_flow.Flow:
 
 def test_flows_page_newest_first_without_gaps_or_repeats(db_url: str, conn: Connection) -> None:
     made = [record(db_url, small("batch-%d" % i)) for i in range(7)]
-    seen, cursor, pages = [], None, 0
+    seen: list[str] = []
+    cursor, pages = None, 0
     while True:
         page = list_flows(conn, limit=3, after=cursor)
         seen.extend(f.uuid for f in page)
