@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from recorder.recording import record
+from recorder.standard import record
 
 DISTRIBUTION = "flow-recorder"
 """The name recorder is installed under (``pip install flow-recorder``)."""

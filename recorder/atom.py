@@ -14,22 +14,22 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from recorder import states
 from recorder.exceptions import InvalidArgument
+from recorder.naming import qualified_name
 
 # How a provided name is read out of a result: None = the whole result,
 # an int = that index, a str = that key.
 ResultPointer = int | str | None
 
-KIND_TASK = "task"
-KIND_RETRY = "retry"
+KIND_TASK = states.KIND_TASK
+KIND_RETRY = states.KIND_RETRY
 
 
 def default_name(obj: object) -> str:
     """``pkg.mod.Class``; just ``Class`` when defined in a doctest/script namespace."""
     cls = type(obj)
-    if cls.__module__ in ("builtins", "__main__"):
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
+    return cls.__qualname__ if cls.__module__ == "__main__" else qualified_name(cls)
 
 
 def _signature_args(

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any, NoReturn
 
 from recorder.exceptions import InvalidArgument, WrappedFailure
+from recorder.naming import qualified_name
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -27,8 +28,7 @@ def _type_names(exc_type: type[BaseException]) -> list[str]:
     for cls in exc_type.__mro__:
         if cls is object:
             break
-        module = cls.__module__
-        names.append(cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}")
+        names.append(qualified_name(cls))
     return names
 
 
@@ -162,13 +162,7 @@ class Failure:
                 if exc_class in self._type_names:
                     return exc_class
             else:
-                module = exc_class.__module__
-                name = (
-                    exc_class.__qualname__
-                    if module == "builtins"
-                    else f"{module}.{exc_class.__qualname__}"
-                )
-                if name in self._type_names:
+                if qualified_name(exc_class) in self._type_names:
                     return exc_class
         return None
 

@@ -18,6 +18,14 @@ _FlowT = TypeVar("_FlowT", bound="Flow")  # add() returns the pattern it was cal
 
 Item = Union[Atom, "Flow"]
 
+# Keys of a link's metadata (TaskFlow's names).
+LINK_INVARIANT = "invariant"  # the pattern's own ordering (linear flows)
+LINK_MANUAL = "manual"  # made by graph_flow.Flow.link()
+LINK_RETRY = "retry"
+LINK_REASONS = "reasons"  # the symbols that made the link
+LINK_DECIDER = "decider"  # decider(history=...) -> bool: run the target or ignore it
+LINK_DECIDER_DEPTH = "decider_depth"  # a deciders.Depth: what else is ignored
+
 
 class Flow:
     """Base of the patterns: holds children in the order they were added."""
@@ -64,11 +72,16 @@ class Flow:
         """Ordering links ``(before, after, metadata)`` between this flow's children."""
         return iter(())
 
+    def iter_nodes(self) -> Iterator[tuple[Item, dict[str, Any]]]:
+        """This flow's children, each with its (empty) metadata, as TaskFlow's."""
+        for child in self:
+            yield child, {}
+
     def iter_atoms(self) -> Iterator[Atom]:
         """Every atom in this flow and its subflows (retries first), depth first."""
         if self._retry is not None:
             yield self._retry
-        for child in self._children:
+        for child in self:
             if isinstance(child, Flow):
                 yield from child.iter_atoms()
             else:

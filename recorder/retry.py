@@ -139,7 +139,9 @@ class _GivingUp(Retry):
 
 
 class Times(_GivingUp):
-    """Run the scope up to ``attempts`` times; provides the attempt number (1, 2, ...)."""
+    """Run the scope up to ``attempts`` times; provides the attempt number (1, 2, ...).
+
+    ``attempts=0`` (or 1) runs the scope once: its first failure gives up."""
 
     def __init__(
         self,
@@ -151,8 +153,8 @@ class Times(_GivingUp):
         rebind: Mapping[str, str] | Iterable[str] | None = None,
         revert_all: bool = False,
     ) -> None:
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise InvalidArgument("Times: attempts must be an int >= 1, got %r" % (attempts,))
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 0:
+            raise InvalidArgument("Times: attempts must be an int >= 0, got %r" % (attempts,))
         super().__init__(
             revert_all,
             name=name,
@@ -181,13 +183,19 @@ class _ForEachBase(_GivingUp):
 
     @staticmethod
     def _remaining(values: Iterable[Any], history: History) -> list[Any]:
-        tried = list(history.provided_iter())
-        return [value for value in values if value not in tried]
+        # Each value tried takes away one occurrence (as TaskFlow's): [3, 2, 3] tries 3 twice.
+        remaining = list(values)
+        for tried in history.provided_iter():
+            if tried in remaining:
+                remaining.remove(tried)
+        return remaining
 
     def _next_value(self, values: Iterable[Any], history: History) -> Any:
         remaining = self._remaining(values, history)
         if not remaining:
-            raise NotFound("retry %r has no values left to try" % self.name)
+            raise NotFound(
+                "No elements left in collection of iterable retry controller %s" % self.name
+            )
         return remaining[0]
 
     def _decide(self, values: Iterable[Any], history: History) -> Decision:

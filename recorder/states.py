@@ -1,10 +1,13 @@
-"""States of flows, atoms and jobs, and the transitions between them, as data.
+"""States of flows, atoms and jobs, the transitions between them, as data, and the
+kinds of what has a state and the named groups of states everyone else uses.
 
-Each kind has a table of allowed ``(old, new)`` pairs and one check function.
-A check returns True when the move should happen, False when it should be
-silently ignored (same state, or a suspend-family state requested of a flow
-that is not running), and raises :class:`~recorder.exceptions.InvalidState`
-for anything else.
+Each kind has a table of allowed ``(old, new)`` pairs and one check function,
+as TaskFlow's: the flow check returns True when the move should happen, False
+when it should be silently ignored (same state, or a suspend-family state
+requested of a flow that is not running), and raises
+:class:`~recorder.exceptions.InvalidState` for anything else; the task and retry
+checks return True for an allowed move and False for any other (jobs: as flows).
+The engine itself also moves any atom back to PENDING when it resets a flow.
 """
 
 from __future__ import annotations
@@ -49,6 +52,43 @@ TASK_STATES = frozenset(
 )
 RETRY_STATES = TASK_STATES | {RETRYING}
 JOB_STATES = frozenset({UNCLAIMED, CLAIMED, COMPLETE})
+
+STATES = (
+    PENDING,
+    RUNNING,
+    SUCCESS,
+    FAILURE,
+    REVERTING,
+    REVERTED,
+    REVERT_FAILURE,
+    RETRYING,
+    IGNORE,
+    SUSPENDING,
+    SUSPENDED,
+    RESUMING,
+)
+"""Every flow and atom state, in lifecycle order."""
+
+# Kinds: what a state belongs to (``atom_details.kind``, ``transitions.kind``).
+KIND_FLOW = "flow"
+KIND_TASK = "task"
+KIND_RETRY = "retry"
+ATOM_KINDS = frozenset({KIND_TASK, KIND_RETRY})
+
+# Named groups of states.
+RESULT_STATES = (FAILURE, SUCCESS, REVERTED, REVERT_FAILURE)
+"""An atom entering one of these has a result (or a Failure) in its event details
+(TaskFlow's ``listeners.base.FINISH_STATES``, in its order)."""
+EXECUTE_END_STATES = frozenset({SUCCESS, FAILURE})
+"""What ends an atom's execution (its running phase)."""
+REVERT_END_STATES = frozenset({REVERTED, REVERT_FAILURE})
+"""What ends an atom's revert (its reverting phase)."""
+RUN_END_STATES = frozenset({SUCCESS, FAILURE, REVERTED, SUSPENDED})
+"""What ends a run of a flow (a resumed flow has several runs)."""
+DONE_STATES = frozenset({SUCCESS, IGNORE})
+"""An atom in one of these lets the atoms after it run."""
+UNSTARTED_STATES = frozenset({None, PENDING})
+"""An atom or flow here has not started (None: never given a state)."""
 
 FLOW_TRANSITIONS = frozenset(
     {
@@ -96,12 +136,6 @@ RETRY_TRANSITIONS = TASK_TRANSITIONS | {(SUCCESS, RETRYING), (RETRYING, RUNNING)
 JOB_TRANSITIONS = frozenset({(UNCLAIMED, CLAIMED), (CLAIMED, UNCLAIMED), (CLAIMED, COMPLETE)})
 
 
-def _refuse(kind: str, old: str | None, new: str) -> InvalidState:
-    return InvalidState(
-        "%s cannot move from state %r to state %r" % (kind, old, new), kind=kind, old=old, new=new
-    )
-
-
 def check_flow_transition(old: str | None, new: str) -> bool:
     """Should a flow move from ``old`` to ``new``? (False: ignore it.)"""
     if old == new:
@@ -110,25 +144,22 @@ def check_flow_transition(old: str | None, new: str) -> bool:
         return True
     if old in _FLOW_IGNORED_FROM and new in _FLOW_IGNORED_TO:
         return False
-    raise _refuse("flow", old, new)
+    raise InvalidState(
+        "Flow transition from '%s' to '%s' is not allowed" % (old, new),
+        kind="flow",
+        old=old,
+        new=new,
+    )
 
 
 def check_task_transition(old: str | None, new: str) -> bool:
-    """Should a task move from ``old`` to ``new``? (False: same state, ignore it.)"""
-    if old == new:
-        return False
-    if (old, new) in TASK_TRANSITIONS:
-        return True
-    raise _refuse("task", old, new)
+    """May a task move from ``old`` to ``new``? (False: same state, or not allowed.)"""
+    return (old, new) in TASK_TRANSITIONS
 
 
 def check_retry_transition(old: str | None, new: str) -> bool:
-    """Should a retry atom move from ``old`` to ``new``? (False: same state, ignore it.)"""
-    if old == new:
-        return False
-    if (old, new) in RETRY_TRANSITIONS:
-        return True
-    raise _refuse("retry", old, new)
+    """May a retry move from ``old`` to ``new``? (False: same state, or not allowed.)"""
+    return (old, new) in RETRY_TRANSITIONS
 
 
 def check_job_transition(old: str | None, new: str) -> bool:
@@ -137,4 +168,6 @@ def check_job_transition(old: str | None, new: str) -> bool:
         return False
     if (old, new) in JOB_TRANSITIONS:
         return True
-    raise _refuse("job", old, new)
+    raise InvalidState(
+        "Job transition from '%s' to '%s' is not allowed" % (old, new), kind="job", old=old, new=new
+    )

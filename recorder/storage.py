@@ -54,10 +54,24 @@ from recorder.storage_writes import (
 )
 from recorder.undo import UndoLog
 
-__all__ = ["STORE_META_KEY", "Storage", "Transition", "TransitionHook", "extract", "to_datetime"]
+__all__ = [
+    "STORE_META_KEY",
+    "Storage",
+    "Transition",
+    "TransitionHook",
+    "extract",
+    "latest_retry_result",
+    "to_datetime",
+]
 
 STORE_META_KEY = "store"
 """Flow meta key holding the values given to ``engines.load(store=...)``."""
+
+
+def latest_retry_result(history: Any) -> Any:
+    """A retry atom's result: the result of the newest of its ``(result, failures)``
+    history entries; None before it ran."""
+    return history[-1][0] if history else None
 
 
 def extract(result: Any, pointer: ResultPointer) -> Any:
@@ -166,7 +180,7 @@ class Storage:
             state=states.PENDING,
             intention=states.EXECUTE,
             version=str(atom.version),
-            results=[] if atom.kind == "retry" else None,
+            results=[] if atom.kind == states.KIND_RETRY else None,
         )
         self._flow.add(detail)
         if self._backend is not None:
@@ -258,11 +272,11 @@ class Storage:
             return detail.failure
         if detail.state not in (states.SUCCESS, states.REVERTING, states.RETRYING):
             raise NotFound("atom %r has no result (state %s)" % (name, detail.state))
-        if detail.kind == "retry":
+        if detail.kind == states.KIND_RETRY:
             history = detail.results or []
             if not history:
                 raise NotFound("retry %r has not run yet" % name)
-            return history[-1][0]
+            return latest_retry_result(history)
         return detail.results
 
     def get_revert_result(self, name: str) -> Any:

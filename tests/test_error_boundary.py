@@ -56,7 +56,6 @@ TREE = [
 
 # TaskFlow's names that recorder never raises itself, kept so that code catching them ports.
 CATCH_ONLY = {
-    "AmbiguousDependency": "recorder picks the nearest provider instead of refusing",
     "InvalidFormat": "recorder's readers raise InvalidArgument / StorageError for bad data",
 }
 

@@ -12,12 +12,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from recorder.atom import Atom
 from recorder.engines.action_engine.engine import (
     ActionEngine,
     ParallelActionEngine,
     SerialActionEngine,
 )
-from recorder.engines.compiler import compile_flow, resolve_arguments
+from recorder.engines.compiler import compile_flow
 from recorder.exceptions import InvalidArgument
 from recorder.flow import Flow
 from recorder.persistence.base import Backend
@@ -55,8 +56,12 @@ def _open_backend(backend: Any, mode: str | None) -> tuple[Backend | None, bool]
     return connect(backend, mode=mode or "durable"), True
 
 
+class InvalidFlow(InvalidArgument, TypeError):
+    """``engines.load`` was given something that is neither a flow nor an atom."""
+
+
 def load(
-    flow: Flow,
+    flow: Flow | Atom,
     store: Mapping[str, Any] | None = None,
     *,
     engine: str = "serial",
@@ -68,44 +73,19 @@ def load(
     flow_detail: FlowDetail | str | None = None,
     **options: Any,
 ) -> ActionEngine:
-    """Compile ``flow`` and return an engine ready to ``run()`` it.
+    """Compile ``flow`` (a flow, or a single task) and return an engine ready to ``run()`` it.
 
-    ``engine``: 'serial' (default) or 'parallel'. ``backend``: None (memory),
+    Requirements are checked by ``validate()`` (which ``run()`` calls), so
+    values injected into ``engine.storage`` after loading count.
+    ``engine``: 'serial' (default) or 'parallel'; ``executor`` (parallel only):
+    a ``concurrent.futures.Executor`` or 'threads' (TaskFlow's strings 'thread',
+    'threaded' too). ``backend``: None (memory),
     a database URL, an SQLAlchemy Engine or a backend; ``mode``: 'durable'
     (default) or 'batched' when recorder opens the database itself.
     ``flow_detail``: a stored flow (or its uuid) to continue instead of a new run.
     """
-    return _load(
-        flow,
-        store,
-        engine=engine,
-        executor=executor,
-        max_workers=max_workers,
-        backend=backend,
-        mode=mode,
-        book=book,
-        flow_detail=flow_detail,
-        **options,
-    )
-
-
-def _load(
-    flow: Flow,
-    store: Mapping[str, Any] | None = None,
-    *,
-    engine: str = "serial",
-    executor: Any = None,
-    max_workers: int | None = None,
-    backend: Any = None,
-    mode: str | None = None,
-    book: LogBook | None = None,
-    flow_detail: FlowDetail | str | None = None,
-    flow_meta: Mapping[str, Any] | None = None,
-    **options: Any,
-) -> ActionEngine:
-    """:func:`load`, plus ``flow_meta`` merged into the flow's meta in the same commit."""
-    if not isinstance(flow, Flow):
-        raise InvalidArgument("engines.load needs a Flow, got %r" % (flow,))
+    if not isinstance(flow, (Flow, Atom)):
+        raise InvalidFlow("engines.load needs a flow or an atom, got %r" % (flow,))
     if not isinstance(engine, str) or engine not in ENGINES:
         raise InvalidArgument(
             "unknown engine %r; use one of: %s" % (engine, ", ".join(sorted(ENGINES)))
@@ -122,23 +102,22 @@ def _load(
             flow_detail = FlowDetail(name=flow.name, state="PENDING")
         storage = Storage(flow_detail, opened, logbook=book)
         with storage.deferred_writes():  # one write (one commit) for the whole set-up
-            if flow_meta:
-                storage.update_flow_metadata(flow_meta)
             for atom in compilation.atoms:
                 storage.ensure_atom(atom)
             storage.inject(dict(store or {}))
-        resolve_arguments(compilation, storage.store)
-        options.update(executor=executor, max_workers=max_workers)
-        result = engine_cls(compilation, storage, options)
+        if executor is not None:
+            options["executor"] = executor
+        if max_workers is not None:
+            options["max_workers"] = max_workers
+        result = engine_cls(compilation, storage, options, owns_backend=owned)
     except BaseException:
         if owned and opened is not None:
             opened.close()
         raise
-    result._owned_backend = owned
     return result
 
 
-def run(flow: Flow, store: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
+def run(flow: Flow | Atom, store: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
     """Load ``flow``, run it, and return every symbol it produced (``fetch_all()``)."""
     engine = load(flow, store=store, **kwargs)
     try:
@@ -194,8 +173,15 @@ def load_from_factory(
     args = list(factory_args or ())
     fkwargs = dict(factory_kwargs or {})
     flow = flow_factory(*args, **fkwargs)
-    factory = {FACTORY_META_KEY: {"name": name, "args": args, "kwargs": fkwargs}}
-    return _load(flow, store, flow_meta=factory, **kwargs)
+    if "flow_detail" in kwargs:
+        raise InvalidArgument(
+            "load_from_factory starts a new run; continue a stored one with load_from_detail"
+        )
+    # The factory is in the new flow's meta from the start, so it is stored with the
+    # flow's own row, in the one commit that sets the flow up.
+    detail = FlowDetail(name=flow.name, state="PENDING")
+    detail.meta[FACTORY_META_KEY] = {"name": name, "args": args, "kwargs": fkwargs}
+    return load(flow, store=store, flow_detail=detail, **kwargs)
 
 
 def flow_from_detail(flow_detail: FlowDetail) -> Flow:

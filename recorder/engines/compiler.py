@@ -10,13 +10,14 @@ result of the nearest earlier atom that provides it.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from recorder.atom import Atom, ResultPointer
+from recorder.deciders import Depth
 from recorder.exceptions import DependencyCycle, DuplicateName, MissingDependencies
-from recorder.flow import Flow, Item
+from recorder.flow import LINK_DECIDER, LINK_DECIDER_DEPTH, Flow, Item
 from recorder.retry import Retry
 
 SOURCE_INJECT = "inject"
@@ -35,11 +36,20 @@ class ArgSource:
     pointer: ResultPointer = None  # where the symbol sits in the provider's result
 
 
+@dataclass(frozen=True)
+class EdgeDecider:
+    """A graph-flow link's decider, attached to each entry atom of the link's target."""
+
+    decider: Callable[..., bool]
+    depth: Depth
+    voter: int | None  # the atom the link comes from (None: it comes from a flow)
+
+
 @dataclass
 class Compilation:
     """A flow flattened into atoms and ordering edges between them."""
 
-    flow: Flow
+    flow: Flow | Atom
     atoms: list[Atom] = field(default_factory=list)
     index: dict[str, int] = field(default_factory=dict)
     preds: list[list[int]] = field(default_factory=list)
@@ -48,6 +58,8 @@ class Compilation:
     scope: dict[int, list[int]] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)  # a topological order
     arg_sources: list[list[ArgSource]] = field(default_factory=list)
+    parent: list[int] = field(default_factory=list)  # id() of the flow holding each atom
+    deciders: dict[int, list[EdgeDecider]] = field(default_factory=dict)
 
     def find(self, name: str) -> Atom:
         return self.atoms[self.index[name]]
@@ -77,9 +89,10 @@ def _ancestors(preds: Sequence[Sequence[int]], start: int) -> list[int]:
 
 
 class _Builder:
-    def __init__(self, flow: Flow) -> None:
+    def __init__(self, flow: Flow | Atom) -> None:
         self.c = Compilation(flow=flow)
         self.edges: set[tuple[int, int]] = set()
+        self.parent = 0
 
     def add_atom(self, atom: Atom, controller: int | None) -> int:
         c = self.c
@@ -94,6 +107,7 @@ class _Builder:
         c.preds.append([])
         c.succs.append([])
         c.retry_of.append(controller)
+        c.parent.append(self.parent)
         return idx
 
     def link(self, sources: Iterable[int], targets: Sequence[int]) -> None:
@@ -109,6 +123,13 @@ class _Builder:
         if isinstance(item, Atom):
             idx = self.add_atom(item, controller)
             return [idx], [idx]
+        outer, self.parent = self.parent, id(item)
+        try:
+            return self._compile_flow(item, controller)
+        finally:
+            self.parent = outer
+
+    def _compile_flow(self, item: Flow, controller: int | None) -> tuple[list[int], list[int]]:
         retry_idx = None
         if item.retry is not None:
             retry_idx = self.add_atom(item.retry, controller)
@@ -119,8 +140,14 @@ class _Builder:
             ends[id(child)] = self.compile_item(child, controller)
         has_pred: set[int] = set()
         has_succ: set[int] = set()
-        for before, after, _meta in item.iter_links():
+        for before, after, meta in item.iter_links():
             self.link(ends[id(before)][1], ends[id(after)][0])
+            decider = meta.get(LINK_DECIDER)
+            if decider is not None:
+                voter = self.c.index[before.name] if isinstance(before, Atom) else None
+                depth = Depth.translate(meta.get(LINK_DECIDER_DEPTH) or Depth.ALL)
+                for entry in ends[id(after)][0]:
+                    self.c.deciders.setdefault(entry, []).append(EdgeDecider(decider, depth, voter))
             has_succ.add(id(before))
             has_pred.add(id(after))
         entries = [i for key, (e, _x) in ends.items() if key not in has_pred for i in e]
@@ -153,7 +180,7 @@ class _Builder:
         return order
 
 
-def compile_flow(flow: Flow) -> Compilation:
+def compile_flow(flow: Flow | Atom) -> Compilation:
     """Flatten ``flow``; raise DuplicateName or DependencyCycle when it cannot run."""
     builder = _Builder(flow)
     builder.compile_item(flow, None)

@@ -29,15 +29,15 @@ _ListenerT = TypeVar("_ListenerT", bound="Listener")  # `with X(engine) as x`: x
 
 LOG = logging.getLogger(__name__)
 
-FINISH_STATES = (states.FAILURE, states.SUCCESS, states.REVERTED, states.REVERT_FAILURE)
+FINISH_STATES = states.RESULT_STATES
 """States whose event details carry a ``result``; other states produce none."""
 
 DEFAULT_LISTEN_FOR = (ANY,)
 """What is listened for by default: every state."""
 
-TASK = "task"
-RETRY = "retry"
-FLOW = "flow"
+TASK = states.KIND_TASK
+RETRY = states.KIND_RETRY
+FLOW = states.KIND_FLOW
 
 Receiver = Callable[[str, dict[str, Any]], None]
 Details = dict[str, Any]

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 LOG = logging.getLogger(__name__)
 
 STARTING_STATES = frozenset((states.RUNNING, states.REVERTING))
-FINISHED_STATES = frozenset(base.FINISH_STATES)
+FINISHED_STATES = frozenset(states.RESULT_STATES)
 WATCH_STATES = frozenset(itertools.chain(FINISHED_STATES, STARTING_STATES, [states.PENDING]))
 # A suspended flow run ends a timed segment, but TaskFlow's 'duration' ignores it.
 PAUSED_STATES = frozenset((states.SUSPENDED,))

@@ -1,7 +1,8 @@
 """What the engine's storage needs from a persistence backend.
 
 A backend takes ordered write ops (:mod:`recorder.persistence.ops`) and loads
-what was stored back into plain records (:mod:`recorder.persistence.models`).
+what was stored back into plain records (:mod:`recorder.persistence.models`,
+:mod:`recorder.persistence.rows`).
 The engine keeps the running flow's state in memory and never reads it back
 from the backend while it runs, so a backend only has to be fast at writing.
 
@@ -27,6 +28,7 @@ from typing import Protocol, runtime_checkable
 
 from recorder.persistence.models import FlowDetail, LogBook
 from recorder.persistence.ops import Op
+from recorder.persistence.rows import TransitionRow
 
 
 @runtime_checkable
@@ -49,6 +51,9 @@ class Backend(Protocol):
 
     def load_logbook(self, logbook_uuid: str) -> LogBook:
         """Return a stored logbook with its flow details (and their atoms); NotFound if none."""
+
+    def load_transitions(self, flow_uuid: str) -> list[TransitionRow]:
+        """The flow's transitions rows (after a flush), in ``seq`` order; [] if none."""
 
     def last_transition(self, flow_uuid: str) -> tuple[int, str] | None:
         """``(seq, hash)`` of the flow's newest transition row (after a flush), or None.

@@ -50,6 +50,7 @@ from typing import Any
 
 from recorder.exceptions import InvalidArgument, StorageError
 from recorder.failure import Failure
+from recorder.naming import type_name
 
 TAG = "__recorder__"
 MAX_REPR = 64 * 1024
@@ -118,12 +119,6 @@ def decode_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
     return {key: decode(value) for key, value in meta.items()}
 
 
-def type_name(value: object) -> str:
-    cls = type(value)
-    module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else "%s.%s" % (module, cls.__qualname__)
-
-
 # -- encoding -------------------------------------------------------------
 
 
@@ -149,9 +144,19 @@ def _safe_repr(value: Any) -> str:
         text = "<%s object, repr() failed: %s: %s>" % (type_name(value), type_name(exc), exc)
     if len(text) > MAX_REPR:
         text = text[:MAX_REPR] + "...[cut]"
+    return storable_text(text)
+
+
+def storable_text(text: str) -> str:
+    """``text`` as a string both databases store unchanged: a NUL is written ``\\x00``,
+    and text holding lone surrogates is escaped to ASCII; readable text is kept."""
     if _plain_str(text):
         return text
-    return text.encode("ascii", "backslashreplace").decode("ascii").replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        text = text.encode("ascii", "backslashreplace").decode("ascii")
+    return text.replace("\x00", "\\x00")
 
 
 def _repr_tag(value: Any, text: str | None = None) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from recorder.persistence.ops import (
     UpdateAtom,
     UpdateFlow,
 )
+from recorder.persistence.rows import TransitionRow
 
 
 class MemoryBackend:
@@ -35,7 +36,8 @@ class MemoryBackend:
         self.logbooks: dict[str, LogBook] = {}
         self.flows: dict[str, FlowDetail] = {}
         self.atoms: dict[str, AtomDetail] = {}
-        self.transitions: list[AppendTransition] = []
+        # The rows as stored (ids count up across flows, as a database's do).
+        self.transitions: list[TransitionRow] = []
         self._transition_keys: set[tuple[str, int]] = set()
 
     def write(self, ops: Sequence[Op]) -> None:
@@ -95,7 +97,7 @@ class MemoryBackend:
             and (op.flow_uuid, op.seq) not in self._transition_keys
         ):
             self._transition_keys.add((op.flow_uuid, op.seq))
-            self.transitions.append(op)
+            self.transitions.append(TransitionRow.of(op, len(self.transitions) + 1))
 
     def flush(self) -> None:
         return None
@@ -117,9 +119,16 @@ class MemoryBackend:
                 raise NotFound("no stored logbook with uuid %r" % logbook_uuid)
             return copy_value(book)
 
+    def load_transitions(self, flow_uuid: str) -> list[TransitionRow]:
+        with self._lock:
+            found = [row for row in self.transitions if row.flow_uuid == flow_uuid]
+        return sorted(found, key=_seq)
+
     def last_transition(self, flow_uuid: str) -> tuple[int, str] | None:
         with self._lock:
-            for row in reversed(self.transitions):
-                if row.flow_uuid == flow_uuid:
-                    return row.seq, row.hash
-        return None
+            seqs = [(row.seq, row.hash) for row in self.transitions if row.flow_uuid == flow_uuid]
+        return max(seqs) if seqs else None
+
+
+def _seq(row: TransitionRow) -> int:
+    return row.seq

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from recorder.persistence.rows import TransitionFields
+
 # Fields of an atom detail that UpdateAtom.changes may name.
 ATOM_FIELDS = frozenset(
     {
@@ -89,26 +91,15 @@ class UpdateAtom:
     meta_patch: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class AppendTransition:
+@dataclass(frozen=True, slots=True)
+class AppendTransition(TransitionFields):
     """Append one row to the transitions audit trail (never updated afterwards).
 
-    ``seq`` is gap-free per flow, ``attempt`` per atom; ``hash`` chains each row to
-    the previous row of the same flow (``prev_hash``) so loss or tampering shows.
+    Its fields are the table's written columns (:class:`~recorder.persistence.rows.
+    TransitionFields`). ``seq`` is gap-free per flow, ``attempt`` per atom; ``hash``
+    chains each row to the previous row of the same flow (``prev_hash``) so loss or
+    tampering shows.
     """
-
-    flow_uuid: str
-    atom_uuid: str | None
-    kind: str
-    name: str
-    old_state: str | None
-    new_state: str
-    at: datetime
-    seq: int
-    attempt: int
-    details: Mapping[str, Any]
-    prev_hash: str
-    hash: str
 
 
 Op = SaveLogbook | SaveFlow | SaveAtom | UpdateFlow | UpdateAtom | AppendTransition

@@ -131,3 +131,10 @@ logbooks = cast(Table, LogbookRow.__table__)
 flow_details = cast(Table, FlowRow.__table__)
 atom_details = cast(Table, AtomRow.__table__)
 transitions = cast(Table, TransitionRow.__table__)
+
+TRANSITION_COLUMNS: tuple[str, ...] = tuple(
+    column.name for column in transitions.columns if not column.primary_key
+)
+"""The columns of ``transitions`` a recorder writes (all but ``id``), in table order:
+the insert's columns and the read mapper's. :class:`~recorder.persistence.rows.
+TransitionFields` has exactly these fields (a test holds them together)."""

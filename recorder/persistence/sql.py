@@ -17,12 +17,12 @@ from __future__ import annotations
 import atexit
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.engine import URL, Engine, RowMapping
+from sqlalchemy.engine import URL, Connection, Engine, RowMapping
 from sqlalchemy.exc import DBAPIError
 
 from recorder.exceptions import (
@@ -34,9 +34,11 @@ from recorder.exceptions import (
 )
 from recorder.persistence import db, encoding, migrate, urls
 from recorder.persistence.models import AtomDetail, FlowDetail, LogBook
-from recorder.persistence.ops import AppendTransition, Op
+from recorder.persistence.ops import Op
+from recorder.persistence.rows import TransitionRow
 from recorder.persistence.schema import atom_details, flow_details, logbooks, transitions
 from recorder.persistence.statements import Statements
+from recorder.persistence.trail_sql import read_trail
 from recorder.persistence.writer import (
     Applier,
     BatchedWriter,
@@ -45,6 +47,7 @@ from recorder.persistence.writer import (
 )
 
 MODES = ("durable", "batched")
+_T = TypeVar("_T")
 
 # Strong references: an open backend stays alive (and gets flushed at exit) until closed.
 _OPEN: set[SQLBackend] = set()
@@ -146,11 +149,14 @@ class SQLBackend:
     # -- reading -------------------------------------------------------------
 
     def _rows(self, stmt: Any) -> list[RowMapping]:
+        return self._read(lambda conn: list(conn.execute(stmt).mappings()))
+
+    def _read(self, read: Callable[[Connection], _T]) -> _T:
         if not self._closed:
             self.flush()
         try:
             with self.engine.connect() as conn:
-                return list(conn.execute(stmt).mappings())
+                return read(conn)
         except DBAPIError as exc:
             raise StorageError("reading from %s failed: %s" % (self.url, db.describe(exc))) from exc
 
@@ -200,30 +206,9 @@ class SQLBackend:
             return [(r["flow_uuid"], r["name"], _atom(r)) for r in rows]
         return [(r["name"], _atom(r)) for r in rows]
 
-    def load_transitions(self, flow_uuid: str) -> list[AppendTransition]:
+    def load_transitions(self, flow_uuid: str) -> list[TransitionRow]:
         """The flow's transitions in ``seq`` order (details decoded)."""
-        rows = self._rows(
-            select(transitions)
-            .where(transitions.c.flow_uuid == flow_uuid)
-            .order_by(transitions.c.seq)
-        )
-        return [
-            AppendTransition(
-                flow_uuid=r["flow_uuid"],
-                atom_uuid=r["atom_uuid"],
-                kind=r["kind"],
-                name=r["name"],
-                old_state=r["old_state"],
-                new_state=r["new_state"],
-                at=r["at"],
-                seq=r["seq"],
-                attempt=r["attempt"],
-                details=encoding.decode_meta(r["details"]),
-                prev_hash=r["prev_hash"],
-                hash=r["hash"],
-            )
-            for r in rows
-        ]
+        return self._read(lambda conn: read_trail(conn, flow_uuid))
 
     def last_transition(self, flow_uuid: str) -> tuple[int, str] | None:
         """``(seq, hash)`` of the flow's newest transition (after a flush), or None."""

@@ -47,6 +47,7 @@ from recorder.persistence.ops import (
     UpdateAtom,
     UpdateFlow,
 )
+from recorder.persistence.schema import TRANSITION_COLUMNS
 
 JSON_FIELDS = frozenset({"results", "failure", "revert_results", "revert_failure"})
 _TABLES = {"flow": "flow_details", "atom": "atom_details"}
@@ -73,20 +74,7 @@ _INSERTS: dict[str, tuple[tuple[str, ...], str]] = {
         "uuid",
     ),
     "transitions": (
-        (
-            "flow_uuid",
-            "atom_uuid",
-            "kind",
-            "name",
-            "old_state",
-            "new_state",
-            "at",
-            "seq",
-            "attempt",
-            "details",
-            "prev_hash",
-            "hash",
-        ),
+        TRANSITION_COLUMNS,
         "flow_uuid, seq",
     ),
 }
@@ -151,20 +139,12 @@ class Statements:
 
     def _prepare_one(self, op: Op) -> list[Prepared]:
         if isinstance(op, AppendTransition):
-            params = {
-                "flow_uuid": op.flow_uuid,
-                "atom_uuid": op.atom_uuid,
-                "kind": op.kind,
-                "name": op.name,
-                "old_state": _opt_str(op.old_state, "old_state"),
-                "new_state": op.new_state,
-                "at": self._time(op.at, "transition time"),
-                "seq": int(op.seq),
-                "attempt": int(op.attempt),
-                "details": self._meta(op.details),
-                "prev_hash": op.prev_hash,
-                "hash": op.hash,
-            }
+            params = {name: getattr(op, name) for name in TRANSITION_COLUMNS}
+            params["old_state"] = _opt_str(op.old_state, "old_state")
+            params["at"] = self._time(op.at, "transition time")
+            params["seq"] = int(op.seq)
+            params["attempt"] = int(op.attempt)
+            params["details"] = self._meta(op.details)
             return [Prepared("transitions", params)]
         if isinstance(op, UpdateAtom):
             return self._prepare_update("atom", op.uuid, op.at, op.changes, op.meta_patch)

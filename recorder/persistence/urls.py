@@ -3,16 +3,20 @@
 The CLI, the demo and the engine all pick the database the same way
 (``--db``, else ``RECORDER_DATABASE_URL``, else ``sqlite:///recorder.db``), and
 every message that names a database shows it without its password.
+
+SQLAlchemy is imported on first use, so that the CLI can name the default URL
+(``recorder --help``) without loading it.
 """
 
 from __future__ import annotations
 
 import os
-
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from typing import TYPE_CHECKING
 
 from recorder.exceptions import InvalidArgument
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 ENV_VAR = "RECORDER_DATABASE_URL"
 DEFAULT_URL = "sqlite:///recorder.db"
@@ -30,6 +34,9 @@ def resolve_url(cli_value: str | None = None) -> str:
 
 def parse(url: str | URL) -> URL:
     """Parse ``url`` and point plain ``postgresql://`` URLs at psycopg 3."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
@@ -46,6 +53,9 @@ def normalize(url: str | URL) -> str:
 
 def redact(url: str | URL) -> str:
     """``url`` with its password replaced by ``***``, for messages and logs."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except (ArgumentError, ValueError):

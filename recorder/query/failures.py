@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from recorder import states
 from recorder.query.model import (
     INTERRUPTED,
     JSON,
@@ -32,9 +33,6 @@ from recorder.query.model import (
     seconds,
 )
 from recorder.query.timeline import (
-    EXECUTE_END_STATES,
-    REVERT_END_STATES,
-    RUN_END_STATES,
     TransitionLike,
     details_of,
     failure_of,
@@ -145,37 +143,37 @@ def _episodes(rows: Iterable[TransitionLike | _Event]) -> tuple[FailureEpisode, 
     for ev in rows:
         state = ev.new_state
         if current is None:  # most rows: nothing to do until something fails
-            if state == "FAILURE" and ev.kind != "flow":
+            if state == states.FAILURE and ev.kind != states.KIND_FLOW:
                 current = _Open()
             else:
                 continue
-        if ev.kind == "flow":
-            if state in RUN_END_STATES or state == "RESUMING":
-                done.append(current.close(INTERRUPTED if state == "RESUMING" else state))
+        if ev.kind == states.KIND_FLOW:
+            if state in states.RUN_END_STATES or state == states.RESUMING:
+                done.append(current.close(INTERRUPTED if state == states.RESUMING else state))
                 current = None
-        elif state == "FAILURE":
+        elif state == states.FAILURE:
             current.failures.append(
                 FailedAttempt(ev.name, ev.attempt, ev.at, "execute", failure_of(details_of(ev)))
             )
-        elif state == "RUNNING":
+        elif state == states.RUNNING:
             done.append(current.close(RETRIED))
             current = None
-        elif state == "REVERTING":
+        elif state == states.REVERTING:
             current.reverts[(ev.name, ev.attempt)] = Revert(
                 ev.name, ev.attempt, ev.at, None, None, None
             )
-        elif state in REVERT_END_STATES:
+        elif state in states.REVERT_END_STATES:
             begun = current.reverts.get((ev.name, ev.attempt))
             start = begun.started_at if begun is not None else ev.at
             first = current.failures[0].at
             current.reverts[(ev.name, ev.attempt)] = Revert(
                 ev.name, ev.attempt, start, ev.at, state, seconds(first, ev.at)
             )
-            if state == "REVERT_FAILURE":
+            if state == states.REVERT_FAILURE:
                 current.failures.append(
                     FailedAttempt(ev.name, ev.attempt, ev.at, "revert", failure_of(details_of(ev)))
                 )
-        elif state == "RETRYING":
+        elif state == states.RETRYING:
             current.retried_by = ev.name
     if current is not None:
         done.append(current.close(None))
@@ -193,7 +191,13 @@ def _seq(row: TransitionLike) -> int:
 
 
 # Within one instant: finishing comes before starting, as the engine orders them.
-_ORDER = {"SUCCESS": 0, "FAILURE": 0, "REVERTED": 1, "REVERT_FAILURE": 1, "RETRYING": 2}
+_ORDER = {
+    states.SUCCESS: 0,
+    states.FAILURE: 0,
+    states.REVERTED: 1,
+    states.REVERT_FAILURE: 1,
+    states.RETRYING: 2,
+}
 
 
 def _failure_details(failure: FailureInfo | None) -> dict[str, Any]:
@@ -203,21 +207,21 @@ def _failure_details(failure: FailureInfo | None) -> dict[str, Any]:
 def _timeline_events(timeline: Timeline) -> Iterator[_Event]:
     for run in timeline.runs:
         if run.ended_at is not None and run.end_state is not None:
-            state = "RESUMING" if run.end_state == INTERRUPTED else run.end_state
-            yield _Event("flow", timeline.flow_name, 0, state, run.ended_at)
+            state = states.RESUMING if run.end_state == INTERRUPTED else run.end_state
+            yield _Event(states.KIND_FLOW, timeline.flow_name, 0, state, run.ended_at)
     for atom in timeline.atoms:
         for a in atom.attempts:
             for p in a.phases:
                 if p.phase == WAITING:
-                    if atom.kind == "retry":
-                        yield _Event(atom.kind, atom.name, a.number, "RETRYING", p.started_at)
+                    if atom.kind == states.KIND_RETRY:
+                        yield _Event(atom.kind, atom.name, a.number, states.RETRYING, p.started_at)
                     continue
                 start_state = RUNNING.upper() if p.phase == RUNNING else REVERTING.upper()
                 yield _Event(atom.kind, atom.name, a.number, start_state, p.started_at)
                 if p.ended_at is not None and p.end_state in (
-                    EXECUTE_END_STATES | REVERT_END_STATES
+                    states.EXECUTE_END_STATES | states.REVERT_END_STATES
                 ):
-                    failure = a.failure if p.end_state == "FAILURE" else a.revert_failure
+                    failure = a.failure if p.end_state == states.FAILURE else a.revert_failure
                     yield _Event(
                         atom.kind,
                         atom.name,
@@ -232,7 +236,7 @@ def failures_from_timeline(timeline: Timeline) -> tuple[FailureEpisode, ...]:
     """Failure episodes ordered by time alone (for timelines that have no rows)."""
     events = sorted(
         _timeline_events(timeline),
-        key=lambda e: (e.at, 3 if e.kind == "flow" else _ORDER.get(e.new_state, 2)),
+        key=lambda e: (e.at, 3 if e.kind == states.KIND_FLOW else _ORDER.get(e.new_state, 2)),
     )
     return _episodes(events)
 

@@ -25,6 +25,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
+from recorder import states
+from recorder.listeners.timing import (
+    DURATION_KEY,
+    DURATIONS_KEY,
+    EXECUTE_PHASE,
+    timestamp_key,
+    timestamps_key,
+)
 from recorder.query.model import SOURCE_META, Timeline
 from recorder.query.timeline import build_timeline
 
@@ -34,32 +42,18 @@ ALWAYS_UNKNOWN = (
     "result summaries",
 )
 
-_STATES = (
-    "PENDING",
-    "RUNNING",
-    "SUCCESS",
-    "FAILURE",
-    "REVERTING",
-    "REVERTED",
-    "REVERT_FAILURE",
-    "RETRYING",
-    "IGNORE",
-    "SUSPENDING",
-    "SUSPENDED",
-    "RESUMING",
-)
 # At one instant, what ends comes before what starts (the engine finishes one
 # phase before it begins the next); a flow starts first and ends last.
 _RANK = {
-    "SUCCESS": 1,
-    "FAILURE": 1,
-    "REVERTED": 2,
-    "REVERT_FAILURE": 2,
-    "PENDING": 3,
-    "RETRYING": 3,
-    "IGNORE": 3,
-    "REVERTING": 4,
-    "RUNNING": 5,
+    states.SUCCESS: 1,
+    states.FAILURE: 1,
+    states.REVERTED: 2,
+    states.REVERT_FAILURE: 2,
+    states.PENDING: 3,
+    states.RETRYING: 3,
+    states.IGNORE: 3,
+    states.REVERTING: 4,
+    states.RUNNING: 5,
 }
 
 
@@ -112,14 +106,14 @@ def _time(value: Any) -> datetime | None:
 
 def _stamps(meta: Mapping[str, Any], state: str) -> list[datetime] | None:
     """Every recorded time of ``state`` (recorder's list key); None if there is no list."""
-    values = meta.get("%s-timestamps" % state)
+    values = meta.get(timestamps_key(state))
     if not isinstance(values, list):
         return None
     return sorted(t for t in (_time(v) for v in values) if t is not None)
 
 
 def _latest(meta: Mapping[str, Any], state: str) -> datetime | None:
-    return _time(meta.get("%s-timestamp" % state))
+    return _time(meta.get(timestamp_key(state)))
 
 
 def failure_summary(stored: Any) -> dict[str, Any]:
@@ -141,7 +135,7 @@ class _Source:
 
 def _from_durations(kind: str, name: str, uuid: str | None, meta: Mapping[str, Any]) -> _Source:
     out = _Source()
-    entries = [e for e in meta.get("durations") or [] if isinstance(e, Mapping)]
+    entries = [e for e in meta.get(DURATIONS_KEY) or [] if isinstance(e, Mapping)]
     starts: dict[str, datetime] = {}
     for entry in entries:
         start, end = _time(entry.get("started")), _time(entry.get("finished"))
@@ -149,32 +143,32 @@ def _from_durations(kind: str, name: str, uuid: str | None, meta: Mapping[str, A
         attempt = number if isinstance(number, int) else 1
         if start is None or end is None:
             continue
-        phase_state = "RUNNING" if entry.get("phase") == "execute" else "REVERTING"
+        phase_state = states.RUNNING if entry.get("phase") == EXECUTE_PHASE else states.REVERTING
         out.rows.append(_Row(kind, name, uuid, phase_state, start, attempt))
         out.rows.append(_Row(kind, name, uuid, str(entry.get("state")), end, attempt))
         starts[phase_state] = max(start, starts.get(phase_state, start))
     last_attempt = max((r.attempt for r in out.rows), default=0)
     # A phase still open has a start timestamp but no durations entry yet.
-    for state in ("RUNNING", "REVERTING"):
+    for state in (states.RUNNING, states.REVERTING):
         stamps = _stamps(meta, state) or [t for t in [_latest(meta, state)] if t is not None]
         for stamp in stamps:
             if state not in starts or stamp > starts[state]:
-                number = last_attempt + 1 if state == "RUNNING" else max(1, last_attempt)
+                number = last_attempt + 1 if state == states.RUNNING else max(1, last_attempt)
                 out.rows.append(_Row(kind, name, uuid, state, stamp, number))
-    for stamp in _stamps(meta, "RETRYING") or []:
-        out.rows.append(_Row(kind, name, uuid, "RETRYING", stamp, 0))
+    for stamp in _stamps(meta, states.RETRYING) or []:
+        out.rows.append(_Row(kind, name, uuid, states.RETRYING, stamp, 0))
     return out
 
 
 def _from_lists(kind: str, name: str, uuid: str | None, meta: Mapping[str, Any]) -> _Source:
     events: list[tuple[datetime, int, str]] = []
-    for state in _STATES:
+    for state in states.STATES:
         for stamp in _stamps(meta, state) or []:
             events.append((stamp, _RANK.get(state, 3), state))
     out = _Source()
     attempt = 0
     for stamp, _, state in sorted(events):
-        if state == "RUNNING":
+        if state == states.RUNNING:
             attempt += 1
         out.rows.append(_Row(kind, name, uuid, state, stamp, max(attempt, 1)))
     return out
@@ -184,8 +178,8 @@ def _from_latest(
     kind: str, name: str, uuid: str | None, meta: Mapping[str, Any], attempt: int
 ) -> _Source:
     out = _Source()
-    stamps = {s: t for s in _STATES if (t := _latest(meta, s)) is not None}
-    running = stamps.get("RUNNING")
+    stamps = {s: t for s in states.STATES if (t := _latest(meta, s)) is not None}
+    running = stamps.get(states.RUNNING)
     dropped = [s for s, t in stamps.items() if running is not None and t < running]
     kept = {s: t for s, t in stamps.items() if running is None or t >= running}
     number = max(attempt, 1)
@@ -194,11 +188,12 @@ def _from_latest(
     if dropped or attempt > 1:
         out.notes.append(
             "%s: earlier attempts (TaskFlow meta keeps only the latest time of each state; "
-            "older %s times were overwritten)" % (name, ", ".join(sorted(dropped)) or "RUNNING")
+            "older %s times were overwritten)"
+            % (name, ", ".join(sorted(dropped)) or states.RUNNING)
         )
-    if not stamps and isinstance(meta.get("duration"), (int, float)):
+    if not stamps and isinstance(meta.get(DURATION_KEY), (int, float)):
         out.notes.append(
-            "%s: when it ran (only a duration of %.3f s is stored)" % (name, meta["duration"])
+            "%s: when it ran (only a duration of %.3f s is stored)" % (name, meta[DURATION_KEY])
         )
     return out
 
@@ -206,9 +201,9 @@ def _from_latest(
 def _source_for(
     kind: str, name: str, uuid: str | None, meta: Mapping[str, Any], attempt: int
 ) -> _Source:
-    if isinstance(meta.get("durations"), list) and kind != "flow":
+    if isinstance(meta.get(DURATIONS_KEY), list) and kind != states.KIND_FLOW:
         return _from_durations(kind, name, uuid, meta)
-    if any(isinstance(meta.get("%s-timestamps" % s), list) for s in _STATES):
+    if any(isinstance(meta.get(timestamps_key(s)), list) for s in states.STATES):
         return _from_lists(kind, name, uuid, meta)
     return _from_latest(kind, name, uuid, meta, attempt)
 
@@ -219,7 +214,7 @@ def _attach_failure(rows: list[_Row], stored: Any) -> None:
     if not details:
         return
     for i in range(len(rows) - 1, -1, -1):
-        if rows[i].new_state == "FAILURE":
+        if rows[i].new_state == states.FAILURE:
             rows[i] = replace(rows[i], details=details)
             return
 
@@ -230,7 +225,7 @@ def timeline_from_meta(
     """The flow's timeline from ``flow.meta`` and each atom's ``meta`` (no transitions)."""
     notes: list[str] = []
     rows: list[_Row] = []
-    flow_source = _source_for("flow", flow.name, None, flow.meta, 0)
+    flow_source = _source_for(states.KIND_FLOW, flow.name, None, flow.meta, 0)
     rows.extend(flow_source.rows)
     notes.extend(flow_source.notes)
     for atom in atoms:
@@ -238,7 +233,7 @@ def timeline_from_meta(
         _attach_failure(source.rows, atom.failure)
         rows.extend(source.rows)
         notes.extend(source.notes)
-        if not source.rows and atom.state not in (None, "PENDING"):
+        if not source.rows and atom.state not in states.UNSTARTED_STATES:
             notes.append("%s: any times (its meta has no timestamps)" % atom.name)
     if not flow_source.rows and rows:
         notes.append("the flow's runs (its meta has no timestamps)")
@@ -256,8 +251,8 @@ def timeline_from_meta(
 
 def _sequence(rows: Iterable[_Row]) -> list[_Row]:
     def key(row: _Row) -> tuple[datetime, int]:
-        if row.kind == "flow":
-            rank = 0 if row.new_state == "RUNNING" else 9
+        if row.kind == states.KIND_FLOW:
+            rank = 0 if row.new_state == states.RUNNING else 9
         else:
             rank = _RANK.get(row.new_state, 3)
         return row.at, rank

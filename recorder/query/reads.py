@@ -1,4 +1,4 @@
-"""Typed reads of the recorder schema (SQLAlchemy Core), keyset-paginated.
+"""Every SELECT of the query layer: typed reads of the recorder schema, keyset-paginated.
 
 Every read takes an open :class:`~sqlalchemy.engine.Connection` and returns
 frozen records, so the caller decides about connections and transactions.
@@ -10,17 +10,22 @@ Each query is shaped for an index of :mod:`recorder.persistence.schema`
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, String, Text, and_, cast, select, tuple_, type_coerce
+from sqlalchemy import Integer, Select, and_, case, cast, func, literal_column, select, tuple_
 from sqlalchemy.engine import Connection, RowMapping
+from sqlalchemy.sql.elements import ColumnElement
 
+from recorder import states
 from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument, StorageError
 from recorder.persistence import encoding
+from recorder.persistence.rows import TRAIL_META_KEY, StoredAtom, StoredFlow, TransitionRow
 from recorder.persistence.schema import atom_details, flow_details, transitions
+from recorder.persistence.trail_sql import read_trail
 from recorder.query.records import (
     AtomName,
     AtomRecord,
@@ -192,69 +197,12 @@ def transitions_of(
     conn: Connection, flow_uuid: str, *, after_seq: int = 0, limit: int | None = None
 ) -> list[TransitionRecord]:
     """The flow's transitions in ``seq`` order, those after ``after_seq`` (keyset paging)."""
-    t = transitions.c
-    stmt = (
-        select(transitions).where(and_(t.flow_uuid == flow_uuid, t.seq > after_seq)).order_by(t.seq)
-    )
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    return [
-        TransitionRecord(
-            id=r["id"],
-            flow_uuid=r["flow_uuid"],
-            atom_uuid=r["atom_uuid"],
-            kind=r["kind"],
-            name=r["name"],
-            old_state=r["old_state"],
-            new_state=r["new_state"],
-            at=r["at"],
-            seq=r["seq"],
-            attempt=r["attempt"],
-            details=r["details"] or {},
-            prev_hash=r["prev_hash"],
-            hash=r["hash"],
-        )
-        for r in conn.execute(stmt).mappings()
-    ]
+    return read_trail(conn, flow_uuid, after_seq=after_seq, limit=limit)
 
 
 def timeline_rows(conn: Connection, flow_uuid: str) -> list[TimelineRow]:
-    """The flow's transitions in ``seq`` order, for :func:`~recorder.query.build_timeline`.
-
-    Three times faster than :func:`transitions_of` on a big flow: the JSON
-    stays text and SQLite's time text is parsed directly, skipping the
-    column types' per-value processing (the timeline is the hot path of
-    ``recorder timeline``).
-    """
-    t = transitions.c
-    sqlite = conn.dialect.name == "sqlite"
-    at = type_coerce(t.at, String) if sqlite else t.at
-    stmt = (
-        select(
-            t.atom_uuid,
-            t.kind,
-            t.name,
-            t.old_state,
-            t.new_state,
-            at,
-            t.seq,
-            t.attempt,
-            cast(t.details, Text),
-        )
-        .where(t.flow_uuid == flow_uuid)
-        .order_by(t.seq)
-    )
-    rows = conn.execute(stmt)
-    if not sqlite:
-        return [TimelineRow(*row) for row in rows]
-    parse = datetime.fromisoformat
-    try:
-        return [
-            TimelineRow(a, k, n, o, new, parse(when), seq, att, d)
-            for a, k, n, o, new, when, seq, att, d in rows
-        ]
-    except (ValueError, TypeError) as exc:  # SQLite keeps any text a hand put there
-        raise StorageError("cannot read stored time of flow %s: %s" % (flow_uuid, exc)) from exc
+    """The flow's transitions in ``seq`` order, for :func:`~recorder.query.build_timeline`."""
+    return read_trail(conn, flow_uuid)
 
 
 def atom_names(conn: Connection, flow_uuid: str) -> list[AtomName]:
@@ -299,3 +247,136 @@ def iter_flow_uuids(conn: Connection, batch: int = 1000) -> Iterator[str]:
         if len(uuids) < batch:
             return
         last = uuids[-1]
+
+
+# -- what verify checks ---------------------------------------------------------
+
+
+def snapshot(conn: Connection) -> Connection:
+    """``conn`` reading one snapshot per transaction (a no-op inside a transaction).
+
+    :func:`stored_flow` makes three reads; a flow committing a state change
+    between them would look inconsistent. SQLite's read transaction is one
+    snapshot already; PostgreSQL needs REPEATABLE READ.
+    """
+    if conn.dialect.name == "postgresql" and not conn.in_transaction():
+        conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
+
+
+def _recorded(meta: Any) -> bool:
+    if isinstance(meta, str):  # a JSON column read back as text
+        try:
+            meta = json.loads(meta)
+        except ValueError as exc:  # SQLite keeps any text a hand put in a JSON column
+            raise StorageError("cannot read stored JSON %.40r: %s" % (meta, exc)) from exc
+    return encoding.decode_meta(meta).get(TRAIL_META_KEY) is True
+
+
+def stored_flow(conn: Connection, flow_uuid: str) -> tuple[StoredFlow | None, list[TransitionRow]]:
+    """What :func:`recorder.audit.verify_flow` checks: the flow as flow_details /
+    atom_details hold it (None if absent), and its transitions rows in ``seq`` order."""
+    f, a = flow_details.c, atom_details.c
+    flow = conn.execute(
+        select(f.uuid, f.name, f.state, f.meta).where(f.uuid == flow_uuid)
+    ).one_or_none()
+    atoms = conn.execute(
+        select(a.uuid, a.name, a.kind, a.state, a.attempt)
+        .where(a.flow_uuid == flow_uuid)
+        .order_by(a.created_at, a.name)
+    ).all()
+    rows = read_trail(conn, flow_uuid)
+    if flow is None:
+        return None, rows
+    stored = tuple(
+        StoredAtom(row.uuid, row.name, row.kind, row.state, int(row.attempt or 0)) for row in atoms
+    )
+    return StoredFlow(flow.uuid, flow.name, flow.state, _recorded(flow.meta), stored), rows
+
+
+# -- statistics: one row per attempt, folded by recorder.query.stats ---------------
+
+
+def seconds_sql(dialect: str, end: Any, start: Any) -> ColumnElement[Any]:
+    """SQL for the seconds between two time columns, exact to the microsecond.
+
+    PostgreSQL: EXTRACT(EPOCH ...). SQLite: recorder's fixed-width UTC text,
+    whole seconds by strftime('%s') plus the microsecond digits (chars 21-26).
+    """
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start)
+
+    def part(col: Any, begin: int, length: int) -> Any:
+        return func.substr(col, begin, length)
+
+    whole = cast(func.strftime("%s", part(end, 1, 19)), Integer) - cast(
+        func.strftime("%s", part(start, 1, 19)), Integer
+    )
+    micros = cast(part(end, 21, 6), Integer) - cast(part(start, 21, 6), Integer)
+    return whole + micros / literal_column("1000000.0")
+
+
+def attempts_query(
+    dialect: str,
+    *,
+    name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    exact: bool = False,
+) -> Any:
+    """One row per atom attempt: name, kind, atom_uuid, attempt, duration_s, failed, ..."""
+    t = transitions.c
+    state = t.new_state
+    started = func.min(case((state == states.RUNNING, t.at)))
+    ended = func.min(case((state.in_(sorted(states.EXECUTE_END_STATES)), t.at)))
+    conditions = [t.kind != states.KIND_FLOW]
+    if name is not None:
+        conditions.append(t.name == name if exact else name_filter(t.name, name))
+    if since is not None:
+        conditions.append(t.at >= since)
+    if until is not None:
+        conditions.append(t.at < until)
+    per_attempt = (
+        select(
+            t.name.label("name"),
+            func.min(t.kind).label("kind"),
+            t.atom_uuid.label("atom_uuid"),
+            t.attempt.label("attempt"),
+            started.label("started"),
+            ended.label("ended"),
+            func.max(case((state == states.FAILURE, 1), else_=0)).label("failed"),
+            func.max(case((state == states.REVERTED, 1), else_=0)).label("reverted"),
+        )
+        .where(and_(*conditions))
+        .group_by(t.name, t.atom_uuid, t.attempt)
+        .subquery("per_attempt")
+    )
+    p = per_attempt.c
+    return (
+        select(
+            p.name,
+            p.kind,
+            p.atom_uuid,
+            p.failed,
+            p.reverted,
+            case(
+                (p.ended.is_not(None), seconds_sql(dialect, p.ended, p.started)),
+                else_=None,
+            ).label("duration_s"),
+        )
+        .where(p.started.is_not(None))
+        .order_by(p.name)
+    )
+
+
+def atom_names_matching(conn: Connection, name: str | None = None) -> list[str]:
+    """The distinct atom names in the transitions (matching a name or pattern), sorted.
+
+    Lets a caller compute statistics one name at a time -- each an index range
+    scan -- and show progress over a big database, instead of one long query.
+    """
+    t = transitions.c
+    stmt = select(t.name).where(t.kind != states.KIND_FLOW).distinct().order_by(t.name)
+    if name is not None:
+        stmt = stmt.where(name_filter(t.name, name))
+    return [row[0] for row in conn.execute(stmt)]

@@ -1,5 +1,8 @@
 """The records reads return: one frozen type per table row, plus paging types.
 
+A transitions row is :class:`~recorder.persistence.rows.TransitionRow`, the type
+every reader of that table gets (also under its older names here).
+
 Kept apart from the queries in :mod:`recorder.query.reads` so code that only
 handles results (renderers, user code) need not import SQL.
 """
@@ -15,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Generic, NamedTuple, TypeVar
 
 from recorder.exceptions import InvalidArgument
+from recorder.persistence.rows import TransitionRow
 from recorder.query.model import JSON, iso
 
 T = TypeVar("T")
@@ -60,25 +64,6 @@ class AtomRecord:
     failure: Any
     created_at: datetime
     updated_at: datetime | None
-
-
-@dataclass(frozen=True)
-class TransitionRecord:
-    """A transitions row (``details`` as stored: small JSON)."""
-
-    id: int
-    flow_uuid: str
-    atom_uuid: str | None
-    kind: str
-    name: str
-    old_state: str | None
-    new_state: str
-    at: datetime
-    seq: int
-    attempt: int
-    details: Mapping[str, Any]
-    prev_hash: str
-    hash: str
 
 
 @dataclass(frozen=True)
@@ -133,22 +118,11 @@ class Page(Generic[T]):
         return len(self.items)
 
 
-class TimelineRow(NamedTuple):
-    """The columns a timeline needs, read without per-value type processing.
+TransitionRecord = TransitionRow
+"""A transitions row: the one read type of the table (:mod:`recorder.persistence.rows`)."""
 
-    ``details`` is the stored JSON text (parsed only for the rows that carry a
-    result or failure); ``at`` is an aware UTC datetime.
-    """
-
-    atom_uuid: str | None
-    kind: str
-    name: str
-    old_state: str | None
-    new_state: str
-    at: datetime
-    seq: int
-    attempt: int
-    details: Any
+TimelineRow = TransitionRow
+"""What :func:`~recorder.query.reads.timeline_rows` returns: the same read type."""
 
 
 class AtomName(NamedTuple):

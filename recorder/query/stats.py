@@ -1,11 +1,12 @@
 """Per-atom-name statistics across runs: how often, how long, how often it failed or retried.
 
-The database does the heavy part: it reads only the rows of the asked-for
-names (the ``(name, at)`` index turns ``name = ? AND at >= ?`` into a range
-scan) and folds the 3-5 rows of each attempt into one row with its duration
-already computed in SQL. Python then only sorts durations for percentiles,
-which SQLite cannot compute and which must mean the same on both databases
-(linear interpolation, like PostgreSQL's ``percentile_cont``).
+The database does the heavy part (its statements are in :mod:`recorder.query.reads`):
+it reads only the rows of the asked-for names (the ``(name, at)`` index turns
+``name = ? AND at >= ?`` into a range scan) and folds the 3-5 rows of each
+attempt into one row with its duration already computed in SQL. Python then
+only sorts durations for percentiles, which SQLite cannot compute and which
+must mean the same on both databases (linear interpolation, like PostgreSQL's
+``percentile_cont``).
 
 Definitions (per atom name): ``runs`` -- atoms of that name that ran (one per
 flow run that reached it); ``attempts`` -- times one entered RUNNING;
@@ -19,15 +20,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, func, literal_column, select
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
 
-from recorder.persistence.schema import transitions
 from recorder.query.model import JSON
-from recorder.query.reads import name_filter
+from recorder.query.reads import atom_names_matching, attempts_query
+
+__all__ = ["AtomStats", "atom_names_matching", "atom_stats", "percentile"]
 
 
 def percentile(ordered: Sequence[float], q: float) -> float | None:
@@ -84,78 +83,6 @@ class AtomStats:
         }
 
 
-def seconds_sql(dialect: str, end: Any, start: Any) -> ColumnElement[Any]:
-    """SQL for the seconds between two time columns, exact to the microsecond.
-
-    PostgreSQL: EXTRACT(EPOCH ...). SQLite: recorder's fixed-width UTC text,
-    whole seconds by strftime('%s') plus the microsecond digits (chars 21-26).
-    """
-    if dialect == "postgresql":
-        return func.extract("epoch", end - start)
-
-    def part(col: Any, begin: int, length: int) -> Any:
-        return func.substr(col, begin, length)
-
-    whole = cast(func.strftime("%s", part(end, 1, 19)), Integer) - cast(
-        func.strftime("%s", part(start, 1, 19)), Integer
-    )
-    micros = cast(part(end, 21, 6), Integer) - cast(part(start, 21, 6), Integer)
-    return whole + micros / literal_column("1000000.0")
-
-
-def attempts_query(
-    dialect: str,
-    *,
-    name: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    exact: bool = False,
-) -> Any:
-    """One row per atom attempt: name, kind, atom_uuid, attempt, duration_s, failed, ..."""
-    t = transitions.c
-    state = t.new_state
-    started = func.min(case((state == "RUNNING", t.at)))
-    ended = func.min(case((state.in_(("SUCCESS", "FAILURE")), t.at)))
-    conditions = [t.kind != "flow"]
-    if name is not None:
-        conditions.append(t.name == name if exact else name_filter(t.name, name))
-    if since is not None:
-        conditions.append(t.at >= since)
-    if until is not None:
-        conditions.append(t.at < until)
-    per_attempt = (
-        select(
-            t.name.label("name"),
-            func.min(t.kind).label("kind"),
-            t.atom_uuid.label("atom_uuid"),
-            t.attempt.label("attempt"),
-            started.label("started"),
-            ended.label("ended"),
-            func.max(case((state == "FAILURE", 1), else_=0)).label("failed"),
-            func.max(case((state == "REVERTED", 1), else_=0)).label("reverted"),
-        )
-        .where(and_(*conditions))
-        .group_by(t.name, t.atom_uuid, t.attempt)
-        .subquery("per_attempt")
-    )
-    p = per_attempt.c
-    return (
-        select(
-            p.name,
-            p.kind,
-            p.atom_uuid,
-            p.failed,
-            p.reverted,
-            case(
-                (p.ended.is_not(None), seconds_sql(dialect, p.ended, p.started)),
-                else_=None,
-            ).label("duration_s"),
-        )
-        .where(p.started.is_not(None))
-        .order_by(p.name)
-    )
-
-
 @dataclass
 class _Acc:
     kind: str
@@ -209,16 +136,3 @@ def atom_stats(
         if row.duration_s is not None:
             item.durations.append(float(row.duration_s))
     return [acc[key].build(key) for key in sorted(acc)]
-
-
-def atom_names_matching(conn: Connection, name: str | None = None) -> list[str]:
-    """The distinct atom names in the transitions (matching a name or pattern), sorted.
-
-    Lets a caller compute statistics one name at a time -- each an index range
-    scan -- and show progress over a big database, instead of one long query.
-    """
-    t = transitions.c
-    stmt = select(t.name).where(t.kind != "flow").distinct().order_by(t.name)
-    if name is not None:
-        stmt = stmt.where(name_filter(t.name, name))
-    return [row[0] for row in conn.execute(stmt)]

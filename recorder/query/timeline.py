@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from recorder import states
 from recorder.exceptions import StorageError
 from recorder.query.model import (
     INTERRUPTED,
@@ -35,10 +36,6 @@ from recorder.query.model import (
     RunSegment,
     Timeline,
 )
-
-RUN_END_STATES = frozenset({"SUCCESS", "FAILURE", "REVERTED", "SUSPENDED"})
-EXECUTE_END_STATES = frozenset({"SUCCESS", "FAILURE"})
-REVERT_END_STATES = frozenset({"REVERTED", "REVERT_FAILURE"})
 
 
 class TransitionLike(Protocol):
@@ -204,7 +201,7 @@ class _Builder:
         self.notes: list[str] = []
 
     def feed(self, row: TransitionLike) -> None:
-        if row.kind == "flow":
+        if row.kind == states.KIND_FLOW:
             self._flow(row)
         else:
             self._atom(row)
@@ -217,15 +214,15 @@ class _Builder:
         self.flow_name = row.name
         self.flow_state = row.new_state
         new = row.new_state
-        if new == "RUNNING":
+        if new == states.RUNNING:
             if self.run_start is not None:
                 self._interrupt(self.run_start)
             self.run_start = row.at
-        elif new in RUN_END_STATES and self.run_start is not None:
+        elif new in states.RUN_END_STATES and self.run_start is not None:
             self.runs.append(RunSegment(len(self.runs) + 1, self.run_start, row.at, new))
             self.run_start = None
             self._drop_waits()
-        elif new == "RESUMING" and self.run_start is not None:
+        elif new == states.RESUMING and self.run_start is not None:
             self._interrupt(self.run_start)
 
     def _interrupt(self, run_start: datetime) -> None:
@@ -251,29 +248,29 @@ class _Builder:
         if atom is None:
             atom = self.atoms[key] = _AtomBuilder(row.name, row.atom_uuid, row.kind)
         new = atom.state = row.new_state
-        if new == "RUNNING":
+        if new == states.RUNNING:
             number = row.attempt
             attempt = atom.attempts.get(number)
             if attempt is None:
                 attempt = atom.attempts[number] = _AttemptBuilder(number)
             if atom.wait_start is not None:
-                attempt.phases.append(Phase(WAITING, atom.wait_start, row.at, "RUNNING"))
+                attempt.phases.append(Phase(WAITING, atom.wait_start, row.at, states.RUNNING))
                 atom.wait_start = None
             attempt.begin(RUNNING, row.at)
-        elif new in EXECUTE_END_STATES:
+        elif new in states.EXECUTE_END_STATES:
             self._executed(atom, row)
-        elif new == "REVERTING":
+        elif new == states.REVERTING:
             atom.latest(row.attempt).begin(REVERTING, row.at)
-        elif new in REVERT_END_STATES:
+        elif new in states.REVERT_END_STATES:
             attempt = atom.latest(row.attempt)
             if not attempt.close(REVERTING, row.at, new):
                 attempt.phases.append(Phase(REVERTING, row.at, row.at, new))
             attempt.revert_outcome = new
-            if new == "REVERT_FAILURE":
+            if new == states.REVERT_FAILURE:
                 attempt.revert_failure = failure_of(details_of(row))
             else:
                 atom.wait_start = row.at
-        elif new == "RETRYING":
+        elif new == states.RETRYING:
             atom.wait_start = row.at
 
     def _executed(self, atom: _AtomBuilder, row: TransitionLike) -> None:
@@ -289,7 +286,7 @@ class _Builder:
             )
         attempt.outcome = row.new_state
         details = details_of(row)
-        if row.new_state == "FAILURE":
+        if row.new_state == states.FAILURE:
             attempt.failure = failure_of(details)
         else:
             attempt.result = _result_of(details)

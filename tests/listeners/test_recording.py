@@ -19,6 +19,7 @@ from recorder.listeners.recording import MAX_SUMMARY, TransitionRecorder
 from recorder.patterns import linear_flow, unordered_flow
 from recorder.persistence.memory import MemoryBackend
 from recorder.persistence.ops import AppendTransition
+from recorder.persistence.rows import TransitionRow
 from recorder.storage import Transition, to_datetime
 from tests.support.sample_tasks import Boom, Const, FailsTimes, Sleepy
 
@@ -31,7 +32,7 @@ def retried_flow() -> linear_flow.Flow:
     return linear_flow.Flow("outer").add(inner)
 
 
-def rows_of(backend: MemoryBackend, engine: ActionEngine) -> list[AppendTransition]:
+def rows_of(backend: MemoryBackend, engine: ActionEngine) -> list[TransitionRow]:
     return [r for r in backend.transitions if r.flow_uuid == engine.storage.flow_uuid]
 
 
@@ -141,7 +142,7 @@ def test_parallel_failure_rows_verify() -> None:
 
 
 @pytest.fixture
-def chain() -> list[AppendTransition]:
+def chain() -> list[TransitionRow]:
     backend = MemoryBackend()
     engine = engines.load(retried_flow(), backend=backend)
     with TransitionRecorder(engine):
@@ -151,7 +152,7 @@ def chain() -> list[AppendTransition]:
     return rows
 
 
-def test_altered_rows_are_found_at_their_seq(chain: list[AppendTransition]) -> None:
+def test_altered_rows_are_found_at_their_seq(chain: list[TransitionRow]) -> None:
     tampering: list[tuple[str, Any]] = [
         ("new_state", states.FAILURE),
         ("name", "other"),
@@ -169,7 +170,7 @@ def test_altered_rows_are_found_at_their_seq(chain: list[AppendTransition]) -> N
         assert result.checked == 9
 
 
-def test_deleted_rows_are_found_at_their_seq(chain: list[AppendTransition]) -> None:
+def test_deleted_rows_are_found_at_their_seq(chain: list[TransitionRow]) -> None:
     rows = chain[:4] + chain[5:]
     result = verify_chain(rows)
     assert (result.ok, result.first_bad_seq) == (False, 5) and "missing" in result.reason
@@ -180,7 +181,7 @@ def test_deleted_rows_are_found_at_their_seq(chain: list[AppendTransition]) -> N
     assert verify_chain(chain[1:]).first_bad_seq == 1
 
 
-def test_inserted_rows_are_found_at_their_seq(chain: list[AppendTransition]) -> None:
+def test_inserted_rows_are_found_at_their_seq(chain: list[TransitionRow]) -> None:
     forged = dataclasses.replace(chain[5], name="forged", prev_hash=chain[5].hash, seq=7)
     # Inserted as seq 7 without renumbering: a duplicate seq.
     result = verify_chain([*chain[:6], forged, *chain[6:]])
@@ -193,7 +194,7 @@ def test_inserted_rows_are_found_at_their_seq(chain: list[AppendTransition]) -> 
     assert verify_chain([*chain[:6], rehashed, *shifted]).first_bad_seq == 8
 
 
-def test_reordered_rows_are_found_at_their_seq(chain: list[AppendTransition]) -> None:
+def test_reordered_rows_are_found_at_their_seq(chain: list[TransitionRow]) -> None:
     rows = list(chain)
     rows[11], rows[12] = rows[12], rows[11]
     result = verify_chain(rows)
@@ -204,7 +205,7 @@ def test_reordered_rows_are_found_at_their_seq(chain: list[AppendTransition]) ->
     assert verify_chain(rows).first_bad_seq == 12
 
 
-def test_truncation_needs_an_expected_head(chain: list[AppendTransition]) -> None:
+def test_truncation_needs_an_expected_head(chain: list[TransitionRow]) -> None:
     head = (chain[-1].seq, chain[-1].hash)
     assert verify_chain(chain, expected_head=head).ok
     assert verify_chain(chain[:-2]).ok  # a chain alone cannot see a cut-off end
@@ -214,17 +215,17 @@ def test_truncation_needs_an_expected_head(chain: list[AppendTransition]) -> Non
     assert verify_chain(chain[:10], expected_head=(5, chain[4].hash)).ok  # grew since
 
 
-def test_a_rewritten_chain_that_grew_past_its_anchor_fails(chain: list[AppendTransition]) -> None:
+def test_a_rewritten_chain_that_grew_past_its_anchor_fails(chain: list[TransitionRow]) -> None:
     """A forger rewrites row 3 and recomputes every later hash: the row at the anchor differs."""
     anchor = (chain[9].seq, chain[9].hash)
-    forged: list[AppendTransition] = list(chain[:2])
+    forged: list[TransitionRow] = list(chain[:2])
     for row in chain[2:]:
         fields = dataclasses.asdict(row)
         fields["prev_hash"] = forged[-1].hash
         if row.seq == 3:
             fields["name"] = "forged"
         fields["hash"] = row_hash(fields)
-        forged.append(AppendTransition(**fields))
+        forged.append(TransitionRow(**fields))
     assert verify_chain(forged).ok  # the chain alone cannot tell
     result = verify_chain(forged, expected_head=anchor)
     assert (result.ok, result.first_bad_seq) == (False, 10)
@@ -232,7 +233,7 @@ def test_a_rewritten_chain_that_grew_past_its_anchor_fails(chain: list[AppendTra
     assert verify_chain(chain, expected_head=anchor).ok
 
 
-def test_rows_of_another_flow_and_empty_input(chain: list[AppendTransition]) -> None:
+def test_rows_of_another_flow_and_empty_input(chain: list[TransitionRow]) -> None:
     rows = list(chain)
     rows[3] = dataclasses.replace(rows[3], flow_uuid="someone-else")
     assert verify_chain(rows).first_bad_seq == 4
@@ -257,7 +258,7 @@ def test_verify_flow_sees_tampering_in_the_backend() -> None:
     assert verify_flow(backend, other.storage.flow_uuid).ok
 
 
-def test_rows_given_as_mappings_verify(chain: list[AppendTransition]) -> None:
+def test_rows_given_as_mappings_verify(chain: list[TransitionRow]) -> None:
     as_dicts = [dataclasses.asdict(r) for r in chain]
     for row in as_dicts:
         row["at"] = row["at"].isoformat()  # e.g. text read back from a database

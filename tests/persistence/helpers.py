@@ -6,7 +6,6 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from recorder.persistence.memory import MemoryBackend
 from recorder.persistence.models import new_uuid
 from recorder.persistence.ops import (
     AppendTransition,
@@ -14,6 +13,7 @@ from recorder.persistence.ops import (
     SaveFlow,
     SaveLogbook,
 )
+from recorder.persistence.rows import TransitionRow
 
 T0 = datetime(2024, 5, 17, 12, 0, 0, 123456, tzinfo=timezone.utc)
 _tick = itertools.count(1)
@@ -80,15 +80,15 @@ class Flow:
         return op
 
 
-def transitions_of(backend: Any, flow_uuid: str) -> list[AppendTransition]:
+def transitions_of(backend: Any, flow_uuid: str) -> list[TransitionRow]:
     """Stored transitions of a flow, in seq order, from any backend."""
-    if isinstance(backend, MemoryBackend):
-        return sorted(
-            (row for row in backend.transitions if row.flow_uuid == flow_uuid),
-            key=lambda row: row.seq,
-        )
-    result: list[AppendTransition] = backend.load_transitions(flow_uuid)
+    result: list[TransitionRow] = backend.load_transitions(flow_uuid)
     return result
+
+
+def as_stored(ops: list[AppendTransition]) -> list[TransitionRow]:
+    """The rows writing ``ops`` stores (rows compare equal whatever their ids)."""
+    return [TransitionRow.of(op) for op in ops]
 
 
 def as_lists(value: Any) -> Any:

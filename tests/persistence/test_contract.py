@@ -24,7 +24,7 @@ from recorder.persistence.ops import (
     UpdateAtom,
     UpdateFlow,
 )
-from tests.persistence.helpers import Flow, as_lists, at, later, transitions_of
+from tests.persistence.helpers import Flow, as_lists, as_stored, at, later, transitions_of
 
 
 def _failure(message: str = "boom") -> Failure:
@@ -251,7 +251,7 @@ def test_transitions_are_appended_in_order(backend: Any) -> None:
     for op in ops:
         backend.write([op])
     stored = transitions_of(backend, flow.uuid)
-    assert stored == ops
+    assert stored == as_stored(ops)
     assert stored[2].details == {"result": "ok"}
     assert backend.last_transition(flow.uuid) == (3, "h3")
     assert backend.last_transition(new_uuid()) is None
@@ -263,7 +263,7 @@ def test_a_transition_written_again_is_kept_once(backend: Any) -> None:
     backend.write([first])
     retried = dataclasses.replace(first, attempt=99, hash="other")  # same (flow, seq)
     backend.write([retried])
-    assert transitions_of(backend, flow.uuid) == [first]
+    assert transitions_of(backend, flow.uuid) == as_stored([first])
 
 
 def test_logbook_loads_with_flows_and_atoms(backend: Any) -> None:

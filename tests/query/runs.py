@@ -9,8 +9,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import recorder
-from recorder import engines, task
-from recorder.commands import demo_flow
+from recorder import demo, engines, task
 from recorder.flow import Flow
 from recorder.patterns import linear_flow
 from recorder.persistence.models import FlowDetail
@@ -40,11 +39,11 @@ def record(
 def record_demo(
     url: str, *, fails: bool = True, speed: float = 50.0, uuid: str | None = None
 ) -> str:
-    """The CLI demo's order flow (parallel section, retried flaky task, failing courier)."""
+    """recorder.demo's order flow (parallel section, retried flaky task, failing courier)."""
     return record(
         url,
-        demo_flow.build(speed, courier_fails=fails),
-        demo_flow.STORE,
+        demo.build(speed, courier_fails=fails),
+        demo.STORE,
         engine="parallel",
         uuid=uuid,
     )

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
-from recorder import engines
-from recorder.commands import demo_flow
+from recorder import demo, engines
 from recorder.listeners.timing import DurationListener, EventTimeListener
 from recorder.persistence.urls import normalize
 from recorder.query import get_flow, load_report, timeline_from_meta
@@ -104,13 +103,11 @@ def test_recorder_timestamp_lists_bring_back_every_attempt() -> None:
 
 
 def test_a_flow_recorded_without_transitions_falls_back_to_meta(db_url: str) -> None:
-    engine = engines.load(
-        demo_flow.build(50.0), store=demo_flow.STORE, engine="parallel", backend=db_url
-    )
+    engine = engines.load(demo.build(50.0), store=demo.STORE, engine="parallel", backend=db_url)
     with (
         DurationListener(engine),
         EventTimeListener(engine),
-        pytest.raises(demo_flow.CourierUnavailable),
+        pytest.raises(demo.CourierUnavailable),
     ):
         engine.run()
     engine.close()

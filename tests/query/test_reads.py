@@ -10,8 +10,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
 import recorder
-from recorder import engines
-from recorder.commands import demo_flow
+from recorder import demo, engines
 from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument
 from recorder.listeners.timing import DurationListener, EventTimeListener
 from recorder.patterns import linear_flow
@@ -146,14 +145,12 @@ def test_meta_with_history_gives_the_same_attempts_as_the_transitions(
 ) -> None:
     # recorder.record() keeps only TaskFlow's latest keys in meta (the rows hold the
     # history); standalone timing listeners also keep every attempt there.
-    engine = engines.load(
-        demo_flow.build(50.0), store=demo_flow.STORE, engine="parallel", backend=db_url
-    )
+    engine = engines.load(demo.build(50.0), store=demo.STORE, engine="parallel", backend=db_url)
     with (
         recorder.record(engine),
         DurationListener(engine),
         EventTimeListener(engine),
-        pytest.raises(demo_flow.CourierUnavailable),
+        pytest.raises(demo.CourierUnavailable),
     ):
         engine.run()
     engine.close()

@@ -11,10 +11,10 @@ from __future__ import annotations
 from recorder.audit import verify_flow
 from recorder.persistence import connect
 from recorder.persistence.models import FlowDetail
-from recorder.persistence.ops import AppendTransition
+from recorder.persistence.rows import TransitionRow
 
 
-def load(url: str, flow_uuid: str) -> tuple[FlowDetail, list[AppendTransition]]:
+def load(url: str, flow_uuid: str) -> tuple[FlowDetail, list[TransitionRow]]:
     backend = connect(url)
     try:
         return backend.load_flow(flow_uuid), backend.load_transitions(flow_uuid)

@@ -11,15 +11,25 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Generator
 from concurrent import futures
 from typing import Any
 
+from recorder import states
 from recorder import task as task_module
+from recorder.engines.action_engine.machine import Machine
 from recorder.engines.action_engine.runner import Runner
-from recorder.engines.compiler import Compilation
+from recorder.engines.compiler import Compilation, resolve_arguments
 from recorder.exceptions import AlreadyRunning, InvalidArgument
 from recorder.notifier import Notifier
 from recorder.storage import Storage
+
+# TaskFlow's names for its thread-pool executor (its 'greenthread' ones need eventlet).
+EXECUTOR_STRINGS = frozenset({"thread", "threads", "threaded"})
+
+
+class InvalidExecutor(InvalidArgument, TypeError):
+    """The ``executor`` option is neither an Executor nor one of EXECUTOR_STRINGS."""
 
 
 class ActionEngine:
@@ -30,7 +40,11 @@ class ActionEngine:
         compilation: Compilation,
         storage: Storage,
         options: dict[str, Any] | None = None,
+        *,
+        owns_backend: bool = False,
     ) -> None:
+        """``owns_backend``: the engine opened its backend itself, so :meth:`close`
+        closes it (otherwise it only flushes it)."""
         self._compilation = compilation
         self._storage = storage
         self._options = dict(options or {})
@@ -38,7 +52,8 @@ class ActionEngine:
         self._atom_notifier = Notifier()
         self._run_lock = threading.Lock()
         self._suspend = threading.Event()
-        self._owned_backend = False
+        self._owned_backend = owns_backend
+        self._statistics: dict[str, Any] = {}
         for atom in compilation.atoms:
             if isinstance(atom, task_module.Task):
                 atom.notifier.register(
@@ -77,14 +92,27 @@ class ActionEngine:
     def max_workers(self) -> int:
         return 1
 
+    @property
+    def statistics(self) -> dict[str, Any]:
+        """Figures of the last run: ``active_for`` (seconds), ``completed`` (atoms)."""
+        return self._statistics
+
     def compile(self) -> None:
         """Kept for TaskFlow compatibility: loading already compiled the flow."""
 
     def prepare(self) -> None:
-        """Kept for TaskFlow compatibility: loading already prepared storage."""
+        """Make the flow runnable again: a REVERTED flow is reset to PENDING."""
+        if self._storage.get_flow_state() == states.REVERTED:
+            self.reset()
 
     def validate(self) -> None:
-        """Kept for TaskFlow compatibility: loading already validated requirements."""
+        """Check that every atom's requirements can be met (MissingDependencies if not),
+        from the store as it is now and from the atoms that run before it."""
+        resolve_arguments(self._compilation, self._storage.store)
+
+    def reset(self) -> None:
+        """Move every atom back to PENDING (results and failures cleared), then the flow."""
+        Runner(self, None).reset_all()
 
     def suspend(self) -> None:
         """Ask a running engine to stop starting atoms; ``run()`` returns once they finish."""
@@ -95,18 +123,29 @@ class ActionEngine:
         if not self._run_lock.acquire(blocking=False):
             raise AlreadyRunning("engine for flow %r is already running" % self._storage.flow_name)
         try:
-            self._suspend.clear()
-            executor, shutdown = self._make_executor()
-            try:
-                Runner(self, executor).run()
-            finally:
-                if shutdown and executor is not None:
-                    executor.shutdown(wait=True)
-                backend = self._storage.backend
-                if backend is not None:
-                    backend.flush()
+            for _state in self.run_iter():
+                pass
         finally:
             self._run_lock.release()
+
+    def run_iter(self) -> Generator[str, Any, None]:
+        """Run the flow step by step, yielding the engine's states (RESUMING,
+        SCHEDULING, WAITING, ANALYZING, ..., then SUCCESS, REVERTED, FAILURE or
+        SUSPENDED); ``send(True)`` suspends the run."""
+        self.compile()
+        self.prepare()
+        self.validate()
+        self._suspend.clear()
+        executor, shutdown = self._make_executor()
+        try:
+            runner = Runner(self, executor)
+            yield from Machine(runner, self._statistics).iterate()
+        finally:
+            if shutdown and executor is not None:
+                executor.shutdown(wait=True)
+            backend = self._storage.backend
+            if backend is not None:
+                backend.flush()
 
     def close(self) -> None:
         """Flush and close the database backend the engine opened itself (if any)."""
@@ -145,11 +184,23 @@ class ParallelActionEngine(ActionEngine):
         compilation: Compilation,
         storage: Storage,
         options: dict[str, Any] | None = None,
+        *,
+        owns_backend: bool = False,
     ) -> None:
-        super().__init__(compilation, storage, options)
+        super().__init__(compilation, storage, options, owns_backend=owns_backend)
         executor = self._options.get("executor")
-        if executor is not None and not isinstance(executor, futures.Executor):
-            raise InvalidArgument("executor must be a concurrent.futures.Executor: %r" % executor)
+        if isinstance(executor, str):
+            if executor.lower() not in EXECUTOR_STRINGS:
+                raise InvalidArgument(
+                    "Unknown executor string '%s' expected one of %s (or mixed case equivalent)"
+                    % (executor, sorted(EXECUTOR_STRINGS))
+                )
+            executor = None  # a thread pool of our own, per run
+        elif executor is not None and not isinstance(executor, futures.Executor):
+            raise InvalidExecutor(
+                "Unknown executor '%s' (%s) expected an instance of %s"
+                % (executor, type(executor), [futures.Executor])
+            )
         workers = self._options.get("max_workers")
         if workers is not None and (not isinstance(workers, int) or workers < 1):
             raise InvalidArgument("max_workers must be an int >= 1, got %r" % (workers,))

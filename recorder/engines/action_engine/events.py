@@ -16,8 +16,6 @@ from recorder import states
 from recorder.persistence.models import AtomDetail
 from recorder.storage import Transition
 
-RESULT_STATES = frozenset({states.SUCCESS, states.FAILURE, states.REVERTED, states.REVERT_FAILURE})
-
 
 def flow_details(
     engine: object, name: str, uuid: str, old: str | None, timestamp: float

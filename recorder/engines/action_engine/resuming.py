@@ -50,7 +50,7 @@ def pick_up(runner: Runner) -> tuple[set[int], list[int]]:
     and the failures still to be handled."""
     details = runner.details
     for idx, detail in enumerate(details):
-        if detail.kind == "retry" and detail.state == states.RETRYING:
+        if detail.kind == states.KIND_RETRY and detail.state == states.RETRYING:
             runner.reverter.reset(runner.c.scope.get(idx, []))
     interrupted = {i for i, d in enumerate(details) if d.state in CUT_OFF}
     failed = [

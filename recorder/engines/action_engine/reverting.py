@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from recorder import states
@@ -19,6 +20,7 @@ from recorder.engines.action_engine.executing import revert_atom
 from recorder.exceptions import EngineError, InvariantViolation
 from recorder.failure import Failure
 from recorder.retry import Decision, Retry
+from recorder.storage import latest_retry_result
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.runner import Runner
@@ -52,8 +54,8 @@ class Reverter:
             return
         if cut_off:
             result: Any = None  # its execute never returned
-        elif detail.kind == "retry" and detail.state != states.FAILURE:
-            result = detail.results[-1][0] if detail.results else None
+        elif detail.kind == states.KIND_RETRY and detail.state != states.FAILURE:
+            result = latest_retry_result(detail.results)
         else:
             # As TaskFlow: a failed atom's revert gets its failure (also when a crash
             # cut off that revert and it runs again), a successful one its result.
@@ -92,13 +94,17 @@ class Reverter:
             if members is None or idx in members:
                 self.revert(idx, flow_failures)
 
-    def reset(self, members: list[int]) -> None:
+    def reset(self, members: Iterable[int], every_state: bool = False) -> None:
+        """Move reverted (and ignored) atoms back to PENDING; ``every_state``: every
+        atom that is not PENDING already (an engine's ``reset()``)."""
         for idx in members:
             detail = self.details[idx]
-            if detail.state in (states.REVERTED, states.IGNORE):
+            if detail.state in (states.REVERTED, states.IGNORE) or (
+                every_state and detail.state != states.PENDING
+            ):
                 changes: dict[str, Any] = {
                     "intention": states.EXECUTE,
-                    "results": [] if detail.kind == "retry" else None,
+                    "results": [] if detail.kind == states.KIND_RETRY else None,
                     "failure": None,
                     "revert_results": None,
                     "revert_failure": None,

@@ -28,23 +28,20 @@ from concurrent import futures
 from typing import TYPE_CHECKING, Any
 
 from recorder import states
-from recorder.engines.action_engine import events, resuming
+from recorder.engines.action_engine import deciding, events, resuming
 from recorder.engines.action_engine.executing import Outcome, execute_atom
-from recorder.engines.action_engine.reverting import Reverter, RevertFailed
-from recorder.exceptions import EngineError
-from recorder.failure import Failure
+from recorder.engines.action_engine.reverting import Reverter
+from recorder.exceptions import InvalidState
 from recorder.persistence.models import AtomDetail
 from recorder.retry import History, Retry
-from recorder.storage import Transition, extract
+from recorder.storage import Transition, extract, latest_retry_result
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.engine import ActionEngine
 
-_CHECKS = {
-    "task": states.check_task_transition,
-    "retry": states.check_retry_transition,
-}
+_MOVES = {states.KIND_TASK: states.TASK_TRANSITIONS, states.KIND_RETRY: states.RETRY_TRANSITIONS}
 _DONE_STATES = frozenset({states.SUCCESS, states.IGNORE})
+_STARTABLE = frozenset({states.PENDING, states.RUNNING, states.RETRYING})
 
 
 class Runner:
@@ -62,6 +59,8 @@ class Runner:
         self.ready: deque[int] = deque()
         self.remaining: list[int] = []
         self.running: dict[futures.Future[Outcome], int] = {}
+        self.inline: list[tuple[int, Outcome]] = []  # ran on this thread, not yet recorded
+        self.arrived: list[futures.Future[Outcome]] = []  # finished, not yet recorded
         # Finished futures arrive here (cheaper than futures.wait per completion).
         self.done: queue.SimpleQueue[futures.Future[Outcome]] = queue.SimpleQueue()
         self.completed: list[int] = []  # atoms that ran, in the order they finished
@@ -89,7 +88,7 @@ class Runner:
         timestamp = time.time()
         name, uuid = self.storage.flow_name, self.storage.flow_uuid
         details = events.flow_details(self.engine, name, uuid, old, timestamp)
-        transition = Transition("flow", name, None, old, new, timestamp, 0, details)
+        transition = Transition(states.KIND_FLOW, name, None, old, new, timestamp, 0, details)
         with self._one_write():
             self.storage.set_flow_state(new, timestamp, transition)
             self.engine.notifier.notify(new, details)
@@ -111,7 +110,7 @@ class Runner:
         old = detail.state
         if timestamp is None:
             timestamp = time.time()
-        if not after_crash and not _CHECKS[detail.kind](old, new):
+        if old == new and not after_crash:
             if changes:
                 rerun = None
                 if new in events.RERUN_STATES and self.storage.wants_transitions:
@@ -121,6 +120,11 @@ class Runner:
                     )
                 self.storage.change_atom(detail, timestamp, changes, rerun)
             return
+        if not after_crash and new != states.PENDING and (old, new) not in _MOVES[detail.kind]:
+            # (A reset moves an atom from any state back to PENDING, as TaskFlow's.)
+            raise InvalidState(
+                "%s %r cannot move from state %r to state %r" % (detail.kind, detail.name, old, new)
+            )
         all_changes = {"state": new}
         if changes:
             all_changes.update(changes)
@@ -132,7 +136,7 @@ class Runner:
             return
         attempt = detail.attempt + 1 if new == states.RUNNING else detail.attempt
         details = events.atom_details(detail, old, timestamp, attempt, self.storage.flow_uuid)
-        if new in events.RESULT_STATES:
+        if new in states.RESULT_STATES:
             details["result"] = result
         transition = None
         if hooked:
@@ -157,8 +161,8 @@ class Runner:
             else:
                 provider = self.details[source.provider]
                 value = provider.results
-                if provider.kind == "retry":
-                    value = value[-1][0] if value else None
+                if provider.kind == states.KIND_RETRY:
+                    value = latest_retry_result(value)
                 kwargs[source.arg] = extract(value, source.pointer)
         return kwargs
 
@@ -170,14 +174,16 @@ class Runner:
     def compute_ready(self) -> None:
         details = self.details
         self.remaining = [
-            sum(1 for p in preds if details[p].state not in _DONE_STATES) for preds in self.c.preds
+            sum(1 for p in preds if details[p].state not in states.DONE_STATES)
+            for preds in self.c.preds
         ]
-        self.ready = deque(
-            i
-            for i in self.c.order
-            if self.remaining[i] == 0
-            and details[i].state in (states.PENDING, states.RUNNING, states.RETRYING)
-        )
+        self.ready = deque()
+        for i in self.c.order:
+            if self.remaining[i] == 0 and details[i].state in _STARTABLE:
+                if details[i].state != states.RUNNING and i in self.c.deciders:
+                    deciding.admit(self, i)
+                else:
+                    self.ready.append(i)
         # What ran: finished atoms, and those a crash cut off (last: they ran latest).
         done = {i for i, d in enumerate(details) if d.state in (states.SUCCESS, states.FAILURE)}
         cut_off = [i for i in self.interrupted if details[i].state in resuming.CUT_OFF]
@@ -202,9 +208,9 @@ class Runner:
         kwargs = self.args_for(idx)
         if isinstance(atom, Retry):
             kwargs["history"] = self.history_of(idx)
-            self.finish(idx, execute_atom(atom, kwargs))
+            self.inline.append((idx, execute_atom(atom, kwargs)))
         elif self.executor is None:
-            self.finish(idx, execute_atom(atom, kwargs))
+            self.inline.append((idx, execute_atom(atom, kwargs)))
         else:
             future = self.executor.submit(execute_atom, atom, kwargs)
             self.running[future] = idx
@@ -223,79 +229,52 @@ class Runner:
                 result=outcome.value,
             )
             return
-        if detail.kind == "retry":
+        if detail.kind == states.KIND_RETRY:
             changes = {"results": [*(detail.results or []), (outcome.value, {})], "failure": None}
         else:
             changes = {"results": outcome.value, "failure": None}
         self.atom_to(idx, states.SUCCESS, outcome.finished_at, changes, result=outcome.value)
+        deciders = self.c.deciders
         for succ in self.c.succs[idx]:
             self.remaining[succ] -= 1
             if self.remaining[succ] == 0 and self.details[succ].state in (
                 states.PENDING,
                 states.RETRYING,
             ):
-                self.ready.append(succ)
+                if deciders and succ in deciders:
+                    deciding.admit(self, succ)
+                else:
+                    self.ready.append(succ)
 
     def wait_running(self) -> None:
+        """Wait until at least one submitted atom finished; take every finished one."""
         done = [self.done.get()]
         while True:
             try:
                 done.append(self.done.get_nowait())
             except queue.Empty:
                 break
-        # Record completions in the order they happened, not the order noticed.
-        for future in sorted(done, key=lambda f: f.result().finished_at):
-            idx = self.running.pop(future)
-            self.finish(idx, future.result())
+        self.arrived.extend(done)
+
+    def complete(self) -> None:
+        """Record what finished since the last time: atoms run inline first (in the
+        order they ran), then those from the executor in the order they ended."""
+        inline, self.inline = self.inline, []
+        for idx, outcome in inline:
+            self.finish(idx, outcome)
+        if self.arrived:
+            arrived, self.arrived = self.arrived, []
+            for future in sorted(arrived, key=lambda f: f.result().finished_at):
+                self.finish(self.running.pop(future), future.result())
 
     def drain(self) -> None:
+        self.complete()
         while self.running:
             self.wait_running()
+            self.complete()
 
-    # -- the whole run ---------------------------------------------------------
-
-    def run(self) -> None:
-        resuming.begin(self)
-        self.interrupted, self.failed = resuming.pick_up(self)
-        self.compute_ready()
-        try:
-            self._loop()
-        finally:
-            self.drain()
-
-    def _loop(self) -> None:
-        engine = self.engine
-        while True:
-            while self.ready and not self.failed and not engine.suspend_requested:
-                if self.executor is not None and len(self.running) >= engine.max_workers:
-                    break
-                self.start(self.ready.popleft())
-            if self.running:
-                self.wait_running()
-                continue
-            if self.failed:
-                failed, self.failed = self.failed, []
-                failures = [self.details[i].failure for i in failed]
-                try:
-                    go_on = self.reverter.resolve(failed)
-                except RevertFailed as revert_failed:
-                    self.flow_to(states.FAILURE)
-                    revert_failed.failure.reraise()
-                if go_on:
-                    self.compute_ready()
-                    continue
-                self.flow_to(states.REVERTED)
-                Failure.reraise_if_any(failures)
-            if engine.suspend_requested and any(d.state not in _DONE_STATES for d in self.details):
-                self.flow_to(states.SUSPENDING)
-                self.flow_to(states.SUSPENDED)
-                return
-            if not self.ready:
-                unfinished = [d.name for d in self.details if d.state not in _DONE_STATES]
-                if unfinished:
-                    raise EngineError(
-                        "flow %r stalled with atoms that can never run: %s"
-                        % (self.storage.flow_name, ", ".join(unfinished))
-                    )
-                self.flow_to(states.SUCCESS)
-                return
+    def reset_all(self) -> None:
+        """Every atom back to PENDING (results, failures cleared), then the flow."""
+        with self._one_write():
+            self.reverter.reset(range(len(self.details)), every_state=True)
+            self.flow_to(states.PENDING)

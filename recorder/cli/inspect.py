@@ -12,8 +12,17 @@ from pathlib import Path
 
 import click
 
-from recorder.commands.common import reading, say, when_option, write_output
-from recorder.query.model import SOURCES
+from recorder.cli.common import reading, say, when_option, write_output
+from recorder.cli.options import (
+    db_option,
+    format_option,
+    json_option,
+    name_option,
+    output_option,
+    since_option,
+    source_option,
+    until_option,
+)
 
 # The query layer and renderers are imported inside each command, so `recorder
 # --help` and `recorder db ...` do not load them.
@@ -22,13 +31,14 @@ FORMATS = ("table", "json", "csv", "html")
 
 
 @click.command()
-@click.option("--name", "name", metavar="PATTERN", help="Flow name; * and ? are wildcards.")
+@name_option("Flow name; * and ? are wildcards.")
 @click.option("--state", "states", multiple=True, metavar="STATE", help="Only flows in STATE.")
-@click.option("--since", metavar="WHEN", help="Created at or after WHEN (2h, 7d, 2024-11-26).")
-@click.option("--until", metavar="WHEN", help="Created before WHEN.")
+@since_option("Created at or after WHEN (2h, 7d, 2024-11-26).")
+@until_option("Created before WHEN.")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--after", metavar="TOKEN", help="Continue after a previous page (its token).")
-@click.option("--json", "as_json", is_flag=True, help="JSON (format recorder.flows/1).")
+@json_option("recorder.flows/1")
+@db_option
 @click.pass_context
 def flows(
     ctx: click.Context,
@@ -40,7 +50,14 @@ def flows(
     after: str | None,
     as_json: bool,
 ) -> None:
-    """List recorded flows, newest first."""
+    """List recorded flows, newest first.
+
+    \b
+    Examples:
+      recorder flows
+      recorder flows --name 'order-*' --state REVERTED --since 7d
+      recorder flows --json --limit 100
+    """
     from recorder.query.reads import list_flows
     from recorder.query.records import FlowCursor
     from recorder.render import tabular, text
@@ -70,17 +87,19 @@ def flows(
 
 @click.command()
 @click.argument("flow")
-@click.option(
-    "--source",
-    type=click.Choice(SOURCES),
-    default="auto",
-    show_default=True,
-    help="Rebuild from the transitions trail, from meta, or whichever exists.",
-)
-@click.option("--json", "as_json", is_flag=True, help="JSON (format recorder.timeline/1).")
+@source_option
+@json_option("recorder.timeline/1")
+@db_option
 @click.pass_context
 def show(ctx: click.Context, flow: str, source: str, as_json: bool) -> None:
-    """Summarise one flow: its atoms, failures and what they reverted, its critical path."""
+    """Summarise one flow: its atoms, failures and what they reverted, its critical path.
+
+    \b
+    Examples:
+      recorder show order-fulfilment
+      recorder show 3f2a --source meta
+      recorder show order-fulfilment --json
+    """
     from recorder.query.load import load_report
     from recorder.query.reads import find_flow
     from recorder.render import tabular, text
@@ -95,23 +114,20 @@ def show(ctx: click.Context, flow: str, source: str, as_json: bool) -> None:
 
 @click.command()
 @click.argument("flow")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to this file (html: default timeline-<uuid>.html).",
-)
-@click.option(
-    "--source",
-    type=click.Choice(SOURCES),
-    default="auto",
-    show_default=True,
-    help="Rebuild from the transitions trail, from meta, or whichever exists.",
-)
+@format_option(FORMATS, "table")
+@output_option("Write to this file (html: default timeline-<uuid>.html).")
+@source_option
+@db_option
 @click.pass_context
 def timeline(ctx: click.Context, flow: str, fmt: str, output: Path | None, source: str) -> None:
-    """Every attempt of every atom of one flow, with its phases and durations."""
+    """Every attempt of every atom of one flow, with its phases and durations.
+
+    \b
+    Examples:
+      recorder timeline order-fulfilment
+      recorder timeline order-fulfilment --format html -o order.html
+      recorder timeline 3f2a --format csv > phases.csv
+    """
     from recorder.query.load import load_report
     from recorder.query.reads import find_flow
     from recorder.render import tabular, text
@@ -133,15 +149,23 @@ def timeline(ctx: click.Context, flow: str, fmt: str, output: Path | None, sourc
 
 
 @click.command()
-@click.option("--name", "name", metavar="PATTERN", help="Atom name; * and ? are wildcards.")
-@click.option("--since", metavar="WHEN", help="Attempts started at or after WHEN (2h, 7d, ...).")
-@click.option("--until", metavar="WHEN", help="Attempts started before WHEN.")
-@click.option("--json", "as_json", is_flag=True, help="JSON (format recorder.stats/1).")
+@name_option("Atom name; * and ? are wildcards.")
+@since_option("Attempts started at or after WHEN (2h, 7d, ...).")
+@until_option("Attempts started before WHEN.")
+@json_option("recorder.stats/1")
+@db_option
 @click.pass_context
 def stats(
     ctx: click.Context, name: str | None, since: str | None, until: str | None, as_json: bool
 ) -> None:
-    """Per atom name across runs: runs, retries, failure rate, p50/p95/max duration."""
+    """Per atom name across runs: runs, retries, failure rate, p50/p95/max duration.
+
+    \b
+    Examples:
+      recorder stats
+      recorder stats --name 'fetch-*' --since 7d
+      recorder stats --json
+    """
     from recorder.query.stats import atom_names_matching, atom_stats
     from recorder.render import tabular, text
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import click
 
-from recorder.commands.common import database_url, say
+from recorder.cli.common import say
+from recorder.cli.options import database_url, db_option
 from recorder.exceptions import EngineError, RecorderError
 
 
@@ -33,12 +34,18 @@ from recorder.exceptions import EngineError, RecorderError
     default="serial",
     show_default=True,
 )
+@db_option
 @click.pass_context
 def resume(ctx: click.Context, flow: str, mode: str, engine_kind: str) -> None:
     """Continue FLOW (uuid, uuid prefix or name) where it stopped.
 
     Exit 0 when the flow ends in SUCCESS; 1 when it cannot be resumed (no
     recorded factory, unknown flow) or ends reverted or failed.
+
+    \b
+    Examples:
+      recorder resume order-fulfilment
+      recorder resume 3f2a --engine parallel --mode batched
     """
     import recorder
     from recorder import engines

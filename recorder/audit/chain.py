@@ -1,4 +1,4 @@
-"""The transitions hash chain, and :func:`verify_flow`: the one check of a recorded flow.
+"""The transitions hash chain: what each row's hash is, and :func:`verify_chain`.
 
 Every transition row of a flow carries ``seq`` (1, 2, 3, ... with no gaps),
 ``prev_hash`` (the previous row's ``hash``; 64 zeros for the first row) and
@@ -7,47 +7,28 @@ Every transition row of a flow carries ``seq`` (1, 2, 3, ... with no gaps),
 ISO-8601 UTC with microseconds, ``prev_hash`` included). So a row that was
 altered, deleted, inserted or moved breaks the chain at that row's ``seq``.
 
-What the chain cannot show on its own: rows cut off the *end* of a flow, or a
-forger who recomputes every later hash. :func:`verify_flow` therefore also
-holds the flow's stored state against its trail
-(:mod:`recorder.audit_states`), and takes ``expected_head`` (a ``(seq, hash)``
-kept somewhere else, e.g. by ``recorder verify --save-heads``): the row at
-that seq must carry that hash, and the chain must reach it.
-
-:func:`verify_chain` is pure (any row-like objects: attributes or mapping keys);
-:func:`verify_flow` reads a flow from a backend or a database and checks it.
+What the chain cannot show on its own (rows cut off the *end*, a forger who
+recomputes every later hash) :func:`recorder.audit.verify_flow` checks too.
+:func:`verify_chain` is pure: any row-like objects (attributes or mapping keys).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from recorder.exceptions import InvalidArgument
-
-if TYPE_CHECKING:
-    from recorder.audit_states import StoredFlow
+from recorder.persistence.rows import FIELD_NAMES
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of a flow's first transition row."""
 
-HASHED_FIELDS = (
-    "flow_uuid",
-    "atom_uuid",
-    "kind",
-    "name",
-    "old_state",
-    "new_state",
-    "at",
-    "seq",
-    "attempt",
-    "details",
-    "prev_hash",
-)
+HASHED_FIELDS: tuple[str, ...] = tuple(name for name in FIELD_NAMES if name != "hash")
+"""Every written column of ``transitions`` but ``hash`` itself (a test holds this to the
+schema). Its order does not matter: the canonical JSON sorts its keys."""
 
 
 def canonical_at(at: datetime | str) -> str:
@@ -166,73 +147,3 @@ def verify_chain(rows: Iterable[Any], expected_head: tuple[int, str] | None = No
         return VerifyResult(False, last + 1, reason, checked)
     head = (last, prev) if checked else None
     return VerifyResult(True, None, "ok: %d rows" % checked, checked, head)
-
-
-def verify_flow(
-    source: Any, flow_uuid: str, expected_head: tuple[int, str] | None = None
-) -> VerifyResult:
-    """Check ``flow_uuid`` as recorded in ``source``: its chain, then its stored state.
-
-    :func:`verify_chain` first (with ``expected_head`` when given), then
-    :func:`recorder.audit_states.check_states`: flow and atom states and attempt
-    counts must be what the trail's last rows say, and a flow whose meta says it
-    was recorded must have a trail. ``source``: a
-    :class:`~recorder.persistence.memory.MemoryBackend`, a database URL (opened
-    with :func:`recorder.persistence.connect`, so a database without the schema
-    is refused), an SQLAlchemy Engine or Connection, or an object with such an
-    ``engine`` attribute (the SQL backend; flushed first). Raises NotFound when
-    the flow is neither stored nor has rows.
-    """
-    from recorder.audit_states import check_states
-
-    flow, rows = read_flow(source, flow_uuid)
-    chain = verify_chain(rows, expected_head)
-    if not chain.ok:
-        return chain
-    return check_states(flow_uuid, flow, rows, chain)
-
-
-def read_transitions(source: Any, flow_uuid: str) -> Sequence[Any]:
-    """A flow's transition rows in stored order (insertion order, ``id`` in SQL)."""
-    return read_flow(source, flow_uuid)[1]
-
-
-def read_flow(source: Any, flow_uuid: str) -> tuple[StoredFlow | None, Sequence[Any]]:
-    """What :func:`verify_flow` checks: the stored flow (None if absent) and its rows."""
-    rows = getattr(source, "transitions", None)
-    if isinstance(rows, list):
-        from recorder.audit_states import stored_from_detail
-
-        found = [row for row in list(rows) if row.flow_uuid == flow_uuid]
-        flows = getattr(source, "flows", None)
-        detail = flows.get(flow_uuid) if isinstance(flows, dict) else None
-        return (None if detail is None else stored_from_detail(detail)), found
-    return _read_sql(source, flow_uuid)
-
-
-def _read_sql(source: Any, flow_uuid: str) -> tuple[StoredFlow | None, list[Any]]:
-    # SQLAlchemy is imported only when a database is asked for.
-    from sqlalchemy.engine import URL, Connection, Engine
-
-    from recorder.query.integrity import read_stored, snapshot
-
-    if isinstance(source, (str, URL)):
-        from recorder.persistence import connect
-
-        with connect(source) as backend, backend.engine.connect() as conn:
-            return read_stored(snapshot(conn), flow_uuid)
-    bind: Any = source
-    if not isinstance(source, (Engine, Connection)):
-        flush = getattr(source, "flush", None)
-        if callable(flush):  # a batched backend may still hold rows
-            flush()
-        bind = getattr(source, "engine", None)
-        if not isinstance(bind, (Engine, Connection)):
-            raise InvalidArgument(
-                "cannot read transitions from %r: give a MemoryBackend, a database URL, "
-                "an SQLAlchemy Engine/Connection or a backend with an 'engine'" % (source,)
-            )
-    if isinstance(bind, Connection):
-        return read_stored(bind, flow_uuid)
-    with bind.connect() as conn:
-        return read_stored(snapshot(conn), flow_uuid)

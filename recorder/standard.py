@@ -8,7 +8,7 @@
 attaches a :class:`~recorder.listeners.timing.DurationListener` (``duration``
 meta), an :class:`~recorder.listeners.timing.EventTimeListener`
 (``<STATE>-timestamp`` meta) and, when the engine has a backend, a
-:class:`~recorder.listeners.recording.TransitionRecorder` (the hash-chained
+:class:`~recorder.audit.trail.TransitionRecorder` (the hash-chained
 transitions rows, which hold every attempt: the timing listeners then skip
 their meta history lists). An engine without a backend keeps nothing beyond the
 run, so there is no transitions trail to write: ``transitions`` is then None,
@@ -21,7 +21,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol
 
-from recorder.listeners.recording import TransitionRecorder
+from recorder.audit.trail import TransitionRecorder
 from recorder.listeners.timing import DurationListener, EventTimeListener
 
 if TYPE_CHECKING:

@@ -1,8 +1,9 @@
-"""The demo's sample flow: an order fulfilment with a parallel section, a flaky
-carrier API behind a retry, and a courier booking that fails and reverts it all.
+"""The sample flow of ``recorder demo``: an order fulfilment with a parallel section,
+a flaky carrier API behind a retry, and a courier booking that fails and reverts it all.
 
 Sleeps stand in for real work so the timeline has something to show;
-``speed`` scales them (the tests run the demo 20 times faster).
+``speed`` scales them (the tests run the demo 20 times faster). :func:`build`
+makes the flow (the tests record it too), :func:`run` records one run of it.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from recorder import retry, task
+import recorder
+from recorder import engines, retry, task
 from recorder.flow import Flow
 from recorder.patterns import linear_flow, unordered_flow
 
@@ -122,3 +124,20 @@ def build(speed: float = 1.0, courier_fails: bool = True) -> Flow:
         PackParcel("pack-parcel", s(0.2), provides="parcel"),
         BookCourier("book-courier", s(0.1), fails=courier_fails),
     )
+
+
+def run(url: str, speed: float = 1.0) -> tuple[str, BaseException | None]:
+    """Run the sample flow on the parallel engine, recorded into the database at ``url``
+    with the standard recording set; return its flow uuid and what it raised (the
+    planned failure: the courier booking fails and everything is reverted)."""
+    engine = engines.load(build(speed), store=STORE, engine="parallel", backend=url)
+    raised: BaseException | None = None
+    try:
+        with recorder.record(engine):
+            try:
+                engine.run()
+            except Exception as exc:  # the demo's planned failure
+                raised = exc
+    finally:
+        engine.close()
+    return engine.storage.flow_uuid, raised

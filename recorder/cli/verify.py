@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from recorder.commands.common import INTEGRITY_EXIT, reading
+from recorder.cli.common import INTEGRITY_EXIT, reading
+from recorder.cli.options import db_option
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -46,6 +47,7 @@ def _name(conn: Connection, uuid: str) -> str:
     help="Write every verified flow's head to FILE (atomically) when all verify.",
     metavar="FILE",
 )
+@db_option
 @click.pass_context
 def verify(
     ctx: click.Context, flow: str | None, heads_file: Path | None, save_file: Path | None
@@ -55,11 +57,16 @@ def verify(
     Exit 0 when every flow verifies, 2 when one does not (altered, missing,
     inserted or reordered rows; stored states the trail does not hold; a head
     in --heads FILE that the trail no longer reaches), 1 for bad input.
+
+    \b
+    Examples:
+      recorder verify
+      recorder verify order-fulfilment
+      recorder verify --heads heads.json --save-heads heads.json
     """
     from recorder.audit import verify_flow
-    from recorder.heads import load_heads, save_heads
-    from recorder.query.integrity import snapshot
-    from recorder.query.reads import find_flow, iter_flow_uuids
+    from recorder.audit.heads import load_heads, save_heads
+    from recorder.query.reads import find_flow, iter_flow_uuids, snapshot
     from recorder.render.visible import visible
 
     anchors = load_heads(heads_file) if heads_file is not None else {}

@@ -23,39 +23,14 @@ trail, so the last two rules, which need the whole history, are not applied.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from recorder.audit import VerifyResult
-from recorder.audit import field_value as get
+from recorder import states
+from recorder.audit.chain import VerifyResult
+from recorder.audit.chain import field_value as get
+from recorder.persistence.rows import TRAIL_META_KEY, StoredAtom, StoredFlow
 
-TRAIL_META_KEY = "transitions_trail"
-"""Flow meta key set (True) in the same write as a recorder's first row of the flow."""
-
-FINAL_STATES = frozenset({"SUCCESS", "FAILURE", "REVERTED", "SUSPENDED"})
-_UNSTARTED = (None, "PENDING")
-
-
-@dataclass(frozen=True)
-class StoredAtom:
-    """What atom_details says about one atom."""
-
-    uuid: str
-    name: str
-    kind: str
-    state: str | None
-    attempt: int
-
-
-@dataclass(frozen=True)
-class StoredFlow:
-    """What flow_details and atom_details say about one flow."""
-
-    uuid: str
-    name: str
-    state: str | None
-    recorded: bool
-    atoms: tuple[StoredAtom, ...]
+__all__ = ["TRAIL_META_KEY", "StoredAtom", "StoredFlow", "check_states", "stored_from_detail"]
 
 
 def stored_from_detail(detail: Any) -> StoredFlow:
@@ -94,13 +69,13 @@ def check_states(
 
 
 def _flow_problem(flow: StoredFlow, rows: Sequence[Any]) -> tuple[str, int | None] | None:
-    flow_rows = [row for row in rows if get(row, "kind") == "flow"]
+    flow_rows = [row for row in rows if get(row, "kind") == states.KIND_FLOW]
     if not flow_rows:
         return "the trail has no transition of the flow itself", None
     last = flow_rows[-1]
     if flow.state == get(last, "new_state"):
         return None
-    if flow.state in FINAL_STATES:
+    if flow.state in states.RUN_END_STATES:
         end = rows[-1]
         seq = int(get(end, "seq"))
         return (
@@ -118,7 +93,7 @@ def _flow_problem(flow: StoredFlow, rows: Sequence[Any]) -> tuple[str, int | Non
 def _atom_problem(flow: StoredFlow, rows: Sequence[Any]) -> tuple[str, int | None] | None:
     by_atom: dict[str, list[Any]] = {}
     for row in rows:
-        if get(row, "kind") != "flow":
+        if get(row, "kind") != states.KIND_FLOW:
             by_atom.setdefault(get(row, "atom_uuid"), []).append(row)
     stored = {atom.uuid: atom for atom in flow.atoms}
     for uuid, atom_rows in by_atom.items():
@@ -130,7 +105,10 @@ def _atom_problem(flow: StoredFlow, rows: Sequence[Any]) -> tuple[str, int | Non
                 None,
             )
     first = rows[0]
-    whole = get(first, "kind") == "flow" and get(first, "old_state") in _UNSTARTED
+    whole = (
+        get(first, "kind") == states.KIND_FLOW
+        and get(first, "old_state") in states.UNSTARTED_STATES
+    )
     for atom in flow.atoms:
         problem = _one_atom(atom, by_atom.get(atom.uuid, []), whole)
         if problem is not None:
@@ -140,7 +118,7 @@ def _atom_problem(flow: StoredFlow, rows: Sequence[Any]) -> tuple[str, int | Non
 
 def _one_atom(atom: StoredAtom, rows: list[Any], whole: bool) -> str | None:
     if not rows:
-        if whole and (atom.state not in _UNSTARTED or atom.attempt):
+        if whole and (atom.state not in states.UNSTARTED_STATES or atom.attempt):
             return "atom %r is %s in atom_details but the trail has no row for it" % (
                 atom.name,
                 atom.state,
@@ -170,7 +148,7 @@ def _one_atom(atom: StoredAtom, rows: list[Any], whole: bool) -> str | None:
             seq,
             get(last, "attempt"),
         )
-    started = [get(row, "attempt") for row in rows if get(row, "new_state") == "RUNNING"]
+    started = [get(row, "attempt") for row in rows if get(row, "new_state") == states.RUNNING]
     if whole and started != list(range(1, atom.attempt + 1)):
         return "atom %r has attempt %d in atom_details but the trail starts attempts %s" % (
             atom.name,

@@ -1,4 +1,7 @@
-"""What every reading command shares: the database it reads and how flows are named."""
+"""What the commands share at run time: the database they read, how they print, and
+the files they write. SQLAlchemy, the query layer and the renderers are imported on
+first use, not when the CLI starts.
+"""
 
 from __future__ import annotations
 
@@ -6,29 +9,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError
 
+from recorder.cli.options import database_url
 from recorder.exceptions import OutputFailed, StorageError
-from recorder.persistence import db, urls
+from recorder.persistence import urls
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+
+ERROR_EXIT = 1
+"""Exit code of a user error: one line on stderr (click's usage message for bad usage)."""
 
 INTEGRITY_EXIT = 2
-"""Exit code of ``recorder verify`` when a chain does not verify."""
-
-
-def database_url(ctx: click.Context) -> str:
-    """The URL from ``--db``, else ``$RECORDER_DATABASE_URL``, else the default."""
-    from recorder import cli  # the root command owns the --db option
-
-    return cli.database_url(ctx)
+"""Exit code of ``recorder verify`` when a flow does not verify."""
 
 
 @contextmanager
 def reading(ctx: click.Context) -> Iterator[Connection]:
     """A connection to the recorder database, refused (one line, exit 1) without the schema."""
-    from recorder.persistence import connect
+    from sqlalchemy.exc import DBAPIError
+
+    from recorder.persistence import connect, db
 
     url = database_url(ctx)
     backend = connect(url)
@@ -55,6 +59,7 @@ def say(text: str, *, err: bool = False) -> None:
 
 
 def when_option(value: str | None, option: str) -> datetime | None:
+    """The time a ``--since`` / ``--until`` value names (None when not given)."""
     from recorder.query.when import parse_when
 
     return None if value is None else parse_when(value, option=option)

@@ -1,7 +1,7 @@
 """``recorder demo``: record a realistic flow, then show its timeline and write its Gantt page.
 
-The sample (:mod:`recorder.commands.demo_flow`) runs on the parallel engine
-with the standard recording set attached (``recorder.record``): a parallel
+The sample (:mod:`recorder.demo`) runs on the parallel engine with the
+standard recording set attached (``recorder.record``): a parallel
 section, a carrier API that times out twice before its retry gets a quote, and
 a courier booking that fails, so everything done before it is reverted. The
 failure is the point of the demo, so it is reported, not raised.
@@ -13,10 +13,9 @@ import textwrap
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
 
-from recorder.commands.common import database_url, reading, say, write_file
-from recorder.commands.demo_flow import FLOW_NAME
+from recorder.cli.common import reading, say, write_file
+from recorder.cli.options import database_url, db_option
 from recorder.persistence import urls
 
 HTML_NAME = "recorder-demo.html"
@@ -24,6 +23,8 @@ HTML_NAME = "recorder-demo.html"
 
 def html_path_for(url: str) -> Path:
     """Where the page goes: next to a SQLite file, else in the current directory."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(urls.normalize(url))
     database = parsed.database or ""
     if parsed.get_backend_name() == "sqlite" and database and not database.startswith("file:"):
@@ -40,25 +41,6 @@ def _ensure_schema(url: str) -> None:
         click.echo("created the recorder schema in %s" % urls.redact(url))
 
 
-def _run(url: str, speed: float) -> tuple[str, BaseException | None]:
-    """Run the sample flow recorded into ``url``; return its uuid and what it raised."""
-    import recorder
-    from recorder import engines
-    from recorder.commands.demo_flow import STORE, build
-
-    engine = engines.load(build(speed), store=STORE, engine="parallel", backend=url)
-    raised: BaseException | None = None
-    try:
-        with recorder.record(engine):
-            try:
-                engine.run()
-            except Exception as exc:  # the demo's planned failure
-                raised = exc
-    finally:
-        engine.close()
-    return engine.storage.flow_uuid, raised
-
-
 @click.command()
 @click.option(
     "--html",
@@ -73,10 +55,19 @@ def _run(url: str, speed: float) -> tuple[str, BaseException | None]:
     show_default=True,
     help="Run the sample's steps this many times faster.",
 )
+@db_option
 @click.pass_context
 def demo(ctx: click.Context, html_path: Path | None, speed: float) -> None:
     """Record a sample flow (parallel steps, a retried flaky call, a failure that
-    reverts), print its timeline and write its Gantt page."""
+    reverts), print its timeline and write its Gantt page.
+
+    \b
+    Examples:
+      recorder demo
+      recorder demo --speed 10 --html /tmp/demo.html
+      recorder --db postgresql://localhost/recorder demo
+    """
+    from recorder.demo import FLOW_NAME, run
     from recorder.query.load import load_report
     from recorder.query.reads import get_flow
     from recorder.render import text
@@ -84,7 +75,7 @@ def demo(ctx: click.Context, html_path: Path | None, speed: float) -> None:
     url = database_url(ctx)
     _ensure_schema(url)
     click.echo("running %r, recorded into %s ..." % (FLOW_NAME, urls.redact(url)))
-    flow_uuid, raised = _run(url, speed)
+    flow_uuid, raised = run(url, speed)
     with reading(ctx) as conn:
         report = load_report(conn, get_flow(conn, flow_uuid))
     if raised is not None:
