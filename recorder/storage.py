@@ -234,10 +234,10 @@ class Storage(StorageAPI):
         return detail.uuid
 
     def atom_detail(self, name: str) -> AtomDetail:
-        try:
-            return self._flow.atoms[name]
-        except KeyError:
-            raise NotFound("Unknown atom name %r (flow %r)" % (name, self._flow.name)) from None
+        detail = self._flow.atoms.get(name)
+        if detail is None:
+            raise NotFound("Unknown atom name %r (flow %r)" % (name, self._flow.name))
+        return detail
 
     def change_atom(
         self,

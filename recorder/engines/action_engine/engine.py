@@ -18,7 +18,7 @@ from typing import Any
 from recorder import states
 from recorder import task as task_module
 from recorder.engines.action_engine.machine import Machine
-from recorder.engines.action_engine.runner import Runner
+from recorder.engines.action_engine.runner import Runner, RunSetup
 from recorder.engines.compiler import Compilation, resolve_arguments
 from recorder.exceptions import AlreadyRunning, InvalidArgument
 from recorder.notifier import Notifier
@@ -112,7 +112,7 @@ class ActionEngine:
 
     def reset(self) -> None:
         """Move every atom back to PENDING (results and failures cleared), then the flow."""
-        Runner(self, None).reset_all()
+        Runner(self._run_setup(), None).reset_all()
 
     def suspend(self) -> None:
         """Ask a running engine to stop starting atoms; ``run()`` returns once they finish."""
@@ -138,7 +138,7 @@ class ActionEngine:
         self._suspend.clear()
         executor, shutdown = self._make_executor()
         try:
-            runner = Runner(self, executor)
+            runner = Runner(self._run_setup(), executor)
             yield from Machine(runner, self._statistics).iterate()
         finally:
             if shutdown and executor is not None:
@@ -146,6 +146,18 @@ class ActionEngine:
             backend = self._storage.backend
             if backend is not None:
                 backend.flush()
+
+    def _run_setup(self) -> RunSetup:
+        return RunSetup(
+            compilation=self._compilation,
+            storage=self._storage,
+            notifier=self._notifier,
+            atom_notifier=self._atom_notifier,
+            announcer=self,
+            max_workers=self.max_workers,
+            suspend_requested=self._suspend.is_set,
+            suspend=self.suspend,
+        )
 
     def close(self) -> None:
         """Flush and close the database backend the engine opened itself (if any)."""

@@ -45,7 +45,7 @@ class Machine:
 
     def iterate(self) -> Generator[str, Any, None]:
         runner = self.runner
-        engine = runner.engine
+        setup = runner.setup
         stats = self.statistics
         stats.clear()
         started = time.monotonic()
@@ -59,13 +59,13 @@ class Machine:
                         sent = yield state
                     except GeneratorExit:
                         closed = True
-                        engine.suspend()
+                        setup.suspend()
                     except Exception:
                         self.aborted = Failure()
                         closed = True
                     else:
                         if sent:
-                            engine.suspend()
+                            setup.suspend()
                 if state in FINAL_STATES:
                     break
                 state = self.step(state)
@@ -97,11 +97,11 @@ class Machine:
 
     def _may_start(self) -> bool:
         runner = self.runner
-        return not (runner.failed or runner.engine.suspend_requested or self.aborted)
+        return not (runner.failed or runner.setup.suspend_requested() or self.aborted)
 
     def _has_room(self) -> bool:
         runner = self.runner
-        return runner.executor is None or len(runner.running) < runner.engine.max_workers
+        return runner.executor is None or len(runner.running) < runner.setup.max_workers
 
     def schedule(self) -> None:
         runner = self.runner
@@ -124,7 +124,7 @@ class Machine:
             return self.resolve()
         details = runner.details
         unfinished = [d.name for d in details if d.state not in _DONE_STATES]
-        if runner.engine.suspend_requested and unfinished:
+        if runner.setup.suspend_requested() and unfinished:
             runner.flow_to(states.SUSPENDING)
             return states.SUSPENDED
         if unfinished:

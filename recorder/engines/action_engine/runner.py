@@ -23,8 +23,9 @@ import contextlib
 import queue
 import time
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent import futures
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from recorder import states
@@ -37,20 +38,36 @@ from recorder.retry import History, Retry
 from recorder.storage import Transition, extract, latest_retry_result
 
 if TYPE_CHECKING:
-    from recorder.engines.action_engine.engine import ActionEngine
+    from recorder.engines.compiler import Compilation
+    from recorder.notifier import Notifier
+    from recorder.storage import Storage
 
 _MOVES = {states.KIND_TASK: states.TASK_TRANSITIONS, states.KIND_RETRY: states.RETRY_TRANSITIONS}
 _DONE_STATES = frozenset({states.SUCCESS, states.IGNORE})
 _STARTABLE = frozenset({states.PENDING, states.RUNNING, states.RETRYING})
 
 
+@dataclass(frozen=True)
+class RunSetup:
+    """What one run needs from its engine, handed over once instead of reached for."""
+
+    compilation: Compilation
+    storage: Storage
+    notifier: Notifier  # flow events
+    atom_notifier: Notifier  # task and retry events
+    announcer: object  # the ``engine`` listeners find in a flow event's details
+    max_workers: int
+    suspend_requested: Callable[[], bool]
+    suspend: Callable[[], None]
+
+
 class Runner:
     """One ``run()`` of an engine: owns the scheduling state for that run."""
 
-    def __init__(self, engine: ActionEngine, executor: futures.Executor | None) -> None:
-        self.engine = engine
-        self.c = engine.compilation
-        self.storage = engine.storage
+    def __init__(self, setup: RunSetup, executor: futures.Executor | None) -> None:
+        self.setup = setup
+        self.c = setup.compilation
+        self.storage = setup.storage
         self.details: list[AtomDetail] = [
             self.storage.atom_detail(atom.name) for atom in self.c.atoms
         ]
@@ -87,11 +104,11 @@ class Runner:
             return False
         timestamp = time.time()
         name, uuid = self.storage.flow_name, self.storage.flow_uuid
-        details = events.flow_details(self.engine, name, uuid, old, timestamp)
+        details = events.flow_details(self.setup.announcer, name, uuid, old, timestamp)
         transition = Transition(states.KIND_FLOW, name, None, old, new, timestamp, 0, details)
         with self._one_write():
             self.storage.set_flow_state(new, timestamp, transition)
-            self.engine.notifier.notify(new, details)
+            self.setup.notifier.notify(new, details)
         return True
 
     def atom_to(
@@ -128,7 +145,7 @@ class Runner:
         all_changes = {"state": new}
         if changes:
             all_changes.update(changes)
-        notifier = self.engine.atom_notifier
+        notifier = self.setup.atom_notifier
         hooked = self.storage.wants_transitions
         if not hooked and not notifier.has_listeners():
             # Nobody listens or records: skip building event details (the hot path).
