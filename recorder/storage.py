@@ -50,7 +50,8 @@ from recorder.persistence.ops import (
     UpdateAtom,
     UpdateFlow,
 )
-from recorder.storage_api import ScopeWalker, StorageAPI, _version_string
+from recorder.storage_api import StorageAPI, _version_string
+from recorder.storage_fetch import ScopeWalker
 from recorder.storage_writes import (
     AbortHook,
     Transition,

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
+from recorder.exceptions import InvalidType
+
 TASK = "task"
 RETRY = "retry"
 
@@ -104,7 +106,7 @@ def atom_detail_class(kind: str) -> type[AtomDetail]:
     try:
         return _DETAIL_CLASSES[_DETAIL_NAMES.get(kind, kind)]
     except KeyError:
-        raise TypeError("Unknown atom detail type %r" % (kind,)) from None
+        raise InvalidType("Unknown atom detail type %r" % (kind,)) from None
 
 
 def atom_detail_type(detail: AtomDetail) -> str:
