@@ -171,7 +171,7 @@ def test_parallel_failures_share_one_episode_and_a_revert_failure_ends_it() -> N
         ("c", "execute"),
         ("a", "revert"),
     ]
-    assert ep.failures[2].failure is not None and ep.failures[2].failure.type == "IOError"
+    assert ep.failures[2].failure is not None and ep.failures[2].failure.type == "OSError"
     assert [r.end_state for r in ep.reverts] == ["REVERTED", "REVERTED", "REVERT_FAILURE"]
     assert ep.outcome == "FAILURE"
     same = failures_from_timeline(timeline_of(t))
