@@ -79,6 +79,8 @@ class Atom:
         if name is not None and not isinstance(name, str):
             raise InvalidArgument("atom name must be a str, got %r" % (name,))
         self.name: str = name if name is not None else default_name(self)
+        # A retry given no name takes its flow's (TaskFlow's ``<flow>_retry``).
+        self._name_defaulted = name is None
         self.version = version
         self.auto_extract = auto_extract
         self.inject: dict[str, Any] = dict(inject or {})
