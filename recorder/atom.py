@@ -97,7 +97,11 @@ class Atom:
             revert_rebind or rebind,
             ignore + list(REVERT_EXTRAS),
         )
-        self.requires: AbstractSet[str] = OrderedSet([*exec_requires, *revert_requires_set])
+        self.requires: AbstractSet[str] = (
+            exec_requires
+            if revert_requires_set <= exec_requires
+            else OrderedSet([*exec_requires, *revert_requires_set])
+        )
 
     def _arg_mapping(
         self,
@@ -107,13 +111,15 @@ class Atom:
         ignore: list[str],
     ) -> tuple[dict[str, str], AbstractSet[str], AbstractSet[str]]:
         """(argument -> symbol for all arguments, required symbols, optional symbols)."""
-        required, optional = arg_mapping(
+        required, optional, required_symbols, optional_symbols = arg_mapping(
             self.name, function, requires, rebind, self.auto_extract, ignore
         )
         mapping = dict(required)
         for arg, symbol in optional.items():
             mapping.setdefault(arg, symbol)
         injected = self.inject
+        if not injected:  # the usual case: share the cached (immutable) sets
+            return mapping, required_symbols, optional_symbols
         return (
             mapping,
             OrderedSet(s for a, s in required.items() if a not in injected),

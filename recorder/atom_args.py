@@ -13,8 +13,12 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from recorder.exceptions import InvalidArgument, InvalidType
+from recorder.types.sets import OrderedSet
 
 Rebind = Mapping[str, str] | Iterable[str] | None
+
+# (required arg -> symbol, optional arg -> symbol, required symbols, optional symbols)
+Mapped = tuple[dict[str, str], dict[str, str], OrderedSet[str], OrderedSet[str]]
 
 
 def signature_args(function: Callable[..., Any]) -> tuple[list[str], list[str], bool]:
@@ -69,8 +73,48 @@ def arg_mapping(
     rebind: Rebind,
     auto_extract: bool,
     ignore: Iterable[str],
-) -> tuple[dict[str, str], dict[str, str]]:
-    """Return ``(required, optional)``, each argument name -> symbol, in order."""
+) -> Mapped:
+    """Return ``(required, optional)`` (argument name -> symbol, in order) and their symbols.
+
+    Cached like signatures (the result is shared: callers copy, never mutate it).
+    """
+    try:
+        key = (
+            getattr(function, "__func__", function),
+            requires if requires is None or isinstance(requires, str) else tuple(requires),
+            _rebind_key(rebind),
+            auto_extract,
+            tuple(ignore),
+        )
+        return _MAPPINGS[key]
+    except KeyError:
+        found = _MAPPINGS[key] = _arg_mapping(
+            atom_name, function, requires, rebind, auto_extract, ignore
+        )
+        return found
+    except TypeError:  # something unhashable: just build it
+        return _arg_mapping(atom_name, function, requires, rebind, auto_extract, ignore)
+
+
+_MAPPINGS: dict[Any, Mapped] = {}
+
+
+def _rebind_key(rebind: Rebind) -> Any:
+    if rebind is None or isinstance(rebind, (list, tuple)):
+        return ("seq", None if rebind is None else tuple(rebind))
+    if isinstance(rebind, Mapping):
+        return ("map", tuple(rebind.items()))
+    return [rebind]  # unhashable: not cached; _arg_mapping rejects it with TaskFlow's message
+
+
+def _arg_mapping(
+    atom_name: str,
+    function: Callable[..., Any],
+    requires: Iterable[str] | str | None,
+    rebind: Rebind,
+    auto_extract: bool,
+    ignore: Iterable[str],
+) -> Mapped:
     all_args, req_args, accepts_kwargs = signature_args(function)
     ignored = list(ignore)
     req_args = [name for name in req_args if name not in ignored]
@@ -92,4 +136,4 @@ def arg_mapping(
     missing = [name for name in req_args if name not in required]
     if missing:
         raise InvalidArgument("Missing arguments for atom %s: %s" % (atom_name, missing))
-    return required, optional
+    return required, optional, OrderedSet(required.values()), OrderedSet(optional.values())
