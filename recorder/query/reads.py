@@ -375,3 +375,31 @@ def atom_names_matching(conn: Connection, name: str | None = None) -> list[str]:
     if name is not None:
         stmt = stmt.where(name_filter(t.name, name))
     return [row[0] for row in conn.execute(stmt)]
+
+
+def untracked_query(
+    *, name: str | None = None, since: datetime | None = None, until: datetime | None = None
+) -> Any:
+    """(flows, atoms) that ran without a transitions trail, which statistics cannot count.
+
+    Atoms past PENDING (matching ``name``, a name or pattern) of flows that have no
+    transitions rows at all; ``since``/``until`` filter on the flow's creation time,
+    the only time such a flow is sure to have.
+    """
+    f, a, t = flow_details.c, atom_details.c, transitions.c
+    conditions: list[ColumnElement[bool]] = [
+        a.state.is_not(None),
+        a.state.not_in(sorted(s for s in states.UNSTARTED_STATES if s is not None)),
+        ~select(t.id).where(t.flow_uuid == f.uuid).exists(),
+    ]
+    if name is not None:
+        conditions.append(name_filter(a.name, name))
+    if since is not None:
+        conditions.append(f.created_at >= since)
+    if until is not None:
+        conditions.append(f.created_at < until)
+    return (
+        select(func.count(func.distinct(f.uuid)), func.count(a.uuid))
+        .select_from(flow_details.join(atom_details, a.flow_uuid == f.uuid))
+        .where(and_(*conditions))
+    )
