@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 from recorder.standard import record
 
-__version__ = "0.1.0"
+DISTRIBUTION = "flow-recorder"
+"""The name recorder is installed under (``pip install flow-recorder``)."""
+
+try:
+    __version__ = version(DISTRIBUTION)
+except PackageNotFoundError:  # imported from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = ["record"]

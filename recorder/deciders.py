@@ -8,6 +8,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
+from recorder.exceptions import InvalidArgument, InvalidType
+
 
 class Depth(str, enum.Enum):
     """How many successors of a decided link a decider's "no" ignores."""
@@ -19,20 +21,24 @@ class Depth(str, enum.Enum):
 
     @classmethod
     def translate(cls, desired_depth: Depth | str) -> Depth:  # type: ignore[override]
-        """The depth named by ``desired_depth`` (case-insensitive); TypeError/ValueError if none."""
+        """The depth named by ``desired_depth`` (case-insensitive).
+
+        InvalidType (a TypeError) for a non-string, InvalidArgument (a ValueError)
+        for an unknown name, as TaskFlow raises TypeError/ValueError there.
+        """
         if isinstance(desired_depth, cls):
             return desired_depth
         if not isinstance(desired_depth, str):
-            raise TypeError(
+            raise InvalidType(
                 "Unexpected desired depth type, string type expected, not %s" % type(desired_depth)
             )
         try:
             return cls(desired_depth.upper())
-        except ValueError:
-            raise ValueError(
+        except ValueError as exc:
+            raise InvalidArgument(
                 "Unexpected decider depth value, one of %s (case-insensitive) is expected"
                 " and not '%s'" % (sorted(d.name for d in cls), desired_depth)
-            ) from None
+            ) from exc
 
     def __str__(self) -> str:
         return self.value

@@ -3,24 +3,39 @@
 Catch ``RecorderError`` to catch them all; the CLI turns any of them into one
 line and a documented exit code. Errors that TaskFlow raises as ``ValueError`` or
 ``KeyError`` also derive from those, so code written against TaskFlow keeps
-working after the import change.
+working after the import change. No built-in exception is raised on purpose
+through the public API (``tests/test_error_boundary.py`` holds the code to it).
+
+An error raised because a lower layer failed (the database driver, alembic, a
+file) chains that failure as its ``__cause__``: the message is one line for
+people, the cause is there for code and tracebacks. Errors carry what they are
+about as attributes too (``SchemaMismatch.current`` / ``.expected``,
+``LookupFailed.query``, ``AmbiguousFlow.candidates``, ``WriteFailed.unstored_ops``,
+``InvalidState.kind`` / ``.old`` / ``.new``, ...), so code need not parse messages.
 
 The tree::
 
     RecorderError
     ├── InvalidArgument (ValueError)          bad constructor / call arguments
+    │   ├── InvalidType (TypeError)           an argument of the wrong type
     │   ├── InvalidCallback                   callback or details_filter not callable
     │   ├── DuplicateRegistration             same (callback, filter) registered twice
     │   └── ReservedKey (KeyError)            kwargs use a reserved key ('details')
     ├── InvalidState                          a transition the state tables forbid
+    ├── InvariantViolation                    an internal invariant broke (a bug, or rows
+    │                                         edited by hand)
+    ├── InstallationError                     recorder's own files are missing or inconsistent
     ├── FlowDefinitionError                   the flow cannot be compiled
-    │   ├── DuplicateName                     two atoms (or flows) share a name
-    │   ├── MissingDependencies               an atom requires a symbol nobody provides
-    │   ├── DependencyCycle                   graph flow edges form a cycle
-    │   └── InvariantViolation                e.g. unordered siblings feeding each other
+    │   ├── DuplicateName (ValueError)        two atoms (or flows) share a name
+    │   └── DependencyFailure                 requirements and provisions do not fit
+    │       ├── AmbiguousDependency           several providers for one requirement
+    │       ├── MissingDependencies           an atom requires a symbol nobody provides
+    │       └── DependencyCycle               graph flow edges form a cycle
+    ├── InvalidFormat (ValueError)            data (e.g. a stored failure) has the wrong shape
     ├── EngineError
     │   └── AlreadyRunning                    run() while the engine is running
     ├── NotFound (KeyError)                   fetch of an unknown symbol / atom
+    │   └── NoSuchRun (IndexError)            a run number a timeline does not have
     ├── WrappedFailure                        several failures at once
     ├── StorageError                          the recording path failed
     │   ├── DatabaseUnavailable               cannot connect / connection lost for good
@@ -49,6 +64,10 @@ class InvalidArgument(RecorderError, ValueError):
     """An argument has the wrong type or value."""
 
 
+class InvalidType(InvalidArgument, TypeError):
+    """An argument has the wrong type (also a TypeError, where TaskFlow raises one)."""
+
+
 class InvalidCallback(InvalidArgument):
     """A callback or details filter is not callable."""
 
@@ -65,7 +84,36 @@ class ReservedKey(RecorderError, KeyError):
 
 
 class InvalidState(RecorderError):
-    """A state transition that the state tables do not allow."""
+    """A state transition that the state tables do not allow.
+
+    ``kind`` (flow, task, retry, job), ``old`` and ``new`` name the refused move
+    when the state tables refused it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: str | None = None,
+        old: str | None = None,
+        new: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.old = old
+        self.new = new
+
+
+class InvariantViolation(RecorderError):
+    """Something recorder relies on internally does not hold.
+
+    A bug in recorder, or stored rows edited by hand; the message says which
+    invariant broke.
+    """
+
+
+class InstallationError(RecorderError):
+    """recorder's own files (e.g. its migration scripts) are missing or inconsistent."""
 
 
 class FlowDefinitionError(RecorderError):
@@ -92,10 +140,6 @@ class DependencyCycle(DependencyFailure):
     """The atoms of a graph flow depend on each other in a cycle."""
 
 
-class InvariantViolation(FlowDefinitionError):
-    """A pattern's rule is broken (e.g. unordered siblings feeding each other)."""
-
-
 class InvalidFormat(RecorderError, ValueError):
     """Data (e.g. a serialized failure) does not have the expected shape."""
 
@@ -113,6 +157,15 @@ class NotFound(RecorderError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class NoSuchRun(NotFound, IndexError):
+    """A run number that the timeline does not have (``run`` and ``runs`` say which)."""
+
+    def __init__(self, message: str, *, run: int | None = None, runs: int = 0) -> None:
+        super().__init__(message)
+        self.run = run
+        self.runs = runs
 
 
 class WrappedFailure(RecorderError):
@@ -148,11 +201,30 @@ class StorageError(RecorderError):
 
 
 class DatabaseUnavailable(StorageError):
-    """The database cannot be reached (at start, or for good in the middle of a run)."""
+    """The database cannot be reached (at start, or for good in the middle of a run).
+
+    ``url`` is the database's URL with any password masked.
+    """
+
+    def __init__(self, message: str, *, url: str | None = None) -> None:
+        super().__init__(message)
+        self.url = url
 
 
 class SchemaMismatch(StorageError):
-    """The database schema is older or newer than this version of recorder expects."""
+    """The database schema is older or newer than this version of recorder expects.
+
+    ``current`` is the database's revision (None: no recorder schema, or not
+    known), ``expected`` the revision this recorder needs (None when the
+    mismatch is not about revisions, e.g. drift found by ``recorder db check``).
+    """
+
+    def __init__(
+        self, message: str, *, current: str | None = None, expected: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.current = current
+        self.expected = expected
 
 
 class WriteFailed(StorageError):
@@ -190,7 +262,11 @@ def _rebuild_write_failed(
 
 
 class LookupFailed(RecorderError):
-    """A flow id given by a user matches no flow, or several."""
+    """A flow id given by a user matches no flow, or several; ``query`` is what was given."""
+
+    def __init__(self, message: str, *, query: str | None = None) -> None:
+        super().__init__(message)
+        self.query = query
 
 
 class FlowNotFound(LookupFailed):
@@ -198,7 +274,23 @@ class FlowNotFound(LookupFailed):
 
 
 class AmbiguousFlow(LookupFailed):
-    """A uuid prefix matches several flows; the message lists them."""
+    """A uuid prefix matches several flows; the message lists them.
+
+    ``candidates`` holds the uuids of the matching flows, newest first (at most
+    as many as the message lists); ``more`` is True when there were more.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        query: str | None = None,
+        candidates: Sequence[str] = (),
+        more: bool = False,
+    ) -> None:
+        super().__init__(message, query=query)
+        self.candidates = tuple(candidates)
+        self.more = more
 
 
 class OutputFailed(RecorderError):

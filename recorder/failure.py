@@ -218,7 +218,7 @@ class Failure:
                 causes=[cls.from_dict(cause) for cause in data.get("causes", ())],
             )
         except (KeyError, TypeError) as exc:
-            raise InvalidArgument("not a stored failure: missing or bad %s" % exc) from None
+            raise InvalidArgument("not a stored failure: missing or bad %s" % exc) from exc
 
     def matches(self, other: object) -> bool:
         """Same type names, message and traceback text (live exception or not)."""

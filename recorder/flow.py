@@ -8,11 +8,13 @@ one graph of atoms.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, Union
+from typing import Any, TypeVar, Union
 
 from recorder.atom import Atom
 from recorder.exceptions import InvalidArgument
 from recorder.retry import Retry
+
+_FlowT = TypeVar("_FlowT", bound="Flow")  # add() returns the pattern it was called on
 
 Item = Union[Atom, "Flow"]
 
@@ -45,7 +47,7 @@ class Flow:
     def retry(self) -> Retry | None:
         return self._retry
 
-    def add(self, *items: Item) -> Flow:
+    def add(self: _FlowT, *items: Item) -> _FlowT:
         """Add atoms or flows; returns the flow so calls can be chained."""
         for item in items:
             if not isinstance(item, (Atom, Flow)):

@@ -144,7 +144,12 @@ def check_flow_transition(old: str | None, new: str) -> bool:
         return True
     if old in _FLOW_IGNORED_FROM and new in _FLOW_IGNORED_TO:
         return False
-    raise InvalidState("Flow transition from '%s' to '%s' is not allowed" % (old, new))
+    raise InvalidState(
+        "Flow transition from '%s' to '%s' is not allowed" % (old, new),
+        kind="flow",
+        old=old,
+        new=new,
+    )
 
 
 def check_task_transition(old: str | None, new: str) -> bool:
@@ -163,4 +168,6 @@ def check_job_transition(old: str | None, new: str) -> bool:
         return False
     if (old, new) in JOB_TRANSITIONS:
         return True
-    raise InvalidState("Job transition from '%s' to '%s' is not allowed" % (old, new))
+    raise InvalidState(
+        "Job transition from '%s' to '%s' is not allowed" % (old, new), kind="job", old=old, new=new
+    )

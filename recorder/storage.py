@@ -205,10 +205,10 @@ class Storage:
         return detail
 
     def atom_detail(self, name: str) -> AtomDetail:
-        try:
-            return self._flow.atoms[name]
-        except KeyError:
-            raise NotFound("flow %r has no atom named %r" % (self._flow.name, name)) from None
+        detail = self._flow.atoms.get(name)
+        if detail is None:
+            raise NotFound("flow %r has no atom named %r" % (self._flow.name, name))
+        return detail
 
     def change_atom(
         self,

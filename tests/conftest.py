@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,11 +33,6 @@ from pytest_postgresql.janitor import DatabaseJanitor
 from sqlalchemy.engine import URL
 
 from recorder.persistence import migrate
-
-# Helpers shared by several test packages (e.g. the flow crash tests kill).
-SUPPORT = str(Path(__file__).resolve().parent / "support")
-if SUPPORT not in sys.path:
-    sys.path.insert(0, SUPPORT)
 
 # Property tests check behaviour, not speed: a busy shared machine must not fail them.
 settings.register_profile("recorder", deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -34,11 +34,11 @@ def load_heads(path: Path) -> Heads:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidArgument("heads file %s cannot be read: %s" % (path, exc.strerror)) from None
+        raise InvalidArgument("heads file %s cannot be read: %s" % (path, exc.strerror)) from exc
     try:
         document = json.loads(text)
     except ValueError as exc:
-        raise InvalidArgument("heads file %s is not JSON: %s" % (path, exc)) from None
+        raise InvalidArgument("heads file %s is not JSON: %s" % (path, exc)) from exc
     if not isinstance(document, dict) or document.get("format") != HEADS_FORMAT:
         raise InvalidArgument(
             "heads file %s is not a %s file (no matching 'format' key)" % (path, HEADS_FORMAT)
@@ -71,9 +71,7 @@ def save_heads(path: Path, heads: Mapping[str, tuple[int, str]]) -> None:
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=".%s." % path.name, suffix=".tmp")
     except OSError as exc:
-        raise InvalidArgument(
-            "heads file %s cannot be written: %s" % (path, exc.strerror)
-        ) from None
+        raise InvalidArgument("heads file %s cannot be written: %s" % (path, exc.strerror)) from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             json.dump(document, out, indent=1, sort_keys=True)
@@ -83,9 +81,7 @@ def save_heads(path: Path, heads: Mapping[str, tuple[int, str]]) -> None:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InvalidArgument(
-            "heads file %s cannot be written: %s" % (path, exc.strerror)
-        ) from None
+        raise InvalidArgument("heads file %s cannot be written: %s" % (path, exc.strerror)) from exc
     _sync_directory(folder)
 
 

@@ -81,7 +81,7 @@ def resume(ctx: click.Context, flow: str, mode: str, engine_kind: str) -> None:
             state = engine.storage.get_flow_state()
             raise EngineError(
                 "flow %s ended in %s: %s: %s" % (detail.name, state, type(exc).__name__, exc)
-            ) from None
+            ) from exc
         say("flow %s (%s) is %s" % (detail.name, detail.uuid, engine.storage.get_flow_state()))
     finally:
         backend.close()

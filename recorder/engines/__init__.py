@@ -96,12 +96,11 @@ def load(
     """
     if not isinstance(flow, (Flow, Atom)):
         raise InvalidFlow("engines.load needs a flow or an atom, got %r" % (flow,))
-    try:
-        engine_cls = ENGINES[engine]
-    except (KeyError, TypeError):
+    if not isinstance(engine, str) or engine not in ENGINES:
         raise InvalidArgument(
             "unknown engine %r; use one of: %s" % (engine, ", ".join(sorted(ENGINES)))
-        ) from None
+        )
+    engine_cls = ENGINES[engine]
     if trail and backend is None:
         raise InvalidArgument("trail=True needs a backend to write the transitions to")
     compilation = compile_flow(flow)
@@ -189,7 +188,7 @@ def _import_factory(name: str) -> Callable[..., Flow]:
         for part in attr_path.split("."):
             target = getattr(target, part)
     except (ImportError, AttributeError) as exc:
-        raise InvalidArgument("cannot import flow factory %r: %s" % (name, exc)) from None
+        raise InvalidArgument("cannot import flow factory %r: %s" % (name, exc)) from exc
     if not callable(target):
         raise InvalidArgument("flow factory %r is not callable" % name)
     return target  # type: ignore[no-any-return]

@@ -16,7 +16,7 @@ import abc
 import logging
 from collections.abc import Callable, Iterable
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from recorder import states
 from recorder.failure import Failure
@@ -24,6 +24,8 @@ from recorder.notifier import ANY, Notifier
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.engine import ActionEngine
+
+_ListenerT = TypeVar("_ListenerT", bound="Listener")  # `with X(engine) as x`: x is an X
 
 LOG = logging.getLogger(__name__)
 
@@ -122,7 +124,7 @@ class Listener:
             for state in reversed(self._registered.pop(kind, [])):
                 notifier.deregister(state, receiver, details_filter=details_filter)
 
-    def __enter__(self) -> Listener:
+    def __enter__(self: _ListenerT) -> _ListenerT:
         self.register()
         return self
 

@@ -213,5 +213,6 @@ def describe(exc: BaseException) -> str:
 def unavailable(url: str | URL, exc: BaseException) -> DatabaseUnavailable:
     """The one-line error for a database that cannot be reached."""
     return DatabaseUnavailable(
-        "cannot connect to database at %s: %s" % (urls.redact(url), describe(exc))
+        "cannot connect to database at %s: %s" % (urls.redact(url), describe(exc)),
+        url=urls.redact(url),
     )

@@ -107,17 +107,17 @@ class MemoryBackend:
 
     def load_flow(self, flow_uuid: str) -> FlowDetail:
         with self._lock:
-            try:
-                return copy_value(self.flows[flow_uuid])
-            except KeyError:
-                raise NotFound("no stored flow with uuid %r" % flow_uuid) from None
+            flow = self.flows.get(flow_uuid)
+            if flow is None:
+                raise NotFound("no stored flow with uuid %r" % flow_uuid)
+            return copy_value(flow)
 
     def load_logbook(self, logbook_uuid: str) -> LogBook:
         with self._lock:
-            try:
-                return copy_value(self.logbooks[logbook_uuid])
-            except KeyError:
-                raise NotFound("no stored logbook with uuid %r" % logbook_uuid) from None
+            book = self.logbooks.get(logbook_uuid)
+            if book is None:
+                raise NotFound("no stored logbook with uuid %r" % logbook_uuid)
+            return copy_value(book)
 
     def load_transitions(self, flow_uuid: str) -> list[TransitionRow]:
         with self._lock:

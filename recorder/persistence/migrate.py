@@ -25,7 +25,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from recorder.exceptions import InvalidArgument, RecorderError, SchemaMismatch
+from recorder.exceptions import InstallationError, InvalidArgument, SchemaMismatch
 from recorder.persistence import db, urls
 from recorder.persistence.guards import append_only_problems
 from recorder.persistence.schema import metadata
@@ -38,7 +38,7 @@ def script_location() -> Path:
     for candidate in (_PACKAGE_DIR / "_migrations", _PACKAGE_DIR.parent / "migrations"):
         if (candidate / "env.py").is_file():
             return candidate
-    raise RecorderError(
+    raise InstallationError(
         "recorder's migration scripts are missing (looked for recorder/_migrations and "
         "migrations/ next to the package): reinstall recorder"
     )
@@ -63,7 +63,7 @@ def head_revision() -> str:
     """The newest revision this recorder knows (the single head of the chain)."""
     heads = _scripts().get_heads()
     if len(heads) != 1:
-        raise RecorderError("recorder's migrations have %d heads, expected one" % len(heads))
+        raise InstallationError("recorder's migrations have %d heads, expected one" % len(heads))
     return heads[0]
 
 
@@ -78,8 +78,19 @@ def revision_of(conn: Connection) -> str | None:
         return None
     revisions = MigrationContext.configure(conn).get_current_heads()
     if len(revisions) > 1:
-        raise SchemaMismatch("database has several schema revisions: %s" % ", ".join(revisions))
+        raise SchemaMismatch(
+            "database has several schema revisions: %s" % ", ".join(revisions),
+            current=", ".join(revisions),
+            expected=head_revision(),
+        )
     return revisions[0] if revisions else None
+
+
+def require_head(url: str, current_rev: str | None) -> None:
+    """SchemaMismatch (its one line tells what to run) unless ``current_rev`` is the head."""
+    message = mismatch_message(url, current_rev)
+    if message is not None:
+        raise SchemaMismatch(message, current=current_rev, expected=head_revision())
 
 
 def mismatch_message(url: str, current_rev: str | None) -> str | None:
@@ -130,7 +141,7 @@ def _connection(url: str, *, write: bool) -> Iterator[Connection]:
         engine.dispose()
 
 
-def _command_error(url: str, exc: CommandError) -> RecorderError:
+def _command_error(url: str, exc: CommandError) -> InvalidArgument | SchemaMismatch:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if "Can't locate revision" in text or "No such revision" in text:
         return InvalidArgument("%s (database at %s)" % (text, urls.redact(url)))
@@ -142,8 +153,7 @@ def _run(url: str, action: str, rev: str) -> tuple[str | None, str | None]:
     with _connection(url, write=True) as conn:
         before = revision_of(conn)
         if before is not None and before not in known_revisions():
-            message = mismatch_message(url, before)
-            raise SchemaMismatch(message or "unknown schema revision %s" % before)
+            require_head(url, before)  # not a known revision, so never the head: raises
         config.attributes["connection"] = conn
         if action == "upgrade":
             command.upgrade(config, rev)
@@ -179,11 +189,9 @@ def check(url: str) -> list[str]:
     be about a missing migration, not about drift.
     """
     if db.sqlite_file_missing(url):
-        raise SchemaMismatch(mismatch_message(url, None) or "no recorder schema")
+        require_head(url, None)  # no schema is never the head: raises
     with _connection(url, write=False) as conn:
-        message = mismatch_message(url, revision_of(conn))
-        if message is not None:
-            raise SchemaMismatch(message)
+        require_head(url, revision_of(conn))
         context = MigrationContext.configure(
             conn, opts={"compare_type": True, "compare_server_default": False}
         )

@@ -125,12 +125,18 @@ def fold_updates(ops: list[Op]) -> list[Op]:
             first[key] = len(folded)
             folded.append(op)
             continue
-        earlier = folded[index]
-        assert isinstance(earlier, type(op))  # same key, same op type
-        meta = {**(earlier.meta_patch or {}), **(op.meta_patch or {})} or None
+        earlier = folded[index]  # same key: the same op type
         if isinstance(op, UpdateAtom) and isinstance(earlier, UpdateAtom):
+            meta = _merged(earlier.meta_patch, op.meta_patch)
             folded[index] = UpdateAtom(op.uuid, op.at, {**earlier.changes, **op.changes}, meta)
         elif isinstance(op, UpdateFlow) and isinstance(earlier, UpdateFlow):
+            meta = _merged(earlier.meta_patch, op.meta_patch)
             state = op.state if op.state is not None else earlier.state
             folded[index] = UpdateFlow(op.uuid, op.at, state=state, meta_patch=meta)
     return folded
+
+
+def _merged(
+    earlier: Mapping[str, Any] | None, later: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    return {**(earlier or {}), **(later or {})} or None

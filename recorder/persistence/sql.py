@@ -324,7 +324,8 @@ def _require_sqlite_file(url: URL) -> None:
     if db.sqlite_file_missing(url):
         shown = urls.redact(url)
         raise SchemaMismatch(
-            "database at %s does not exist: run `recorder db upgrade --db %s`" % (shown, shown)
+            "database at %s does not exist: run `recorder db upgrade --db %s`" % (shown, shown),
+            expected=migrate.head_revision(),
         )
 
 
@@ -335,11 +336,7 @@ def _probe(engine: Engine, check_schema: bool) -> None:
     except DBAPIError as exc:
         raise db.unavailable(engine.url, exc) from exc
     if check_schema:
-        message = migrate.mismatch_message(
-            engine.url.render_as_string(hide_password=False), current
-        )
-        if message is not None:
-            raise SchemaMismatch(message)
+        migrate.require_head(engine.url.render_as_string(hide_password=False), current)
 
 
 @atexit.register

@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
-from recorder.exceptions import InvalidArgument
+from recorder.exceptions import InvalidArgument, InvariantViolation
 from recorder.persistence import encoding
 from recorder.persistence.coltypes import format_sqlite_time, require_aware
 from recorder.persistence.ops import (
@@ -332,7 +332,8 @@ class Statements:
                 ", ".join(self._p(column, column) for column in columns),
                 conflict,
             )
-        assert isinstance(key, tuple) and key[0] == "update"
+        if not (isinstance(key, tuple) and key[0] == "update"):
+            raise InvariantViolation("no statement is built for the key %r" % (key,))
         _, table_key, fields, patch = key
         sets = ["updated_at = %s" % self._p("b_at")]
         sets.extend("%s = %s" % (field, self._p("b_" + field, field)) for field in fields)

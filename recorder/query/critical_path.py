@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from recorder.exceptions import NoSuchRun
 from recorder.query.model import (
     JSON,
     REVERTING,
@@ -112,7 +113,10 @@ class CriticalPath:
         }
 
 
-def _window(timeline: Timeline, run: int | None) -> tuple[int | None, datetime, datetime, bool]:
+def _window(
+    timeline: Timeline, run: int | None
+) -> tuple[int | None, datetime, datetime, bool] | None:
+    """(run number, start, end, open) of the window to walk; None: nothing timed."""
     as_of = timeline.as_of
     if timeline.runs:
         chosen = timeline.runs[-1] if run is None else timeline.runs[run - 1]
@@ -126,22 +130,24 @@ def _window(timeline: Timeline, run: int | None) -> tuple[int | None, datetime, 
     if end is None:
         end = as_of
     if start is None or end is None:
-        raise ValueError("the timeline has no times to take a critical path from")
+        return None
     return None, start, end, is_open
 
 
 def critical_path(timeline: Timeline, run: int | None = None) -> CriticalPath | None:
     """The critical path of run number ``run`` (default: the last run).
 
-    None when the timeline has nothing timed in it. IndexError for a run
-    number the timeline does not have.
+    None when the timeline has nothing timed in it. NoSuchRun (an IndexError)
+    for a run number the timeline does not have.
     """
     if run is not None and not 1 <= run <= len(timeline.runs):
-        raise IndexError("run %d not in 1..%d" % (run, len(timeline.runs)))
-    try:
-        number, start, end, is_open = _window(timeline, run)
-    except ValueError:
+        raise NoSuchRun(
+            "run %d not in 1..%d" % (run, len(timeline.runs)), run=run, runs=len(timeline.runs)
+        )
+    window = _window(timeline, run)
+    if window is None:
         return None
+    number, start, end, is_open = window
     # (end, start, atom, attempt, phase): plain tuples, Steps only for the chain.
     candidates: list[tuple[datetime, datetime, str, int, Phase]] = []
     for atom in timeline.atoms:

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from recorder.exceptions import NotFound
+
 TIMELINE_FORMAT = "recorder.timeline/1"
 
 WAITING = "waiting"
@@ -276,7 +278,7 @@ class Timeline:
         for item in self.atoms:
             if item.name == name:
                 return item
-        raise KeyError(name)
+        raise NotFound("timeline of flow %r has no atom named %r" % (self.flow_name, name))
 
     def to_json(self) -> JSON:
         return {

@@ -127,7 +127,7 @@ def get_flow(conn: Connection, uuid: str) -> FlowRecord:
     """The flow with exactly this uuid; FlowNotFound if there is none."""
     row = conn.execute(select(flow_details).where(flow_details.c.uuid == uuid)).mappings().first()
     if row is None:
-        raise FlowNotFound("no flow with uuid %s" % uuid)
+        raise FlowNotFound("no flow with uuid %s" % uuid, query=uuid)
     return _flow(row)
 
 
@@ -148,7 +148,7 @@ def find_flow(conn: Connection, ident: str) -> FlowRecord:
     """
     ident = ident.strip()
     if not ident:
-        raise FlowNotFound("no flow given: pass a uuid, a uuid prefix or a flow name")
+        raise FlowNotFound("no flow given: pass a uuid, a uuid prefix or a flow name", query=ident)
     c = flow_details.c
     row = conn.execute(select(flow_details).where(c.uuid == ident)).mappings().first()
     if row is None:
@@ -171,10 +171,15 @@ def find_flow(conn: Connection, ident: str) -> FlowRecord:
             more = " and more" if len(found) > MAX_CANDIDATES else ""
             raise AmbiguousFlow(
                 "%r matches %s flows: %s%s; give more of the uuid"
-                % (ident, len(found) if not more else "over %d" % MAX_CANDIDATES, listed, more)
+                % (ident, len(found) if not more else "over %d" % MAX_CANDIDATES, listed, more),
+                query=ident,
+                candidates=[f.uuid for f in found[:MAX_CANDIDATES]],
+                more=bool(more),
             )
     raise FlowNotFound(
-        "no flow matches %r (tried uuid, uuid prefix and name); `recorder flows` lists them" % ident
+        "no flow matches %r (tried uuid, uuid prefix and name); `recorder flows` lists them"
+        % ident,
+        query=ident,
     )
 
 

@@ -100,8 +100,8 @@ class FlowCursor:
             else:
                 uuid = str(uuidlib.UUID(hex=ident))
             return cls(created, uuid)
-        except (ValueError, UnicodeError, binascii.Error, OverflowError):
-            raise InvalidArgument("not a page token from `recorder flows`: %r" % token) from None
+        except (ValueError, UnicodeError, binascii.Error, OverflowError) as exc:
+            raise InvalidArgument("not a page token from `recorder flows`: %r" % token) from exc
 
 
 @dataclass(frozen=True)

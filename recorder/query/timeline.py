@@ -216,20 +216,19 @@ class _Builder:
         new = row.new_state
         if new == states.RUNNING:
             if self.run_start is not None:
-                self._interrupt()
+                self._interrupt(self.run_start)
             self.run_start = row.at
         elif new in states.RUN_END_STATES and self.run_start is not None:
             self.runs.append(RunSegment(len(self.runs) + 1, self.run_start, row.at, new))
             self.run_start = None
             self._drop_waits()
         elif new == states.RESUMING and self.run_start is not None:
-            self._interrupt()
+            self._interrupt(self.run_start)
 
-    def _interrupt(self) -> None:
+    def _interrupt(self, run_start: datetime) -> None:
         """The run in progress died: close it and all it left open at the last recorded time."""
-        assert self.run_start is not None
-        end = self.last_at or self.run_start
-        self.runs.append(RunSegment(len(self.runs) + 1, self.run_start, end, INTERRUPTED))
+        end = self.last_at or run_start
+        self.runs.append(RunSegment(len(self.runs) + 1, run_start, end, INTERRUPTED))
         self.run_start = None
         for atom in self.atoms.values():
             for attempt in atom.attempts.values():

@@ -59,11 +59,11 @@ def parse_when(text: str, *, now: datetime | None = None, option: str = "--since
                 parsed = parsed.replace(tzinfo=timezone.utc)
             try:
                 return parsed.astimezone(timezone.utc)
-            except OverflowError:  # 9999-12-31T23:59-01:00 is after the last datetime
+            except OverflowError as exc:  # 9999-12-31T23:59-01:00 is after the last datetime
                 raise InvalidArgument(
                     "%s: %r is outside the times recorder can hold (years 1 to 9999 in UTC)"
                     % (option, text)
-                ) from None
+                ) from exc
     raise InvalidArgument(
         "%s: cannot read %r as a time: give an age (90s, 30m, 2h, 7d, 2w) or an ISO date/time "
         "(2024-11-26, 2024-11-26T10:00, 2024-11-26T10:00:00+01:00; UTC unless an offset is given)"

@@ -1,4 +1,4 @@
-"""A flow factory for ``recorder resume`` tests (importable: tests/cli is on sys.path).
+"""A flow factory for ``recorder resume`` tests (importable as ``tests.cli.resumable``).
 
 ``charge`` fails until the file named by ``$RESUME_FIX`` exists, the way a run
 fails on a dependency that is down and is resumed once it is back.

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from runs import record
-from sample_tasks import Boom, Const
 
 from recorder import engines
 from recorder.cli import main
 from recorder.exceptions import DatabaseUnavailable, RecorderError
 from recorder.patterns import linear_flow
 from recorder.persistence import connect
+from tests.query.runs import record
+from tests.support.sample_tasks import Boom, Const
 
 RECORDER = shutil.which("recorder", path=str(Path(sys.executable).parent)) or "recorder"
 AS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
@@ -185,9 +185,10 @@ def write_locked(sqlite_url: str) -> Iterator[str]:
         assert holder.stdout is not None and holder.stdout.readline() == "locked\n"
         yield sqlite_url
     finally:
-        assert holder.stdin is not None
+        assert holder.stdin is not None and holder.stdout is not None
         holder.stdin.close()
         holder.wait(timeout=30)
+        holder.stdout.close()  # else the pipe is left to the GC (ResourceWarning)
 
 
 def test_a_write_locked_database_is_one_line(write_locked: str) -> None:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from runs import record_demo, running_flow
 
 from recorder.cli import main
 from recorder.render.tabular import CSV_COLUMNS
+from tests.query.runs import record_demo, running_flow
 
 
 def cli(url: str, *args: str) -> Result:

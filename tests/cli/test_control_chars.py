@@ -15,10 +15,7 @@ import re
 from pathlib import Path
 
 import pytest
-import resumable
 from click.testing import CliRunner, Result
-from runs import record
-from sample_tasks import Const
 from sqlalchemy import create_engine, text
 
 import recorder
@@ -27,6 +24,9 @@ from recorder.cli import main
 from recorder.patterns import linear_flow
 from recorder.persistence import connect
 from recorder.persistence.urls import normalize
+from tests.cli import resumable
+from tests.query.runs import record
+from tests.support.sample_tasks import Const
 
 # Everything a terminal may obey: C0 (but the newlines output is made of), DEL, C1,
 # line/paragraph separators and the bidi controls. No NUL: PostgreSQL text cannot hold it.

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from runs import record_demo
 
 from recorder.cli import main
+from tests.query.runs import record_demo
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 REQUIRE = os.environ.get("RECORDER_REQUIRE_BROWSER") == "1"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import resumable
 from click.testing import CliRunner, Result
 
 import recorder
@@ -13,6 +12,7 @@ from recorder import engines
 from recorder.audit import verify_flow
 from recorder.cli import main
 from recorder.persistence import connect
+from tests.cli import resumable
 
 
 def cli(url: str, *args: str) -> Result:
@@ -57,8 +57,8 @@ def test_resume_reruns_a_reverted_flow_once_the_cause_is_fixed(
             "ship": "ship:o-1",
         }
         assert stored.atoms["charge"].attempt == 3  # failed, failed on resume, then ran
-        result = verify_flow(backend, uuid)
-    assert result.ok  # the resumed runs continued the same hash chain
+        verified = verify_flow(backend, uuid)
+    assert verified.ok  # the resumed runs continued the same hash chain
 
     again = cli(db_url, "resume", uuid)
     assert again.exit_code == 0 and "already ended in SUCCESS" in again.stdout
@@ -83,10 +83,10 @@ def test_resume_of_an_unknown_flow(db_url: str) -> None:
 @pytest.mark.parametrize(
     ("factory", "expected"),
     [
-        ({"name": "resumable:checkout", "args": [1, 2], "kwargs": {}}, "TypeError"),
-        ({"name": "resumable:checkout", "args": "ab", "kwargs": {}}, "args"),
-        ({"name": "resumable:checkout", "args": [], "kwargs": [1]}, "kwargs"),
-        ({"name": "resumable:broken", "args": [], "kwargs": {}}, "config file"),
+        ({"name": "tests.cli.resumable:checkout", "args": [1, 2], "kwargs": {}}, "TypeError"),
+        ({"name": "tests.cli.resumable:checkout", "args": "ab", "kwargs": {}}, "args"),
+        ({"name": "tests.cli.resumable:checkout", "args": [], "kwargs": [1]}, "kwargs"),
+        ({"name": "tests.cli.resumable:broken", "args": [], "kwargs": {}}, "config file"),
     ],
 )
 def test_a_factory_that_cannot_rebuild_the_flow_is_one_line(

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from click.testing import CliRunner, Result
-from runs import record_demo
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
 from recorder.cli import main
 from recorder.persistence.urls import normalize
+from tests.query.runs import record_demo
 
 
 def cli(url: str, *args: str) -> Result:

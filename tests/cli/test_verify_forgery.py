@@ -9,14 +9,9 @@ crash left, must still verify.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
 from click.testing import CliRunner, Result
-from runs import record_demo
-from sample_tasks import Boom, Const
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 import recorder
@@ -24,32 +19,13 @@ from recorder import engines
 from recorder.cli import main
 from recorder.patterns import linear_flow
 from recorder.persistence.models import FlowDetail
-from recorder.persistence.urls import normalize
+from tests.cli.forging import sql
+from tests.query.runs import record_demo
+from tests.support.sample_tasks import Boom, Const
 
 
 def cli(url: str, *args: str) -> Result:
     return CliRunner().invoke(main, ["--db", url, *args])
-
-
-@contextmanager
-def sql(url: str, bypass: str = "replica") -> Iterator[Connection]:
-    """One transaction of hand-written SQL; on PostgreSQL past the append-only trigger
-    (``replica``: session_replication_role, ``disable``: ALTER TABLE ... DISABLE
-    TRIGGER, ``drop``: DROP TRIGGER) -- all in this test's own database."""
-    engine = create_engine(normalize(url))
-    try:
-        with engine.begin() as conn:
-            if conn.dialect.name == "postgresql":
-                if bypass == "replica":
-                    conn.execute(text("SET LOCAL session_replication_role = replica"))
-                elif bypass == "disable":
-                    conn.execute(text("ALTER TABLE transitions DISABLE TRIGGER USER"))
-                else:
-                    conn.execute(text("DROP TRIGGER transitions_append_only ON transitions"))
-                    conn.execute(text("DROP TRIGGER transitions_no_truncate ON transitions"))
-            yield conn
-    finally:
-        engine.dispose()
 
 
 def failed(result: Result) -> str:

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from runs import record_demo
 from sqlalchemy import text
-from test_verify_forgery import sql
 
 from recorder.audit import row_hash
 from recorder.cli import main
+from tests.cli.forging import sql
+from tests.query.runs import record_demo
 
 
 def cli(url: str, *args: str) -> Result:

@@ -24,7 +24,7 @@ def capture(exc: BaseException) -> Failure:
 def test_captures_type_names_message_args_traceback_and_causes() -> None:
     try:
         try:
-            {}["missing"]
+            {"present": 1}["missing"]
         except KeyError as inner:
             raise AppError("bad value", 42) from inner
     except AppError:

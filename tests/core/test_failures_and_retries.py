@@ -1,4 +1,4 @@
-"""Failure, revert, revert failure and retry semantics of SPEC §3."""
+"""Failure, revert, revert failure and retry semantics, as TaskFlow's engines have them."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Notifier behaviour of SPEC §2."""
+"""Notifier behaviour: registration, filters, reserved keys and delivery, as in TaskFlow."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The state tables of SPEC §1, checked pair by pair."""
+"""The state tables of :mod:`recorder.states` (TaskFlow's transitions), checked pair by pair."""
 
 from __future__ import annotations
 
@@ -65,6 +65,7 @@ def test_flow_check_matches_the_rules(old: str, new: str) -> None:
         with pytest.raises(InvalidState) as err:
             states.check_flow_transition(old, new)
         assert old in str(err.value) and new in str(err.value)
+        assert (err.value.kind, err.value.old, err.value.new) == ("flow", old, new)
 
 
 def test_task_and_retry_tables() -> None:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from values import same, store_everywhere
+
+from tests.support.values import same, store_everywhere
 
 EXACT = [
     2.0,

@@ -25,17 +25,17 @@ import sys
 import time
 from pathlib import Path
 
-import crashflow
 import pytest
 from click.testing import CliRunner
-from faults import allow_transitions, refuse_transitions
-from stored import assert_consistent
 
 import recorder
 from recorder import engines
 from recorder.cli import main
 from recorder.exceptions import NotFound
 from recorder.persistence import connect
+from tests.support import crashflow
+from tests.support.faults import allow_transitions, refuse_transitions
+from tests.support.stored import assert_consistent
 
 SIZE = 8
 STEP_SLEEP = 0.02
@@ -51,7 +51,7 @@ def _log_lines(log: Path) -> list[str]:
 def _run_child(url: str, mode: str, env: dict[str, str], kill_after: float) -> tuple[str, bool]:
     """Start a recorded run; SIGKILL it ``kill_after`` s after set-up. (uuid, killed)."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "crashflow", "start", url, mode, str(SIZE), "record"],
+        [sys.executable, "-m", "tests.support.crashflow", "start", url, mode, str(SIZE), "record"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

@@ -12,9 +12,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from crashflow import child_env, expected_results, ran, resume_in_child, start_and_kill
 
 from recorder.persistence import connect
+from tests.support.crashflow import (
+    child_env,
+    expected_results,
+    ran,
+    resume_in_child,
+    start_and_kill,
+)
 
 EXPECTED = expected_results(6)
 

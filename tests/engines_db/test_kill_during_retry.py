@@ -11,12 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from crashretry import resume_by_cli, resume_in_child, side_effects, start_and_kill
 
 from recorder.audit import verify_flow
 from recorder.persistence import connect
 from recorder.persistence.models import FlowDetail
 from recorder.query import find_flow, load_report
+from tests.support.crashretry import resume_by_cli, resume_in_child, side_effects, start_and_kill
 
 FAILED_WHILE_SLOW_RUNS = {"retry": "SUCCESS", "slow": "RUNNING", "flaky": "FAILURE"}
 FIRST_RUN = ["execute slow 1", "execute flaky 1"]

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sample_tasks import Const, FailsTimes
 
 from recorder import engines, retry, task
 from recorder.failure import Failure
@@ -19,6 +18,7 @@ from recorder.persistence import connect
 from recorder.persistence.encoding import StoredRepr
 from recorder.persistence.memory import MemoryBackend
 from recorder.persistence.models import FlowDetail
+from tests.support.sample_tasks import Const, FailsTimes
 
 HUGE = 10**5000  # str(HUGE) raises ValueError: Exceeds the limit (4300 digits)
 MODES = ["durable", "batched"]

@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import crashflow
 import pytest
-from faults import allow_transitions, refuse_transitions
 from sqlalchemy import event
-from stored import assert_consistent
 
 import recorder
 from recorder import engines
 from recorder.exceptions import WriteFailed
 from recorder.persistence import connect
+from tests.support import crashflow
+from tests.support.faults import allow_transitions, refuse_transitions
+from tests.support.stored import assert_consistent
 
 SIZE = 6
 EXPECTED = crashflow.expected_results(SIZE)
@@ -100,6 +100,10 @@ def test_setting_up_a_factory_flow_is_one_commit(db_url: str) -> None:
     assert len(commits) == 1
     stored = backend.load_flow(engine.storage.flow_uuid)
     backend.close()
-    assert stored.meta["factory"] == {"name": "crashflow:make_flow", "args": [SIZE], "kwargs": {}}
+    assert stored.meta["factory"] == {
+        "name": "tests.support.crashflow:make_flow",
+        "args": [SIZE],
+        "kwargs": {},
+    }
     assert stored.meta["store"] == {"seed": "x"} and len(stored.atoms) == SIZE
     assert engines.flow_from_detail(stored).name == crashflow.FLOW_NAME

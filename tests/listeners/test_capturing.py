@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sample_tasks import Const
-
 from recorder import engines, retry
 from recorder.engines import ActionEngine
 from recorder.listeners.capturing import CaptureListener
 from recorder.patterns import linear_flow
+from tests.support.sample_tasks import Const
 
 
 def make_engine() -> ActionEngine:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sample_tasks import Const
 
 from recorder import engines, task
 from recorder.failure import Failure
 from recorder.formatters import AtomNode, FailureFormatter
 from recorder.patterns import graph_flow, linear_flow
+from tests.support.sample_tasks import Const
 
 
 class Use(task.Task):
@@ -134,7 +134,10 @@ def test_mask_keys_edge_cases() -> None:
         {"certificate": "***"},
         {"a": "b"},
     ]
-    nested = {"l": [{"tls": {"id": "1", "certificate": "secret"}}], "t": ({"certificate": 1},)}
+    nested: dict[str, Any] = {
+        "l": [{"tls": {"id": "1", "certificate": "secret"}}],
+        "t": ({"certificate": 1},),
+    }
     masked = f._mask_keys(nested, keys)
     assert masked == {
         "l": [{"tls": {"id": "1", "certificate": "***"}}],

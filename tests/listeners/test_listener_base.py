@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sample_tasks import Const
 
 from recorder import engines, retry, states
 from recorder.engines import ActionEngine
 from recorder.listeners import base
 from recorder.notifier import ANY
 from recorder.patterns import linear_flow
+from tests.support.sample_tasks import Const
 
 
 def make_engine() -> ActionEngine:

@@ -7,7 +7,6 @@ import re
 from typing import Any
 
 import pytest
-from sample_tasks import Boom, Const
 
 from recorder import engines, retry, task
 from recorder.engines import ActionEngine
@@ -15,6 +14,7 @@ from recorder.failure import Failure
 from recorder.listeners import logging as logging_listeners
 from recorder.listeners import printing
 from recorder.patterns import linear_flow
+from tests.support.sample_tasks import Boom, Const
 
 UUID = r"[0-9a-f-]{36}"
 ENGINE = r"<recorder\.engines\.action_engine\.engine\.SerialActionEngine object at 0x[0-9a-f]+>"

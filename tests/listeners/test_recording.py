@@ -8,7 +8,6 @@ import time
 from typing import Any
 
 import pytest
-from sample_tasks import Boom, Const, FailsTimes, Sleepy
 
 import recorder
 from recorder import engines, retry, states, task
@@ -22,10 +21,11 @@ from recorder.persistence.memory import MemoryBackend
 from recorder.persistence.ops import AppendTransition
 from recorder.persistence.rows import TransitionRow
 from recorder.storage import Transition, to_datetime
+from tests.support.sample_tasks import Boom, Const, FailsTimes, Sleepy
 
 
 def retried_flow() -> linear_flow.Flow:
-    """SPEC §3's example: outer[ inner(retry=Times(5,'r1'))[ ok, flaky ] ]."""
+    """A retried subflow: outer[ inner(retry=Times(5,'r1'))[ ok, flaky ] ], flaky failing twice."""
     inner = linear_flow.Flow("inner", retry=retry.Times(5, "r1")).add(
         Const("ok", name="ok"), FailsTimes(2, name="flaky")
     )
@@ -153,14 +153,15 @@ def chain() -> list[TransitionRow]:
 
 
 def test_altered_rows_are_found_at_their_seq(chain: list[TransitionRow]) -> None:
-    for field, value in [
+    tampering: list[tuple[str, Any]] = [
         ("new_state", states.FAILURE),
         ("name", "other"),
         ("attempt", 9),
         ("at", chain[9].at.replace(microsecond=(chain[9].at.microsecond + 1) % 1_000_000)),
         ("details", {"result": {"type": "str", "repr": "'forged'"}}),
         ("old_state", None),
-    ]:
+    ]
+    for field, value in tampering:
         rows = list(chain)
         rows[9] = dataclasses.replace(rows[9], **{field: value})
         result = verify_chain(rows)

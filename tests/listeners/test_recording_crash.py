@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from crashflow import start_and_kill
 
 import recorder
 from recorder import engines, states
 from recorder.audit import verify_flow
 from recorder.persistence import connect
+from tests.support.crashflow import start_and_kill
 
 
 @pytest.mark.slow

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from sample_tasks import Const, FailsTimes, Sleepy
 from sqlalchemy import create_engine, text
 
 import recorder
@@ -18,6 +17,7 @@ from recorder.persistence import connect
 from recorder.persistence.coltypes import parse_sqlite_time
 from recorder.persistence.urls import normalize
 from recorder.storage import to_datetime
+from tests.support.sample_tasks import Const, FailsTimes, Sleepy
 
 
 def _when(value: Any) -> datetime:
@@ -52,15 +52,19 @@ def test_serial_run_is_recorded_in_sql_and_verifies(db_url: str, mode: str) -> N
     assert all(r.at.tzinfo is not None for r in rows)
     # The per-attempt history is in the rows (atom_attempts view); meta keeps
     # TaskFlow's "latest" keys, equal to the rows to the microsecond.
-    with create_engine(normalize(db_url)).connect() as conn:
-        attempts = conn.execute(
-            text(
-                "SELECT attempt, outcome, reverted, started_at, finished_at, duration_s"
-                " FROM atom_attempts WHERE flow_uuid = :f AND atom_name = 'flaky'"
-                " ORDER BY attempt"
-            ),
-            {"f": uuid},
-        ).all()
+    views = create_engine(normalize(db_url))
+    try:
+        with views.connect() as conn:
+            attempts = conn.execute(
+                text(
+                    "SELECT attempt, outcome, reverted, started_at, finished_at, duration_s"
+                    " FROM atom_attempts WHERE flow_uuid = :f AND atom_name = 'flaky'"
+                    " ORDER BY attempt"
+                ),
+                {"f": uuid},
+            ).all()
+    finally:
+        views.dispose()  # the pool's connection is closed now, not left to the GC
     assert [(a.attempt, a.outcome, bool(a.reverted)) for a in attempts] == [
         (1, "FAILURE", True),
         (2, "FAILURE", True),

@@ -7,12 +7,12 @@ import time
 from typing import Any
 
 import pytest
-from sample_tasks import Boom, Const, FailsTimes, Sleepy
 
 from recorder import engines, retry, states, task
 from recorder.exceptions import StorageError
 from recorder.listeners import capturing, timing
 from recorder.patterns import linear_flow, unordered_flow
+from tests.support.sample_tasks import Boom, Const, FailsTimes, Sleepy
 
 
 def stamps(events: list[Any], name: str, state: str) -> list[float]:

@@ -13,7 +13,6 @@ import time
 from typing import Any
 
 import pytest
-from faults import FAULT, allow_transitions, refuse_transitions
 from sqlalchemy import event, text
 
 from recorder.exceptions import WriteFailed
@@ -21,8 +20,8 @@ from recorder.persistence import connect
 from recorder.persistence.models import new_uuid
 from recorder.persistence.ops import SaveFlow, UpdateAtom, UpdateFlow
 from recorder.persistence.sql import SQLBackend
-
-from .conftest import Flow, at, later
+from tests.persistence.helpers import Flow, at, later
+from tests.support.faults import FAULT, allow_transitions, refuse_transitions
 
 
 def _seqs(backend: SQLBackend, flow: Flow) -> list[int]:

@@ -24,8 +24,7 @@ from recorder.persistence.ops import (
     UpdateAtom,
     UpdateFlow,
 )
-
-from .conftest import Flow, as_lists, as_stored, at, later, transitions_of
+from tests.persistence.helpers import Flow, as_lists, as_stored, at, later, transitions_of
 
 
 def _failure(message: str = "boom") -> Failure:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import math
 
 from sqlalchemy import create_engine, text
-from values import same
 
 from recorder.persistence import connect, migrate, urls
 from recorder.persistence.ops import UpdateAtom
-
-from .conftest import Flow, later
+from tests.persistence.helpers import Flow, later
+from tests.support.values import same
 
 # What each value read back as from a 0004 file (NUMERIC affinity changed the numbers).
 WRITTEN_AND_READ_AT_0004 = {

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from recorder.cli import main
 from recorder.exceptions import DatabaseUnavailable, SchemaMismatch
 from recorder.persistence import connect, migrate, urls
 from recorder.persistence.ops import UpdateFlow
-
-from .conftest import Flow, later
+from tests.persistence.helpers import Flow, later
 
 TABLES = {"logbooks", "flow_details", "atom_details", "transitions"}
 VIEWS = {"atom_attempts", "flow_runs"}
@@ -64,6 +64,7 @@ def test_connect_refuses_missing_schema_and_writes_nothing(empty_db_url: str) ->
     assert "no recorder schema" in message or "does not exist" in message
     assert "run `recorder db upgrade --db " in message
     assert "\n" not in message
+    assert (caught.value.current, caught.value.expected) == (None, migrate.head_revision())
     if empty_db_url.startswith("sqlite"):
         assert migrate.current(empty_db_url) is None
         assert not _path(empty_db_url).exists()
@@ -81,15 +82,17 @@ def test_connect_refuses_older_and_newer_schemas(empty_db_url: str) -> None:
     migrate.upgrade(empty_db_url, "0002")
     with pytest.raises(
         SchemaMismatch, match=r"revision 0002, this recorder needs 0005: run `recorder db upgrade"
-    ):
+    ) as older:
         connect(empty_db_url)
+    assert (older.value.current, older.value.expected) == ("0002", migrate.head_revision())
     migrate.upgrade(empty_db_url)
     engine = create_engine(urls.normalize(empty_db_url))
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = 'ffff'"))
     engine.dispose()
-    with pytest.raises(SchemaMismatch, match="revision ffff, newer than this recorder"):
+    with pytest.raises(SchemaMismatch, match="revision ffff, newer than this recorder") as newer:
         connect(empty_db_url)
+    assert newer.value.current == "ffff"
     with pytest.raises(SchemaMismatch, match="newer"):
         migrate.upgrade(empty_db_url)
 
@@ -102,6 +105,9 @@ def test_unreachable_database_is_one_clear_line() -> None:
         "cannot connect to database at postgresql+psycopg://someone:***@127.0.0.1:1/nowhere"
     )
     assert "s3cret" not in message and "\n" not in message
+    assert caught.value.url == "postgresql+psycopg://someone:***@127.0.0.1:1/nowhere"
+    assert isinstance(caught.value.__cause__, DBAPIError)  # the driver's error, chained
+    assert "s3cret" not in str(caught.value.__cause__)
     with pytest.raises(DatabaseUnavailable, match="unable to open database file"):
         migrate.upgrade("sqlite:////nonexistent-dir/x.db")
 

@@ -19,8 +19,7 @@ from sqlalchemy.engine import make_url
 from recorder.exceptions import WriteFailed
 from recorder.persistence import connect
 from recorder.persistence.ops import UpdateFlow
-
-from .conftest import Flow, later
+from tests.persistence.helpers import Flow, later
 
 pytestmark = pytest.mark.postgres
 

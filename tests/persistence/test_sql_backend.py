@@ -18,10 +18,9 @@ from recorder.persistence import connect
 from recorder.persistence.encoding import StoredRepr
 from recorder.persistence.memory import MemoryBackend
 from recorder.persistence.models import new_uuid
-from recorder.persistence.ops import SaveAtom, SaveFlow, UpdateAtom, UpdateFlow
+from recorder.persistence.ops import Op, SaveAtom, SaveFlow, UpdateAtom, UpdateFlow
 from recorder.persistence.sql import SQLBackend
-
-from .conftest import Flow, at, later, transitions_of
+from tests.persistence.helpers import Flow, at, later, transitions_of
 
 
 def _count(backend: SQLBackend, table: str) -> int:
@@ -50,7 +49,7 @@ class StatementLog:
 
 def test_retried_batches_are_idempotent(sql_backend: SQLBackend) -> None:
     flow = Flow(sql_backend, atoms=("a",))
-    batch = [
+    batch: list[Op] = [
         flow.transition(None, "PENDING", "RUNNING", 1),
         flow.transition("a", "PENDING", "RUNNING", 2, attempt=1),
         UpdateAtom(flow.atoms["a"], later(), {"state": "RUNNING"}, {"k": 1}),

@@ -8,6 +8,7 @@ SQLite file with the installed console script.
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import os
 import subprocess
@@ -38,12 +39,14 @@ def _run(*args: str | Path, cwd: Path) -> str:
 
 def test_wheel_installs_and_migrates(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    build = [sys.executable, "-m", "build", "--wheel", "--outdir", dist]
+    build: list[str | Path] = [sys.executable, "-m", "build", "--wheel", "--outdir", dist]
     if importlib.util.find_spec("hatchling") is not None:
         build.append("--no-isolation")  # no download needed
     _run(*build, ROOT, cwd=ROOT)
-    (wheel,) = dist.glob("recorder-*.whl")
+    (wheel,) = dist.glob("flow_recorder-*.whl")  # the distribution is flow-recorder
     names = zipfile.ZipFile(wheel).namelist()
+    assert "recorder/py.typed" in names  # type checkers use the package's annotations
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
     assert "recorder/_migrations/env.py" in names
     assert "recorder/_migrations/script.py.mako" in names
     assert {"recorder/_migrations/versions/0001_initial_tables.py"} <= set(names)
@@ -66,6 +69,8 @@ def test_wheel_installs_and_migrates(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert Path(where.strip()) == site / "recorder" / "_migrations"
+    installed = _run(python, "-c", "import recorder; print(recorder.__version__)", cwd=tmp_path)
+    assert installed.strip() == importlib.metadata.version("flow-recorder")
 
     database = tmp_path / "x.db"
     out = _run(

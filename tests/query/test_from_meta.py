@@ -6,14 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from runs import record_demo
 from sqlalchemy import create_engine
-from trail import T0, at
 
 from recorder import demo, engines
 from recorder.listeners.timing import DurationListener, EventTimeListener
 from recorder.persistence.urls import normalize
 from recorder.query import get_flow, load_report, timeline_from_meta
+from tests.query.runs import record_demo
+from tests.query.trail import T0, at
 
 
 @dataclass

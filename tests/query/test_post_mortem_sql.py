@@ -14,21 +14,23 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
-from runs import record_demo, running_flow
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection
 
 from recorder.persistence.urls import normalize
 from recorder.query import FlowReport, atom_stats, get_flow, list_flows, load_report
 from recorder.query.reads import transitions_of
+from tests.query.runs import record_demo, running_flow
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "post-mortem-sql.md"
 BLOCK = re.compile(r"```sql\n(.*?)```", re.S)
 HEADER = re.compile(r"^-- query: (\S+) \(([^)]*)\)")
 DIALECTS = {"SQLite": "sqlite", "PostgreSQL": "postgresql"}
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,16 @@ def seconds(value: Any) -> float:
     return float(value)
 
 
+def present(value: T | None) -> T:
+    """``value``, which the check needs to be there."""
+    assert value is not None
+    return value
+
+
 def when(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
     return value.astimezone(timezone.utc)
 
 
@@ -170,7 +179,10 @@ def check_failure_rate(rows: list[dict[str, Any]], facts: Facts) -> None:
 
 def check_common_errors(rows: list[dict[str, Any]], facts: Facts) -> None:
     counted = Counter(
-        f.failure.type for r in facts.reports.values() for ep in r.failures for f in ep.failures
+        present(f.failure).type
+        for r in facts.reports.values()
+        for ep in r.failures
+        for f in ep.failures
     )
     assert {r["error_type"]: r["times"] for r in rows} == dict(counted)
     assert rows[0]["error_type"].endswith("CarrierTimeout") and rows[0]["flows"] == 2
@@ -191,7 +203,7 @@ def check_p95(rows: list[dict[str, Any]], facts: Facts) -> None:
 def check_flow_attempts(rows: list[dict[str, Any]], facts: Facts) -> None:
     timeline = facts.reports[facts.latest_demo].timeline
     expected = sorted(  # the view's started_at is when it entered RUNNING (after any wait)
-        (a.phase("running").started_at, atom.name, a.number, a.outcome)
+        (present(a.phase("running")).started_at, atom.name, a.number, a.outcome)
         for atom in timeline.atoms
         for a in atom.attempts
     )

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from runs import Quick, record, record_demo, running_flow
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
@@ -27,6 +26,7 @@ from recorder.query import (
     load_report,
     transitions_of,
 )
+from tests.query.runs import Quick, record, record_demo, running_flow
 
 
 @pytest.fixture
@@ -43,7 +43,8 @@ def small(name: str) -> linear_flow.Flow:
 
 def test_flows_page_newest_first_without_gaps_or_repeats(db_url: str, conn: Connection) -> None:
     made = [record(db_url, small("batch-%d" % i)) for i in range(7)]
-    seen, cursor, pages = [], None, 0
+    seen: list[str] = []
+    cursor, pages = None, 0
     while True:
         page = list_flows(conn, limit=3, after=cursor)
         seen.extend(f.uuid for f in page)
@@ -86,8 +87,14 @@ def test_find_flow_by_uuid_prefix_and_name(db_url: str, conn: Connection) -> Non
         find_flow(conn, "abcd")
     message = str(info.value)
     assert first in message and second in message and "2 flows" in message
-    with pytest.raises(FlowNotFound, match="no flow matches 'nope'"):
+    assert (info.value.query, info.value.candidates, info.value.more) == (
+        "abcd",
+        (second, first),
+        False,
+    )
+    with pytest.raises(FlowNotFound, match="no flow matches 'nope'") as missing:
         find_flow(conn, "nope")
+    assert missing.value.query == "nope"
     with pytest.raises(FlowNotFound):
         find_flow(conn, "ab%")  # LIKE characters are not wildcards
     with pytest.raises(FlowNotFound):

@@ -6,7 +6,6 @@ import time
 from pathlib import Path
 
 from click.testing import CliRunner
-from crashflow import start_and_kill
 from sqlalchemy import create_engine
 
 import recorder
@@ -16,6 +15,7 @@ from recorder.persistence import connect
 from recorder.persistence.urls import normalize
 from recorder.query import get_flow, load_report
 from recorder.query.model import INTERRUPTED
+from tests.support.crashflow import start_and_kill
 
 
 def test_the_killed_run_is_interrupted_and_the_resumed_run_finishes(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from trail import T0, Trail, at
 
 from recorder.query import (
     build_timeline,
@@ -15,10 +15,11 @@ from recorder.query import (
     failures_from_transitions,
 )
 from recorder.query.failures import stored_failure, with_stored_failures
-from recorder.query.model import INTERRUPTED, FailureInfo
+from recorder.query.model import INTERRUPTED, FailureInfo, Timeline
+from tests.query.trail import T0, Trail, at
 
 
-def timeline_of(trail: Trail, **kwargs):
+def timeline_of(trail: Trail, **kwargs: Any) -> Timeline:
     return build_timeline(trail.rows, flow_uuid="f-1", **kwargs)
 
 
@@ -104,7 +105,8 @@ def test_suspension_ends_a_run_and_resuming_it_starts_another() -> None:
     t.flow("SUSPENDING", 1).flow("SUSPENDED", 1.1).flow("RUNNING", 5).run("b", 5, 6)
     t.flow("SUCCESS", 6)
     tl = timeline_of(t)
-    assert [(r.end_state, r.duration) for r in tl.runs] == [
+    runs: list[tuple[str | None, Any]] = [(r.end_state, r.duration) for r in tl.runs]
+    assert runs == [
         ("SUSPENDED", pytest.approx(1.1)),
         ("SUCCESS", pytest.approx(1)),
     ]
@@ -169,7 +171,7 @@ def test_parallel_failures_share_one_episode_and_a_revert_failure_ends_it() -> N
         ("c", "execute"),
         ("a", "revert"),
     ]
-    assert ep.failures[2].failure is not None and ep.failures[2].failure.type == "IOError"
+    assert ep.failures[2].failure is not None and ep.failures[2].failure.type == "OSError"
     assert [r.end_state for r in ep.reverts] == ["REVERTED", "REVERTED", "REVERT_FAILURE"]
     assert ep.outcome == "FAILURE"
     same = failures_from_timeline(timeline_of(t))

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from trail import Trail
 
 from recorder.query import (
     build_timeline,
@@ -21,6 +20,7 @@ from recorder.query import (
     failures_from_timeline,
     failures_from_transitions,
 )
+from tests.query.trail import Trail
 
 # Durations in whole microseconds > 0, so no two events share a time.
 micros = st.integers(min_value=1, max_value=5_000_000).map(lambda n: n / 1_000_000)

@@ -1,7 +1,7 @@
 """The flow every crash test kills: run in a child process, SIGKILLed mid-task.
 
-Child side (``python -m crashflow start URL MODE [record]`` or ``resume URL UUID
-MODE``, with this folder on PYTHONPATH): a linear flow ``s00 -> s01 -> ...``
+Child side (``python -m tests.support.crashflow start URL MODE [record]`` or ``resume URL UUID
+MODE``, with the repository root on PYTHONPATH): a linear flow ``s00 -> s01 -> ...``
 where each step returns ``name(input)``. Every execution appends the step's
 name to ``$CRASH_LOG`` (fsynced) when that is set, so a parent can count how
 often each step really ran; ``$CRASH_STEP_SLEEP`` makes each step take that
@@ -29,7 +29,7 @@ import recorder
 from recorder import engines, task
 from recorder.patterns import linear_flow
 
-HERE = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: `tests` is a package in it
 FLOW_NAME = "crashy"
 
 
@@ -103,7 +103,8 @@ def resume(url: str, flow_uuid: str, mode: str) -> None:
 
 def child_env(tmp_path: Path, crash_at: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    # The child imports this module as tests.support.crashflow, from the repository root.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env["CRASH_LOG"] = str(tmp_path / "ran.log")
     env["CRASH_MARK"] = str(tmp_path / "mark")
     env["CRASH_AT"] = crash_at
@@ -123,7 +124,7 @@ def start_and_kill(
     """Run the flow in a child, SIGKILL it inside ``crash_at`` (``grace`` seconds
     after it got there), and return the flow's uuid."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "crashflow", "start", db_url, mode, str(size)]
+        [sys.executable, "-m", "tests.support.crashflow", "start", db_url, mode, str(size)]
         + (["record"] if record else []),
         env=child_env(tmp_path, crash_at),
         stdout=subprocess.PIPE,
@@ -145,7 +146,7 @@ def start_and_kill(
 
 def resume_in_child(db_url: str, flow_uuid: str, mode: str, tmp_path: Path) -> dict[str, str]:
     out = subprocess.run(
-        [sys.executable, "-m", "crashflow", "resume", db_url, flow_uuid, mode],
+        [sys.executable, "-m", "tests.support.crashflow", "resume", db_url, flow_uuid, mode],
         env=child_env(tmp_path, crash_at=""),
         capture_output=True,
         text=True,
@@ -161,8 +162,8 @@ def ran(tmp_path: Path) -> Counter[str]:
 
 
 if __name__ == "__main__":
-    # Re-import by name so the factory is recorded as 'crashflow:make_flow'.
-    import crashflow
+    # Re-import by name so the factory is recorded as 'tests.support.crashflow:make_flow'.
+    from tests.support import crashflow
 
     if sys.argv[1] == "start":
         crashflow.start(sys.argv[2], sys.argv[3], int(sys.argv[4]), "record" in sys.argv[5:])

@@ -1,7 +1,7 @@
 """A retried unordered flow that a crash test kills while a failure is being handled.
 
-Child side (``python -m crashretry start URL MODE KIND POINT`` or ``resume URL
-UUID MODE ENGINE KIND``, with this folder on PYTHONPATH): a parallel engine
+Child side (``python -m tests.support.crashretry start URL MODE KIND POINT`` or ``resume URL
+UUID MODE ENGINE KIND``, with the repository root on PYTHONPATH): a parallel engine
 runs an unordered flow of ``slow`` and ``flaky``, under ``retry.Times(3)``
 (KIND ``times3``), ``retry.Times(1)`` (``times1``: the retry is exhausted by
 one failure) or no retry (``none``). ``flaky`` fails on its first execution
@@ -38,7 +38,7 @@ from recorder import engines, retry, task
 from recorder.patterns import unordered_flow
 from recorder.persistence import connect
 
-HERE = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository: `tests` is a package in it
 FLOW_NAME = "crash-retry"
 
 
@@ -135,7 +135,8 @@ def resume(url: str, flow_uuid: str, mode: str, engine_kind: str, kind: str) -> 
 
 def child_env(tmp_path: Path, point: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(HERE), env.get("PYTHONPATH", "")])
+    # The child imports this module as tests.support.crashretry, from the repository root.
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     env["CRASH_LOG"] = str(tmp_path / "ran.log")
     env["CRASH_MARK"] = str(tmp_path / "mark")
     env["CRASH_POINT"] = point
@@ -145,7 +146,7 @@ def child_env(tmp_path: Path, point: str) -> dict[str, str]:
 def atom_states(db_url: str, flow_uuid: str) -> dict[str, str]:
     with connect(db_url) as backend:
         stored = backend.load_flow(flow_uuid)
-    return {name: atom.state for name, atom in stored.atoms.items()}
+    return {name: str(atom.state) for name, atom in stored.atoms.items()}
 
 
 def start_and_kill(
@@ -160,7 +161,7 @@ def start_and_kill(
     """Run the flow in a child, SIGKILL it at ``point`` once the database holds the
     ``committed`` atom states, and return the flow's uuid."""
     child = subprocess.Popen(
-        [sys.executable, "-m", "crashretry", "start", db_url, mode, kind],
+        [sys.executable, "-m", "tests.support.crashretry", "start", db_url, mode, kind],
         env=child_env(tmp_path, point),
         stdout=subprocess.PIPE,
         text=True,
@@ -188,7 +189,17 @@ def resume_in_child(
     db_url: str, flow_uuid: str, tmp_path: Path, *, mode: str, engine: str, kind: str
 ) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "crashretry", "resume", db_url, flow_uuid, mode, engine, kind],
+        [
+            sys.executable,
+            "-m",
+            "tests.support.crashretry",
+            "resume",
+            db_url,
+            flow_uuid,
+            mode,
+            engine,
+            kind,
+        ],
         env=child_env(tmp_path, ""),
         capture_output=True,
         text=True,
@@ -217,8 +228,8 @@ def side_effects(tmp_path: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    # Re-import by name so the factory is recorded as 'crashretry:make_flow'.
-    import crashretry
+    # Re-import by name so the factory is recorded as 'tests.support.crashretry:make_flow'.
+    from tests.support import crashretry
 
     if sys.argv[1] == "start":
         crashretry.start(sys.argv[2], sys.argv[3], sys.argv[4])

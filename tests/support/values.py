@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sample_tasks import Const
-
 from recorder import engines
 from recorder.patterns import linear_flow
 from recorder.persistence import connect
 from recorder.persistence.models import FlowDetail
+from tests.support.sample_tasks import Const
 
 
 def same(got: Any, want: Any) -> bool:

@@ -50,7 +50,7 @@ def _reference_ids(path: Path) -> list[str]:
         return [f"{c}::{t}" for c in harness.PERSISTENCE_CLASSES for t in names]
     rel = path.relative_to(_compat_unit).with_suffix("")
     module = importlib.import_module(".".join((harness.REFERENCE_PKG, "unit", *rel.parts)))
-    ids = []
+    ids: list[str] = []
     for name, obj in sorted(vars(module).items()):
         if isinstance(obj, type) and issubclass(obj, unittest.TestCase):
             if obj.__module__ != module.__name__:

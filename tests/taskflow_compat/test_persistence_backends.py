@@ -20,10 +20,10 @@ class _Backend(base.PersistenceTestMixin):  # type: ignore[misc]
     url = "memory://"
 
     def setUp(self) -> None:
-        super().setUp()  # type: ignore[misc]
+        super().setUp()
         from recorder.persistence import backends
 
-        self._backend = backends.fetch({"connection": self.url})
+        self._backend: Any = backends.fetch({"connection": self.url})
         with contextlib.closing(self._get_connection()) as conn:
             conn.upgrade()
 
@@ -33,7 +33,7 @@ class _Backend(base.PersistenceTestMixin):  # type: ignore[misc]
             with contextlib.closing(self._get_connection()) as conn:
                 conn.clear_all()
             backend.close()
-        super().tearDown()  # type: ignore[misc]
+        super().tearDown()
 
     def _get_connection(self) -> Any:
         return self._backend.get_connection()

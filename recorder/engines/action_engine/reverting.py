@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from recorder import states
 from recorder.engines.action_engine.executing import revert_atom
+from recorder.exceptions import EngineError, InvariantViolation
 from recorder.failure import Failure
 from recorder.retry import Decision, Retry
 from recorder.storage import latest_retry_result
@@ -29,8 +30,11 @@ LOG = logging.getLogger(__name__)
 _REVERTIBLE = frozenset({states.SUCCESS, states.FAILURE, states.REVERTING})
 
 
-class RevertFailed(Exception):
+class RevertFailed(EngineError):
+    """A revert failed: the run stops reverting and re-raises ``failure`` (internal)."""
+
     def __init__(self, failure: Failure) -> None:
+        super().__init__("revert failed: %s" % failure.exception_str)
         self.failure = failure
 
 
@@ -123,7 +127,10 @@ class Reverter:
         controller = controllers.pop() if len(controllers) == 1 else None
         while controller is not None:
             retry_atom = self.c.atoms[controller]
-            assert isinstance(retry_atom, Retry)
+            if not isinstance(retry_atom, Retry):
+                raise InvariantViolation(
+                    "atom %r controls a scope but is not a retry" % (retry_atom.name,)
+                )
             detail = self.details[controller]
             history = list(detail.results or [])
             if history:
