@@ -382,29 +382,14 @@ def atom_names_matching(conn: Connection, name: str | None = None) -> list[str]:
     return [row[0] for row in conn.execute(stmt)]
 
 
-def untracked_query(
-    *, name: str | None = None, since: datetime | None = None, until: datetime | None = None
-) -> Any:
-    """(flows, atoms) that ran without a transitions trail, which statistics cannot count.
-
-    Atoms past PENDING (matching ``name``, a name or pattern) of flows that have no
-    transitions rows at all; ``since``/``until`` filter on the flow's creation time,
-    the only time such a flow is sure to have.
-    """
+def untracked_query(name: str | None, since: datetime | None, until: datetime | None) -> Any:
+    """(flows, atoms) that ran (atoms past PENDING, matching ``name``) with no transitions
+    rows, which stats cannot count; ``since``/``until`` filter on the flow's creation."""
     f, a, t = flow_details.c, atom_details.c, transitions.c
-    conditions: list[ColumnElement[bool]] = [
-        a.state.is_not(None),
-        a.state.not_in(sorted(s for s in states.UNSTARTED_STATES if s is not None)),
-        ~select(t.id).where(t.flow_uuid == f.uuid).exists(),
-    ]
-    if name is not None:
-        conditions.append(name_filter(a.name, name))
-    if since is not None:
-        conditions.append(f.created_at >= since)
-    if until is not None:
-        conditions.append(f.created_at < until)
-    return (
-        select(func.count(func.distinct(f.uuid)), func.count(a.uuid))
-        .select_from(flow_details.join(atom_details, a.flow_uuid == f.uuid))
-        .where(and_(*conditions))
-    )
+    where = [a.state != states.PENDING, ~select(t.id).where(t.flow_uuid == f.uuid).exists()]
+    where += [name_filter(a.name, name)] if name is not None else []
+    where += [f.created_at >= since] if since is not None else []
+    where += [f.created_at < until] if until is not None else []
+    joined = flow_details.join(atom_details, a.flow_uuid == f.uuid)
+    counts = select(func.count(func.distinct(f.uuid)), func.count(a.uuid))
+    return counts.select_from(joined).where(and_(*where))

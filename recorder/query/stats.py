@@ -159,5 +159,5 @@ def untracked(
 ) -> Untracked:
     """Flows without a trail, and their atoms that ran, in the scope :func:`atom_stats` was
     asked for (``since``/``until`` filter on the flow's creation time)."""
-    row = conn.execute(untracked_query(name=name, since=since, until=until)).one()
+    row = conn.execute(untracked_query(name, since, until)).one()
     return Untracked(int(row[0] or 0), int(row[1] or 0))

@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 
 import pytest
-import resumable
 from click.testing import CliRunner, Result
 
 import recorder
@@ -23,16 +22,17 @@ from recorder.listeners.recording import TransitionRecorder, recorder_for
 from recorder.patterns import linear_flow
 from recorder.persistence import connect
 from recorder.persistence.rows import TRAIL_META_KEY
+from tests.cli import resumable
 
 
 def cli(url: str, *args: str) -> Result:
     return CliRunner().invoke(main, ["--db", url, *args])
 
 
-def checkout_run(url: str, **kwargs: object) -> str:
+def checkout_run(url: str, trail: bool | None = None) -> str:
     """The checkout flow, loaded as a TaskFlow program would load it; 'charge' fails."""
     engine = engines.load_from_factory(
-        resumable.checkout, store={"order": "o-1"}, backend=url, **kwargs
+        resumable.checkout, store={"order": "o-1"}, backend=url, trail=trail
     )
     try:
         with pytest.raises(ConnectionError):
