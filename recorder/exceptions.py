@@ -36,6 +36,7 @@ The tree::
     │   └── AlreadyRunning                    run() while the engine is running
     ├── NotFound (KeyError)                   fetch of an unknown symbol / atom
     │   └── NoSuchRun (IndexError)            a run number a timeline does not have
+    ├── DisallowedAccess                      an atom's result asked for in a state without one
     ├── WrappedFailure                        several failures at once
     ├── StorageError                          the recording path failed
     │   ├── DatabaseUnavailable               cannot connect / connection lost for good
@@ -166,6 +167,14 @@ class NoSuchRun(NotFound, IndexError):
         super().__init__(message)
         self.run = run
         self.runs = runs
+
+
+class DisallowedAccess(RecorderError):
+    """An atom's result was asked for in a state that has none (``state`` says which)."""
+
+    def __init__(self, message: str, state: str | None = None) -> None:
+        super().__init__(message)
+        self.state = state
 
 
 class WrappedFailure(RecorderError):

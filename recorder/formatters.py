@@ -128,7 +128,12 @@ class FailureFormatter:
         if state is not None:
             attrs["state"] = state
         if name not in self._hide_inputs_outputs_of:
-            requires = storage.fetch_mapped_args(atom.rebind)
+            try:  # what has a value now; an argument without one is left out
+                requires = storage.fetch_mapped_args(
+                    atom.rebind, atom_name=name, optional_args=set(atom.rebind)
+                )
+            except NotFound:
+                requires = {}
             requires.update(
                 (arg, value) for arg, value in atom.inject.items() if arg in atom.rebind
             )

@@ -24,18 +24,24 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
 from recorder import states
 from recorder.atom import Atom, ResultPointer
-from recorder.exceptions import NotFound
-from recorder.failure import Failure
+from recorder.exceptions import Duplicate, NotFound
 from recorder.persistence.base import Backend
 from recorder.persistence.copying import copy_value
-from recorder.persistence.models import AtomDetail, FlowDetail, LogBook
+from recorder.persistence.models import (
+    RETRY,
+    AtomDetail,
+    FlowDetail,
+    LogBook,
+    RetryDetail,
+    TaskDetail,
+)
 from recorder.persistence.ops import (
     Op,
     SaveAtom,
@@ -44,7 +50,8 @@ from recorder.persistence.ops import (
     UpdateAtom,
     UpdateFlow,
 )
-from recorder.retry import History
+from recorder.storage_api import StorageAPI, _version_string
+from recorder.storage_fetch import ScopeWalker
 from recorder.storage_writes import (
     AbortHook,
     Transition,
@@ -81,16 +88,24 @@ def extract(result: Any, pointer: ResultPointer) -> Any:
     return result[pointer]
 
 
-class Storage:
-    """State of one flow run: in memory first, mirrored to a backend when given one."""
+class Storage(StorageAPI):
+    """State of one flow run: in memory first, mirrored to a backend when given one.
+
+    ``scope_fetcher(atom_name)`` (TaskFlow's) gives the scope walker that
+    ``fetch_mapped_args`` uses to pick the nearest provider of a name.
+    """
 
     def __init__(
         self,
         flow_detail: FlowDetail,
         backend: Backend | None = None,
+        scope_fetcher: Callable[[str], ScopeWalker | None] | None = None,
         logbook: LogBook | None = None,
     ) -> None:
         self._flow = flow_detail
+        self._scope_fetcher = scope_fetcher or (lambda _name: None)
+        self._transients: dict[str, Any] = {}
+        self._injected_args: dict[str, dict[str, Any]] = {}
         self._backend = backend
         self._lock = threading.RLock()
         self._writes = WritePath(backend, self._lock)
@@ -167,20 +182,35 @@ class Storage:
 
     # -- atoms ---------------------------------------------------------------
 
-    def ensure_atom(self, atom: Atom) -> AtomDetail:
-        """The stored detail of ``atom`` (matched by name), created when new."""
-        for symbol, pointer in atom.save_as.items():
-            self._providers.setdefault(symbol, []).append((atom.name, pointer))
+    def ensure_atom(self, atom: Atom) -> str:
+        """The uuid of ``atom``'s stored detail (matched by name), created when new.
+
+        Duplicate when the flow already has an atom of that name of another kind.
+        """
+        with self._lock:
+            return self._ensure_atom(atom)
+
+    def _ensure_atom(self, atom: Atom) -> str:
         detail = self._flow.atoms.get(atom.name)
+        if detail is not None and detail.kind != atom.kind:
+            raise Duplicate(
+                "Atom detail %r already exists in flow detail %r" % (atom.name, self._flow.name)
+            )
+        for symbol, pointer in atom.save_as.items():
+            entries = self._providers.setdefault(symbol, [])
+            if (atom.name, pointer) not in entries:
+                entries.append((atom.name, pointer))
         if detail is not None:
-            return detail
-        detail = AtomDetail(
+            return detail.uuid
+        version = atom.version
+        retry = atom.kind == RETRY
+        detail = (RetryDetail if retry else TaskDetail)(
             name=atom.name,
             kind=atom.kind,
             state=states.PENDING,
             intention=states.EXECUTE,
-            version=str(atom.version),
-            results=[] if atom.kind == states.KIND_RETRY else None,
+            version=version if type(version) is str else _version_string(version),
+            results=[] if retry else None,
         )
         self._flow.add(detail)
         if self._backend is not None:
@@ -202,12 +232,12 @@ class Storage:
                 ],
                 undo,
             )
-        return detail
+        return detail.uuid
 
     def atom_detail(self, name: str) -> AtomDetail:
         detail = self._flow.atoms.get(name)
         if detail is None:
-            raise NotFound("flow %r has no atom named %r" % (self._flow.name, name))
+            raise NotFound("Unknown atom name %r (flow %r)" % (name, self._flow.name))
         return detail
 
     def change_atom(
@@ -265,44 +295,17 @@ class Storage:
         if self._backend is not None:
             self._write([UpdateAtom(detail.uuid, _now(), {}, patch)], undo)
 
-    def get(self, name: str) -> Any:
-        """The result of atom ``name`` (NotFound when it has none yet)."""
-        detail = self.atom_detail(name)
-        if detail.failure is not None:
-            return detail.failure
-        if detail.state not in (states.SUCCESS, states.REVERTING, states.RETRYING):
-            raise NotFound("atom %r has no result (state %s)" % (name, detail.state))
-        if detail.kind == states.KIND_RETRY:
-            history = detail.results or []
-            if not history:
-                raise NotFound("retry %r has not run yet" % name)
-            return latest_retry_result(history)
-        return detail.results
-
-    def get_revert_result(self, name: str) -> Any:
-        detail = self.atom_detail(name)
-        return detail.revert_failure if detail.revert_failure is not None else detail.revert_results
-
-    def get_retry_history(self, name: str) -> History:
-        detail = self.atom_detail(name)
-        return History([(result, failures) for result, failures in (detail.results or [])])
-
-    def get_failures(self) -> dict[str, Failure]:
-        """Atom name to the failure of every atom whose execute failed."""
-        return {
-            detail.name: detail.failure
-            for detail in self._flow.atoms.values()
-            if isinstance(detail.failure, Failure)
-        }
-
     # -- the flow ------------------------------------------------------------
 
-    def get_flow_state(self) -> str | None:
-        return self._flow.state
+    def get_flow_state(self) -> str:
+        """The flow's state; a flow detail without one is PENDING."""
+        return self._flow.state or states.PENDING
 
     def set_flow_state(
-        self, state: str, timestamp: float, transition: Transition | None = None
+        self, state: str, timestamp: float | None = None, transition: Transition | None = None
     ) -> None:
+        if timestamp is None:
+            timestamp = _now().timestamp()
         if self._backend is None:
             self._flow.state = state
             return
@@ -334,53 +337,28 @@ class Storage:
 
     # -- symbols ------------------------------------------------------------
 
-    def inject(self, pairs: Mapping[str, Any]) -> None:
-        """Add flow-level values (``store=``); they are persisted and survive resumption."""
+    def inject(self, pairs: Mapping[str, Any] | Any, transient: bool = False) -> None:
+        """Add flow-level values (``store=``; a mapping or ``(name, value)`` pairs).
+
+        They are persisted and survive resumption; ``transient=True`` keeps them
+        in memory only (for values that cannot or should not be stored).
+        """
+        pairs = dict(pairs)
         if not pairs:
             return
-        undo = UndoLog()
-        undo.keys(self._store, pairs)
-        self._store.update(pairs)
-        self._update_flow_meta({STORE_META_KEY: dict(self._store)}, undo)
+        with self._lock:
+            if transient:
+                self._transients.update(pairs)
+                return
+            undo = UndoLog()
+            undo.keys(self._store, pairs)
+            self._store.update(pairs)
+            self._update_flow_meta({STORE_META_KEY: dict(self._store)}, undo)
 
     @property
     def store(self) -> Mapping[str, Any]:
         """The flow-level values, read-only (a view, not a copy: read per atom run)."""
         return MappingProxyType(self._store)
-
-    def fetch(self, name: str) -> Any:
-        """The value of symbol ``name``: the latest provider's result, else the store."""
-        for atom_name, pointer in reversed(self._providers.get(name, [])):
-            try:
-                result = self.get(atom_name)
-            except NotFound:
-                continue
-            if not isinstance(result, Failure):
-                return extract(result, pointer)
-        if name in self._store:
-            return self._store[name]
-        raise NotFound("symbol %r is not provided yet by any atom or the store" % name)
-
-    def fetch_all(self) -> dict[str, Any]:
-        """Every symbol with a value (an atom's result wins over the store)."""
-        names = set(self._store) | set(self._providers)
-        found: dict[str, Any] = {}
-        for name in sorted(names):
-            try:
-                found[name] = self.fetch(name)
-            except NotFound:
-                continue
-        return found
-
-    def fetch_mapped_args(self, args_mapping: Mapping[str, str]) -> dict[str, Any]:
-        """Argument name to value, for an atom's ``rebind`` mapping (missing ones left out)."""
-        found: dict[str, Any] = {}
-        for arg, symbol in args_mapping.items():
-            try:
-                found[arg] = self.fetch(symbol)
-            except NotFound:
-                continue
-        return found
 
 
 def _now() -> datetime:

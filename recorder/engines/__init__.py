@@ -56,6 +56,10 @@ def _open_backend(backend: Any, mode: str | None) -> tuple[Backend | None, bool]
         return None, False
     if isinstance(backend, Backend):
         return backend, False
+    if isinstance(backend, Mapping):  # TaskFlow's {"connection": url}
+        from recorder.persistence import backends
+
+        return backends.fetch(backend, mode=mode), True
     from recorder.persistence import connect  # the SQL layer loads only when asked for
 
     return connect(backend, mode=mode or "durable"), True

@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
-from sqlalchemy.pool import ConnectionPoolEntry, NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool, StaticPool
 
 from recorder.exceptions import DatabaseUnavailable, InvalidArgument, StorageError
 from recorder.persistence import encoding, urls
@@ -49,8 +49,16 @@ def create_db_engine(
     pool_size: int = 5,
     for_migrations: bool = False,
     echo: bool = False,
+    in_memory: bool = False,
 ) -> Engine:
-    """An Engine for ``url`` (psycopg 3 for PostgreSQL) set up as described above."""
+    """An Engine for ``url`` (psycopg 3 for PostgreSQL) set up as described above.
+
+    ``in_memory`` allows an in-memory SQLite URL (``sqlite://``, for TaskFlow's
+    ``backends.fetch``; tests and scratch use): its one connection holds the
+    database, which lives as long as the engine, and is shared by writes and
+    reads, so use it from one thread at a time; migrate it with
+    ``get_connection().upgrade()``.
+    """
     parsed = urls.parse(url)
     backend = parsed.get_backend_name()
     common: dict[str, Any] = {
@@ -61,17 +69,23 @@ def create_db_engine(
     if for_migrations:
         common["poolclass"] = NullPool
     if backend == "sqlite":
-        if not parsed.database or parsed.database == ":memory:" or "mode=memory" in str(parsed):
-            raise InvalidArgument(
-                "in-memory SQLite cannot hold a migrated schema: use a file "
-                "(sqlite:///path.db) or recorder's MemoryBackend"
-            )
+        connect_args: dict[str, Any] = {"timeout": busy_timeout}
+        if is_memory_sqlite(parsed):
+            if not in_memory:
+                raise InvalidArgument(
+                    "in-memory SQLite cannot hold a migrated schema: use a file "
+                    "(sqlite:///path.db) or recorder's MemoryBackend"
+                )
+            # One database per connection: every checkout shares the one connection
+            # (the writer's and reads'), so use it from one thread at a time.
+            connect_args["check_same_thread"] = False
+            common["poolclass"] = StaticPool
         level = sqlite_synchronous.upper()
         if level not in SYNCHRONOUS_LEVELS:
             raise InvalidArgument(
                 "sqlite_synchronous must be one of %s, not %r" % (SYNCHRONOUS_LEVELS, level)
             )
-        engine = _create_engine(parsed, connect_args={"timeout": busy_timeout}, **common)
+        engine = _create_engine(parsed, connect_args=connect_args, **common)
         _setup_sqlite(engine, level, busy_timeout, foreign_keys=not for_migrations)
         return engine
     if backend == "postgresql":
@@ -130,6 +144,14 @@ def _setup_sqlite(
         conn.connection.driver_connection.execute(  # type: ignore[union-attr]
             "BEGIN IMMEDIATE" if immediate else "BEGIN"
         )
+
+
+def is_memory_sqlite(url: str | URL) -> bool:
+    """True for a SQLite URL naming an in-memory database."""
+    parsed = urls.parse(url)
+    if parsed.get_backend_name() != "sqlite":
+        return False
+    return not parsed.database or parsed.database == ":memory:" or "mode=memory" in str(parsed)
 
 
 def sqlite_file_missing(url: str | URL) -> bool:

@@ -13,9 +13,10 @@ from collections.abc import Sequence
 
 from recorder.exceptions import NotFound
 from recorder.persistence.copying import copy_value
-from recorder.persistence.models import AtomDetail, FlowDetail, LogBook
+from recorder.persistence.models import AtomDetail, FlowDetail, LogBook, atom_detail_class
 from recorder.persistence.ops import (
     AppendTransition,
+    DeleteRow,
     Op,
     SaveAtom,
     SaveFlow,
@@ -65,7 +66,7 @@ class MemoryBackend:
                 self.logbooks[op.logbook_uuid].flows[op.uuid] = flow
         elif isinstance(op, SaveAtom):
             if op.uuid not in self.atoms:
-                atom = AtomDetail(
+                atom = atom_detail_class(op.kind)(
                     name=op.name,
                     uuid=op.uuid,
                     kind=op.kind,
@@ -91,6 +92,8 @@ class MemoryBackend:
             if op.meta_patch:
                 atom.meta.update(copy_value(dict(op.meta_patch)))
             atom.updated_at = op.at
+        elif isinstance(op, DeleteRow):
+            self._delete(op)
         elif (
             isinstance(op, AppendTransition)
             # Like the SQL backend: a row already there for (flow, seq) is kept.
@@ -98,6 +101,19 @@ class MemoryBackend:
         ):
             self._transition_keys.add((op.flow_uuid, op.seq))
             self.transitions.append(TransitionRow.of(op, len(self.transitions) + 1))
+
+    def _delete(self, op: DeleteRow) -> None:
+        if op.table == "atom_details":
+            atom = self.atoms.pop(op.uuid, None)
+            for owner in self.flows.values():
+                if atom is not None and owner.atoms.get(atom.name) is atom:
+                    del owner.atoms[atom.name]
+        elif op.table == "flow_details":
+            gone = self.flows.pop(op.uuid, None)
+            if gone is not None and gone.logbook_uuid in self.logbooks:
+                self.logbooks[gone.logbook_uuid].flows.pop(op.uuid, None)
+        else:
+            self.logbooks.pop(op.uuid, None)
 
     def flush(self) -> None:
         return None
@@ -118,6 +134,23 @@ class MemoryBackend:
             if book is None:
                 raise NotFound("no stored logbook with uuid %r" % logbook_uuid)
             return copy_value(book)
+
+    def load_atom(self, atom_uuid: str) -> AtomDetail:
+        with self._lock:
+            try:
+                return copy_value(self.atoms[atom_uuid])
+            except KeyError:
+                raise NotFound("no stored atom with uuid %r" % atom_uuid) from None
+
+    def logbook_uuids(self) -> list[str]:
+        with self._lock:
+            return list(self.logbooks)
+
+    def flows_with_trail(self, flow_uuids: list[str]) -> set[str]:
+        """Which of ``flow_uuids`` have transitions rows."""
+        wanted = set(flow_uuids)
+        with self._lock:
+            return {row.flow_uuid for row in self.transitions if row.flow_uuid in wanted}
 
     def load_transitions(self, flow_uuid: str) -> list[TransitionRow]:
         with self._lock:

@@ -22,7 +22,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import inspect
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from recorder.exceptions import InstallationError, InvalidArgument, SchemaMismatch
@@ -166,6 +166,28 @@ def _run(url: str, action: str, rev: str) -> tuple[str | None, str | None]:
 def upgrade(url: str, rev: str = "head") -> tuple[str | None, str | None]:
     """Migrate the database at ``url`` up to ``rev``; returns (revision before, after)."""
     return _run(url, "upgrade", rev)
+
+
+def upgrade_engine(engine: Engine, rev: str = "head") -> tuple[str | None, str | None]:
+    """:func:`upgrade` on an open engine (e.g. an in-memory SQLite database, which has
+    no URL another engine could open); returns (revision before, after)."""
+    if engine.dialect.name != "sqlite" or engine.url.database not in (None, "", ":memory:"):
+        return upgrade(engine.url.render_as_string(hide_password=False), rev)
+    url = urls.redact(engine.url)
+    config = alembic_config()
+    try:
+        with engine.connect() as conn, conn.begin():
+            before = revision_of(conn)
+            config.attributes["connection"] = conn
+            command.upgrade(config, rev)
+            after = revision_of(conn)
+    except CommandError as exc:
+        raise _command_error(url, exc) from exc
+    except DBAPIError as exc:
+        raise SchemaMismatch(
+            "migrating database at %s failed: %s" % (url, db.describe(exc))
+        ) from exc
+    return before, after
 
 
 def downgrade(url: str, rev: str) -> tuple[str | None, str | None]:

@@ -102,7 +102,21 @@ class AppendTransition(TransitionFields):
     """
 
 
-Op = SaveLogbook | SaveFlow | SaveAtom | UpdateFlow | UpdateAtom | AppendTransition
+@dataclass(frozen=True)
+class DeleteRow:
+    """Delete one logbook, flow detail or atom detail row (TaskFlow's connection API).
+
+    Never a transitions row: the audit trail is append-only, and a flow that
+    has one cannot be deleted (its rows reference it).
+    """
+
+    table: str  # 'logbooks' | 'flow_details' | 'atom_details'
+    uuid: str
+
+
+DELETABLE = ("atom_details", "flow_details", "logbooks")  # children first
+
+Op = SaveLogbook | SaveFlow | SaveAtom | UpdateFlow | UpdateAtom | AppendTransition | DeleteRow
 
 
 def fold_updates(ops: list[Op]) -> list[Op]:

@@ -32,8 +32,9 @@ from recorder.exceptions import (
     StorageError,
     WriteFailed,
 )
+from recorder.persistence import connection as taskflow_connection
 from recorder.persistence import db, encoding, migrate, urls
-from recorder.persistence.models import AtomDetail, FlowDetail, LogBook
+from recorder.persistence.models import AtomDetail, FlowDetail, LogBook, atom_detail_class
 from recorder.persistence.ops import Op
 from recorder.persistence.rows import TransitionRow
 from recorder.persistence.schema import atom_details, flow_details, logbooks, transitions
@@ -220,6 +221,43 @@ class SQLBackend:
         )
         return (rows[0]["seq"], rows[0]["hash"]) if rows else None
 
+    def load_atom(self, atom_uuid: str) -> AtomDetail:
+        """One stored atom detail; NotFound if none."""
+        rows = self._rows(select(atom_details).where(atom_details.c.uuid == atom_uuid))
+        if not rows:
+            raise NotFound("no stored atom with uuid %r" % atom_uuid)
+        return _atom(rows[0])
+
+    def logbook_uuids(self) -> list[str]:
+        """Every stored logbook's uuid, oldest first."""
+        rows = self._rows(select(logbooks.c.uuid).order_by(logbooks.c.created_at, logbooks.c.uuid))
+        return [row["uuid"] for row in rows]
+
+    def flows_with_trail(self, flow_uuids: list[str]) -> set[str]:
+        """Which of ``flow_uuids`` have transitions rows (their flows cannot be deleted)."""
+        found: set[str] = set()
+        for start in range(0, len(flow_uuids), 500):
+            chunk = flow_uuids[start : start + 500]
+            rows = self._rows(
+                select(transitions.c.flow_uuid).where(transitions.c.flow_uuid.in_(chunk)).distinct()
+            )
+            found.update(row["flow_uuid"] for row in rows)
+        return found
+
+    # -- TaskFlow's connection API ----------------------------------------------------
+
+    def get_connection(self) -> taskflow_connection.Connection:
+        """TaskFlow's connection object (:mod:`recorder.persistence.connection`)."""
+        return taskflow_connection.Connection(self)
+
+    def upgrade(self) -> None:
+        """Migrate this database to the head revision (creating the schema if needed)."""
+        migrate.upgrade_engine(self.engine)
+
+    def validate(self) -> None:
+        """SchemaMismatch (one line naming the command to run) unless the schema is the head."""
+        _probe(self.engine, check_schema=True)
+
     def latest_flow_by_name(self, name: str) -> FlowDetail | None:
         """The most recently created flow called ``name``, or None."""
         rows = self._rows(
@@ -244,7 +282,7 @@ def _flow(row: RowMapping) -> FlowDetail:
 
 
 def _atom(row: RowMapping) -> AtomDetail:
-    return AtomDetail(
+    return atom_detail_class(row["kind"])(
         name=row["name"],
         uuid=row["uuid"],
         kind=row["kind"],

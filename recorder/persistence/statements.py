@@ -14,6 +14,8 @@ database does.
 * Save* ops: ``INSERT ... ON CONFLICT DO NOTHING`` (re-saving is a no-op).
 * AppendTransition: ``INSERT ... ON CONFLICT (flow_uuid, seq) DO NOTHING``, so a
   batch retried after an unknown commit outcome cannot duplicate rows.
+* DeleteRow: ``DELETE ... WHERE uuid = ...`` (logbooks, flow and atom details
+  only; in a batch after everything else, children first).
 * UpdateFlow / UpdateAtom: ``UPDATE ... SET <named columns>, updated_at`` with
   the meta patch merged in SQL, with ``dict.update`` semantics on the top-level
   keys (nested values replaced, ``None`` stored as JSON null):
@@ -39,7 +41,9 @@ from recorder.persistence import encoding
 from recorder.persistence.coltypes import format_sqlite_time, require_aware
 from recorder.persistence.ops import (
     ATOM_FIELDS,
+    DELETABLE,
     AppendTransition,
+    DeleteRow,
     Op,
     SaveAtom,
     SaveFlow,
@@ -174,6 +178,10 @@ class Statements:
                 "created_at": self._time(op.at, "creation time"),
             }
             return [Prepared("flow_details", params)]
+        if isinstance(op, DeleteRow):
+            if op.table not in DELETABLE:
+                raise InvalidArgument("rows of %r cannot be deleted" % (op.table,))
+            return [Prepared(("delete", op.table), {"b_uuid": op.uuid})]
         if isinstance(op, SaveLogbook):
             params = {
                 "uuid": op.uuid,
@@ -244,9 +252,12 @@ class Statements:
         saves: list[list[Prepared]] = [[], [], []]
         rows: dict[tuple[str, str], tuple[Any, dict[str, Any], dict[str, Any]]] = {}
         appended: list[Prepared] = []
+        deletes: list[list[Prepared]] = [[], [], []]
         for op in ops:
             if op.key == "transitions":
                 appended.append(op)
+            elif isinstance(op.key, tuple) and op.key[0] == "delete":
+                deletes[DELETABLE.index(op.key[1])].append(op)
             elif isinstance(op.key, str):
                 saves[_SAVE_RANK[op.key]].append(op)
             elif op.change is not None and op.row is not None:
@@ -263,7 +274,14 @@ class Statements:
         for (table, uuid), (at, fields, patch) in rows.items():
             updates.extend(self._update_ops(table, uuid, at, fields, patch))
         updates.sort(key=lambda op: repr(op.key))
-        return [*saves[0], *saves[1], *saves[2], *updates, *appended]
+        return [
+            *saves[0],
+            *saves[1],
+            *saves[2],
+            *updates,
+            *appended,
+            *[d for r in deletes for d in r],
+        ]
 
     # -- running (writer's thread) -------------------------------------------
 
@@ -332,6 +350,8 @@ class Statements:
                 ", ".join(self._p(column, column) for column in columns),
                 conflict,
             )
+        if isinstance(key, tuple) and key[0] == "delete":
+            return "DELETE FROM %s WHERE uuid = %s" % (key[1], self._p("b_uuid"))
         if not (isinstance(key, tuple) and key[0] == "update"):
             raise InvariantViolation("no statement is built for the key %r" % (key,))
         _, table_key, fields, patch = key

@@ -11,7 +11,7 @@ from typing import Any
 
 from recorder.persistence.base import Backend
 from recorder.persistence.models import FlowDetail, LogBook, new_uuid, utcnow
-from recorder.persistence.ops import SaveLogbook
+from recorder.persistence.ops import SaveFlow, SaveLogbook
 
 
 def temporary_log_book(backend: Backend | None = None) -> LogBook:
@@ -25,10 +25,18 @@ def temporary_log_book(backend: Backend | None = None) -> LogBook:
 def temporary_flow_detail(
     backend: Backend | None = None, meta: Mapping[str, Any] | None = None
 ) -> tuple[LogBook, FlowDetail]:
-    """A temporary logbook (stored when ``backend`` is given) and a new flow detail in it."""
-    book = temporary_log_book(backend)
+    """A temporary logbook and a new flow detail in it (both stored when ``backend`` is given)."""
+    book = LogBook(name="tmp")
     flow_detail = FlowDetail(name="tmp-flow-detail", uuid=new_uuid(), meta=dict(meta or {}))
     book.add(flow_detail)
+    if backend is not None:  # both rows, as TaskFlow saves the book with its flow
+        now = utcnow()
+        backend.write(
+            [
+                SaveLogbook(book.uuid, book.name, {}, now),
+                SaveFlow(flow_detail.uuid, book.uuid, flow_detail.name, None, {}, now),
+            ]
+        )
     return book, flow_detail
 
 

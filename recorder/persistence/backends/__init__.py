@@ -2,7 +2,9 @@
 
 TaskFlow code opens its backend with ``backends.fetch({"connection": url})``;
 this keeps that spelling working. ``memory``/``memory://`` gives the in-process
-backend, any other URL the SQL backend (see :func:`recorder.persistence.connect`).
+backend, any other URL the SQL backend (see :func:`recorder.persistence.connect`),
+``sqlite://`` an in-memory SQLite database. As in TaskFlow, the schema is not
+checked here: call ``backend.get_connection().upgrade()`` (or ``validate()``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,14 @@ def fetch(conf: Mapping[str, Any] | str, namespace: str = "", **kwargs: Any) -> 
         from recorder.persistence.backends.impl_memory import MemoryBackend
 
         return MemoryBackend(conf if isinstance(conf, Mapping) else None)
-    from recorder.persistence.sql import connect
+    from recorder.persistence import db
+    from recorder.persistence.sql import SQLBackend, connect
 
-    return connect(url, mode=kwargs.get("mode", "durable"))
+    mode = kwargs.get("mode") or "durable"
+    if db.is_memory_sqlite(url):
+        return SQLBackend(db.create_db_engine(url, in_memory=True), mode=mode, owns_engine=True)
+    # TaskFlow's way: fetch, then ``get_connection().upgrade()``; so no schema check here.
+    return connect(url, mode=mode, check_schema=False)
 
 
 def backend(conf: Mapping[str, Any] | str, namespace: str = "", **kwargs: Any) -> Backend:
