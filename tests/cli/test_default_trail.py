@@ -189,3 +189,16 @@ def test_engines_without_a_backend_are_unchanged() -> None:
     assert recorder_for(engine.storage) is None
     with pytest.raises(InvalidArgument, match="needs a backend"):
         engines.load(linear_flow.Flow("g").add(resumable.Step("reserve")), trail=True)
+
+
+def test_taskflow_connection_mapping_gets_the_trail_too(db_url: str) -> None:
+    engine = engines.load_from_factory(
+        resumable.checkout, store={"order": "o-1"}, backend={"connection": db_url}
+    )
+    try:
+        with pytest.raises(ConnectionError):
+            engine.run()
+    finally:
+        engine.close()
+    result = verify_flow(db_url, engine.storage.flow_uuid)
+    assert result.ok and result.has_trail and result.checked > 0
