@@ -93,6 +93,8 @@ class Retry(Atom):
         auto_extract: bool = True,
         rebind: Mapping[str, str] | Iterable[str] | None = None,
     ) -> None:
+        # Unnamed: the flow it controls names it '<flow>_retry', as TaskFlow does.
+        self.unnamed = name is None
         super().__init__(
             name=name,
             provides=provides,

@@ -77,6 +77,11 @@ class ActionEngine:
         return self._storage
 
     @property
+    def _flow(self) -> Any:
+        """The flow (or atom) this engine runs, under TaskFlow's private name."""
+        return self._compilation.flow
+
+    @property
     def compilation(self) -> Compilation:
         return self._compilation
 
