@@ -28,6 +28,13 @@ from recorder.storage import Storage
 EXECUTOR_STRINGS = frozenset({"thread", "threads", "threaded"})
 
 
+def _truthy(value: Any) -> bool:
+    """An option as TaskFlow reads it (strutils.bool_from_string): '1', 'true', 'yes', 'on'."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "t", "true", "on", "y", "yes")
+    return bool(value)
+
+
 class InvalidExecutor(InvalidArgument, TypeError):
     """The ``executor`` option is neither an Executor nor one of EXECUTOR_STRINGS."""
 
@@ -162,6 +169,7 @@ class ActionEngine:
             max_workers=self.max_workers,
             suspend_requested=self._suspend.is_set,
             suspend=self.suspend,
+            defer_reverts=_truthy(self._options.get("defer_reverts", False)),
         )
 
     def close(self) -> None:

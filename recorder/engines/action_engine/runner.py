@@ -59,6 +59,10 @@ class RunSetup:
     max_workers: int
     suspend_requested: Callable[[], bool]
     suspend: Callable[[], None]
+    # TaskFlow's engine option: a retry that gives up with REVERT defers to the one
+    # above it (and with none above, everything is reverted); without it only the
+    # retry's own scope is reverted unless a retry above decides RETRY or REVERT_ALL.
+    defer_reverts: bool = False
 
 
 class Runner:
