@@ -188,7 +188,8 @@ class Runner:
         return kwargs
 
     def history_of(self, idx: int) -> History:
-        return History([(r, f) for r, f in (self.details[idx].results or [])])
+        detail = self.details[idx]  # its failure: the retry's own, as TaskFlow's history
+        return History([(r, f) for r, f in (detail.results or [])], failure=detail.failure)
 
     # -- scheduling ------------------------------------------------------------
 
