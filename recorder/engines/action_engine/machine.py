@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from recorder import states
 from recorder.engines.action_engine import resuming
-from recorder.engines.action_engine.reverting import RevertFailed
+from recorder.engines.action_engine.reverting import RevertFailed, RevertSuspended
 from recorder.exceptions import EngineError
 from recorder.failure import Failure
 
@@ -143,6 +143,9 @@ class Machine:
         except RevertFailed as revert_failed:
             self.reraise = [revert_failed.failure]
             return states.FAILURE
+        except RevertSuspended:  # the resumed run goes on reverting
+            runner.flow_to(states.SUSPENDING)
+            return states.SUSPENDED
         if go_on:
             runner.compute_ready()
             return states.SCHEDULING

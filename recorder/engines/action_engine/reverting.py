@@ -41,6 +41,11 @@ class RevertFailed(EngineError):
         self.failure = failure
 
 
+class RevertSuspended(EngineError):
+    """The engine was asked to suspend while reverting: the rest waits for a resume
+    (internal; the failures stay recorded, so the resumed run goes on reverting)."""
+
+
 class Reverter:
     """The failure handling of one run (it shares the run's atoms and their order)."""
 
@@ -53,7 +58,7 @@ class Reverter:
         runner = self.runner
         detail = self.details[idx]
         cut_off = idx in runner.interrupted and detail.state == states.RUNNING
-        if detail.state not in _REVERTIBLE and not cut_off:
+        if not self._revertible(idx):
             return
         if cut_off:
             result: Any = None  # its execute never returned
@@ -93,9 +98,16 @@ class Reverter:
 
     def revert_all_in(self, members: set[int] | None, flow_failures: dict[str, Failure]) -> None:
         """Revert what ran (in ``members``, or everywhere), latest finished first."""
+        suspend_requested = self.runner.setup.suspend_requested
         for idx in reversed(list(self.runner.completed)):
             if members is None or idx in members:
+                if suspend_requested() and self._revertible(idx):
+                    raise RevertSuspended("suspended while reverting")
                 self.revert(idx, flow_failures)
+
+    def _revertible(self, idx: int) -> bool:
+        state = self.details[idx].state
+        return state in _REVERTIBLE or (idx in self.runner.interrupted and state == states.RUNNING)
 
     def reset(self, members: Iterable[int], every_state: bool = False) -> None:
         """Move reverted (and ignored) atoms back to PENDING; ``every_state``: every
