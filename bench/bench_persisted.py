@@ -4,8 +4,10 @@ One run prints, side by side, the wall time per trivial task (load + run) of a
 linear flow whose state is written to a database:
 
 * recorder ``durable`` and ``batched`` on a SQLite file and on PostgreSQL,
-  without listeners and with the full recording set (Duration + EventTime +
-  the persistent transition capture, ``recorder.record(engine)``);
+  "state only" (``engines.load(..., trail=False)``: the state writes alone, no
+  transitions trail, although an engine with a database writes one by default)
+  and "full recording" (the default trail + ``recorder.record(engine)``'s
+  DurationListener and EventTimeListener);
 * TaskFlow 6.5 with its SQLAlchemy backend on a SQLite file, without listeners
   and with DurationListener + EventTimeListener;
 * SQL statements per task for each (counted with a SQLAlchemy cursor event),
@@ -49,7 +51,8 @@ def recorder_case(url: str, mode: str, size: int, full: bool) -> Callable[[], No
 
     def run() -> None:
         flow = linear_flow.Flow("bench").add(*(Noop("t%d" % i) for i in range(size)))
-        engine = engines.load(flow, backend=backend)
+        # "state only" opts out of the default trail, so it measures the state writes alone.
+        engine = engines.load(flow, backend=backend, trail=full)
         if full:
             from recorder import record
 

@@ -50,15 +50,60 @@ The tree::
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from recorder import error_chain
 
 if TYPE_CHECKING:
     from recorder.failure import Failure
 
 
 class RecorderError(Exception):
-    """Base class of every error recorder raises on purpose."""
+    """Base class of every error recorder raises on purpose.
+
+    As TaskFlow's ``TaskFlowException`` it takes a ``cause=`` (kept as
+    ``.cause``); ``pformat()`` shows the causes indented, one per line, while
+    ``str()`` stays one line: the message, then ``; caused by ...`` for each
+    cause given this way.
+    """
+
+    def __init__(self, *args: Any, cause: BaseException | None = None) -> None:
+        super().__init__(*args)
+        self._cause = cause
+
+    @property
+    def cause(self) -> BaseException | None:
+        return getattr(self, "_cause", None)
+
+    def __str__(self) -> str:
+        if self.cause is None:
+            return Exception.__str__(self)
+        return error_chain.one_line(self, RecorderError)
+
+    def pformat(
+        self, indent: int = 2, indent_text: str = " ", show_root_class: bool = False
+    ) -> str:
+        """The message and each cause below it, ``indent`` more per level (TaskFlow's)."""
+        if indent < 0:
+            raise InvalidArgument(
+                "Provided 'indent' must be greater than or equal to zero instead of %s" % indent
+            )
+        return error_chain.indented(self, RecorderError, indent, indent_text, show_root_class)
+
+
+def raise_with_cause(
+    exc_cls: type[RecorderError], message: str, *args: Any, **kwargs: Any
+) -> NoReturn:
+    """Raise ``exc_cls(message, *args, **kwargs)`` with ``cause=`` (default: the
+    exception being handled) as both ``.cause`` and ``__cause__``."""
+    if not (isinstance(exc_cls, type) and issubclass(exc_cls, RecorderError)):
+        raise InvalidArgument("Subclass of taskflow exception is required")
+    cause = kwargs.pop("cause") if "cause" in kwargs else sys.exc_info()[1]
+    error = exc_cls(message, *args, **kwargs)
+    error._cause = cause
+    raise error from cause
 
 
 class InvalidArgument(RecorderError, ValueError):
@@ -178,14 +223,21 @@ class DisallowedAccess(RecorderError):
 
 
 class WrappedFailure(RecorderError):
-    """Several failures that happened at once (e.g. two parallel tasks failed)."""
+    """Several failures that happened at once (e.g. two parallel tasks failed).
+
+    A failure that is itself a captured WrappedFailure is replaced by the
+    failures it wraps, as TaskFlow flattens them.
+    """
 
     def __init__(self, failures: Sequence[Failure]) -> None:
-        self._failures = list(failures)
-        super().__init__(
-            "%d failures: %s"
-            % (len(self._failures), "; ".join(f.exception_str for f in self._failures))
-        )
+        self._failures: list[Failure] = []
+        for failure in failures:
+            wrapped = failure.exception
+            if isinstance(wrapped, WrappedFailure):
+                self._failures.extend(wrapped)
+            else:
+                self._failures.append(failure)
+        super().__init__("WrappedFailure: [%s]" % ", ".join(map(str, self._failures)))
 
     def __len__(self) -> int:
         return len(self._failures)

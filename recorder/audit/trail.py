@@ -19,7 +19,9 @@ writes for a flow whose meta does not say so yet also sets the flow's
 ``transitions_trail`` meta key, in the same write: a trail deleted whole later
 is then still told apart from a flow that was never recorded
 (:mod:`recorder.audit.consistency`). One recorder per
-running flow: a second one would number the same rows twice, so it is refused.
+running flow: a second one would number the same rows twice, so it is refused;
+:func:`recorder_for` finds the one a storage has (``engines.load`` attaches one
+to every engine it loads with a backend, unless given ``trail=False``).
 """
 
 from __future__ import annotations
@@ -52,9 +54,24 @@ _REPR.maxstring = MAX_SUMMARY
 _REPR.maxother = MAX_SUMMARY
 _REPR.maxlevel = 3
 
-# Storages that have a recorder attached (weak: a finished engine is not kept alive).
-_ACTIVE: weakref.WeakSet[Storage] = weakref.WeakSet()
+# Storage -> the recorder attached to it. Weak both ways: a finished engine is not
+# kept alive, and the recorder (which holds its storage) lives as long as its hook.
+_ACTIVE: weakref.WeakKeyDictionary[Storage, weakref.ref[TransitionRecorder]] = (
+    weakref.WeakKeyDictionary()
+)
 _ACTIVE_LOCK = threading.Lock()
+
+
+def recorder_for(storage: Storage) -> TransitionRecorder | None:
+    """The TransitionRecorder registered on ``storage`` (e.g. an engine's default trail), if any."""
+    with _ACTIVE_LOCK:
+        return _registered_on(storage)
+
+
+def _registered_on(storage: Storage) -> TransitionRecorder | None:
+    ref = _ACTIVE.get(storage)  # the caller holds _ACTIVE_LOCK
+    found = ref() if ref is not None else None
+    return found if found is not None and found.registered else None
 
 
 def _short(text: str) -> str:
@@ -99,6 +116,8 @@ class TransitionRecorder:
 
     Needs an engine loaded with a backend (``engines.load(flow, backend=...)``):
     without one there is nowhere to write and :meth:`register` refuses.
+    ``engines.load`` registers one on every engine it loads with a backend
+    (unless ``trail=False``); build your own only for an engine without one.
     """
 
     def __init__(self, engine: ActionEngine) -> None:
@@ -133,7 +152,7 @@ class TransitionRecorder:
         with _ACTIVE_LOCK:
             if self._registered:
                 return
-            if storage in _ACTIVE:
+            if _registered_on(storage) is not None:
                 raise InvalidArgument(
                     "flow %r (%s) already has a TransitionRecorder; two would number "
                     "the same transitions twice" % (storage.flow_name, storage.flow_uuid)
@@ -144,7 +163,7 @@ class TransitionRecorder:
                 self._seq, self._head = last if last is not None else (0, GENESIS_HASH)
                 self._mark_trail = storage.flow_meta_value(TRAIL_META_KEY) is not True
             storage.add_transition_hook(self._hook, self._write_failed)
-            _ACTIVE.add(storage)
+            _ACTIVE[storage] = weakref.ref(self)
             self._registered = True
 
     def deregister(self) -> None:
@@ -153,7 +172,8 @@ class TransitionRecorder:
             if not self._registered:
                 return
             self._storage.remove_transition_hook(self._hook)
-            _ACTIVE.discard(self._storage)
+            if _registered_on(self._storage) is self:
+                del _ACTIVE[self._storage]
             self._registered = False
 
     def __enter__(self) -> TransitionRecorder:

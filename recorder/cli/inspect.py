@@ -166,7 +166,7 @@ def stats(
       recorder stats --name 'fetch-*' --since 7d
       recorder stats --json
     """
-    from recorder.query.stats import atom_names_matching, atom_stats
+    from recorder.query.stats import atom_names_matching, atom_stats, untracked
     from recorder.render import tabular, text
 
     start, end = when_option(since, "--since"), when_option(until, "--until")
@@ -179,12 +179,19 @@ def stats(
         ) as bar:
             for atom in bar:
                 rows.extend(atom_stats(conn, name=atom, since=start, until=end, exact=True))
+        missing = untracked(conn, name=name, since=start, until=end)
     if as_json:
-        click.echo(tabular.stats_json(rows))
-    elif not rows:
+        click.echo(tabular.stats_json(rows, missing))
+        return
+    if not rows:
         click.echo("no attempts recorded%s" % (" that match" if name or since or until else ""))
     else:
         say(text.stats_table(rows))
+    if missing.flows:
+        click.echo(
+            "%d flow(s) without a transitions trail are not counted (%d atom(s) that ran)"
+            % (missing.flows, missing.atoms)
+        )
 
 
 def _tty() -> bool:

@@ -5,8 +5,12 @@ with ``engines.load_from_factory``), matched to its stored atoms by name:
 atoms that finished are not run again and their stored results feed the rest;
 atoms left RUNNING run again, unless a failure the crash left unhandled makes
 their retry revert them (see :mod:`recorder.engines.action_engine.resuming`).
-When the run was recorded with a transitions trail, the resumed run is
-recorded the same way (the chain continues).
+The resumed run writes its transitions trail as every engine loaded with a
+database does (the chain continues from the stored rows), and the timing
+listeners' meta (``recorder.record``). A flow first loaded with ``trail=False``
+stays without a trail; a flow stored without one by an older recorder starts
+its trail at the resume (``recorder verify`` accepts a trail that starts after
+the flow's start).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ def resume(ctx: click.Context, flow: str, mode: str, engine_kind: str) -> None:
     """
     import recorder
     from recorder import engines
+    from recorder.audit.trail import recorder_for
     from recorder.persistence import connect
     from recorder.query.reads import find_flow
 
@@ -60,14 +65,15 @@ def resume(ctx: click.Context, flow: str, mode: str, engine_kind: str) -> None:
         if detail.state == "SUCCESS":
             say("flow %s (%s) already ended in SUCCESS" % (detail.name, detail.uuid))
             return
-        recorded = backend.last_transition(detail.uuid) is not None
         engine = engines.load_from_detail(detail, backend=backend, engine=engine_kind)
         say("resuming %s (%s) from %s" % (detail.name, detail.uuid, detail.state))
+        if recorder_for(engine.storage) is None:
+            say(
+                "flow %s (%s) has no transitions trail (loaded with trail=False): the "
+                "resumed run writes none either" % (detail.name, detail.uuid)
+            )
         try:
-            if recorded:
-                with recorder.record(engine):
-                    engine.run()
-            else:
+            with recorder.record(engine):
                 engine.run()
         except Exception as exc:
             if isinstance(exc, RecorderError):

@@ -115,6 +115,6 @@ def verify(
     if save_file is not None:
         save_heads(save_file, heads)
         click.echo("saved %d head(s) to %s" % (len(heads), save_file), err=True)
-    note = " (%d without a transitions trail)" % untracked if untracked else ""
+    note = "; %d flow(s) have no trail" % untracked if untracked else ""
     anchored = "; %d anchored head(s) matched" % matched if heads_file is not None else ""
     click.echo("ok: %d flow(s), %d transition rows verified%s%s" % (checked, rows, note, anchored))

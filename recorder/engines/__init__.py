@@ -2,7 +2,11 @@
 
 With no ``backend`` the engine keeps state in memory only. With a database URL,
 an SQLAlchemy engine or a backend object, every state change is also written
-to the database, and a stored flow can be continued with ``flow_detail=``.
+to the database together with its hash-chained ``transitions`` row (the audit
+trail, :class:`~recorder.audit.trail.TransitionRecorder`), and a stored flow can
+be continued with ``flow_detail=``. ``trail=False`` opts a flow out of the trail:
+the choice is kept in the flow's meta (``transitions_trail: false``), so a
+resumed run of it stays without one unless given ``trail=True``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from recorder.exceptions import InvalidArgument, NotFound
 from recorder.flow import Flow
 from recorder.persistence.base import Backend
 from recorder.persistence.models import FlowDetail, LogBook
+from recorder.persistence.rows import TRAIL_META_KEY
 from recorder.storage import Storage
 
 __all__ = [
@@ -83,6 +88,7 @@ def load(
     mode: str | None = None,
     book: LogBook | None = None,
     flow_detail: FlowDetail | str | None = None,
+    trail: bool | None = None,
     **options: Any,
 ) -> ActionEngine:
     """Compile ``flow`` (a flow, or a single task) and return an engine ready to ``run()`` it.
@@ -95,6 +101,10 @@ def load(
     a database URL, an SQLAlchemy Engine or a backend; ``mode``: 'durable'
     (default) or 'batched' when recorder opens the database itself.
     ``flow_detail``: a stored flow (or its uuid) to continue instead of a new run.
+    ``trail``: with a backend, every state change also writes its hash-chained
+    ``transitions`` row (a TransitionRecorder is attached to the storage) unless
+    this is False. None (default): on, except for a stored flow first loaded
+    with ``trail=False``. A flow that has a trail cannot be continued without one.
     """
     if not isinstance(flow, (Flow, Atom)):
         raise InvalidFlow("engines.load needs a flow or an atom, got %r" % (flow,))
@@ -103,6 +113,8 @@ def load(
             "unknown engine %r; use one of: %s" % (engine, ", ".join(sorted(ENGINES)))
         )
     engine_cls = ENGINES[engine]
+    if trail and backend is None:
+        raise InvalidArgument("trail=True needs a backend to write the transitions to")
     compilation = compile_flow(flow)
     opened, owned = _open_backend(backend, mode)
     try:
@@ -112,6 +124,7 @@ def load(
             flow_detail = opened.load_flow(flow_detail)
         if flow_detail is None:
             flow_detail = FlowDetail(name=flow.name, state="PENDING")
+        trailed = opened is not None and _wants_trail(flow_detail, trail)
         storage = Storage(flow_detail, opened, logbook=book)
         with storage.deferred_writes():  # one write (one commit) for the whole set-up
             for atom in compilation.atoms:
@@ -122,11 +135,32 @@ def load(
         if max_workers is not None:
             options["max_workers"] = max_workers
         result = engine_cls(compilation, storage, options, owns_backend=owned)
+        if trailed:
+            from recorder.audit.trail import TransitionRecorder
+
+            TransitionRecorder(result).register()
     except BaseException:
         if owned and opened is not None:
             opened.close()
         raise
     return result
+
+
+def _wants_trail(flow_detail: FlowDetail, trail: bool | None) -> bool:
+    """Whether the engine writes a trail; an opt-out is kept in the flow's meta
+    (stored with the flow's row, in the set-up write)."""
+    marked = flow_detail.meta.get(TRAIL_META_KEY)
+    if trail is None:
+        return marked is not False
+    if trail:
+        return True
+    if marked is True:
+        raise InvalidArgument(
+            "flow %r (%s) has a transitions trail: continuing it with trail=False would "
+            "leave the trail behind its state" % (flow_detail.name, flow_detail.uuid)
+        )
+    flow_detail.meta[TRAIL_META_KEY] = False
+    return False
 
 
 def run(flow: Flow | Atom, store: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:

@@ -6,6 +6,6 @@ listener); it is importable from here beside TaskFlow's listener modules.
 
 from __future__ import annotations
 
-from recorder.audit.trail import MAX_SUMMARY, TransitionRecorder, summarize
+from recorder.audit.trail import MAX_SUMMARY, TransitionRecorder, recorder_for, summarize
 
-__all__ = ["MAX_SUMMARY", "TransitionRecorder", "summarize"]
+__all__ = ["MAX_SUMMARY", "TransitionRecorder", "recorder_for", "summarize"]

@@ -380,3 +380,16 @@ def atom_names_matching(conn: Connection, name: str | None = None) -> list[str]:
     if name is not None:
         stmt = stmt.where(name_filter(t.name, name))
     return [row[0] for row in conn.execute(stmt)]
+
+
+def untracked_query(name: str | None, since: datetime | None, until: datetime | None) -> Any:
+    """(flows, atoms) that ran (atoms past PENDING, matching ``name``) with no transitions
+    rows, which stats cannot count; ``since``/``until`` filter on the flow's creation."""
+    f, a, t = flow_details.c, atom_details.c, transitions.c
+    where = [a.state != states.PENDING, ~select(t.id).where(t.flow_uuid == f.uuid).exists()]
+    where += [name_filter(a.name, name)] if name is not None else []
+    where += [f.created_at >= since] if since is not None else []
+    where += [f.created_at < until] if until is not None else []
+    joined = flow_details.join(atom_details, a.flow_uuid == f.uuid)
+    counts = select(func.count(func.distinct(f.uuid)), func.count(a.uuid))
+    return counts.select_from(joined).where(and_(*where))

@@ -24,9 +24,9 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 
 from recorder.query.model import JSON
-from recorder.query.reads import atom_names_matching, attempts_query
+from recorder.query.reads import atom_names_matching, attempts_query, untracked_query
 
-__all__ = ["AtomStats", "atom_names_matching", "atom_stats", "percentile"]
+__all__ = ["AtomStats", "Untracked", "atom_names_matching", "atom_stats", "percentile", "untracked"]
 
 
 def percentile(ordered: Sequence[float], q: float) -> float | None:
@@ -136,3 +136,28 @@ def atom_stats(
         if row.duration_s is not None:
             item.durations.append(float(row.duration_s))
     return [acc[key].build(key) for key in sorted(acc)]
+
+
+@dataclass(frozen=True)
+class Untracked:
+    """What the statistics cannot count: flows (and their atoms) that ran without a
+    transitions trail, e.g. loaded with ``engines.load(..., trail=False)``."""
+
+    flows: int = 0
+    atoms: int = 0
+
+    def to_json(self) -> JSON:
+        return {"flows": self.flows, "atoms": self.atoms}
+
+
+def untracked(
+    conn: Connection,
+    *,
+    name: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Untracked:
+    """Flows without a trail, and their atoms that ran, in the scope :func:`atom_stats` was
+    asked for (``since``/``until`` filter on the flow's creation time)."""
+    row = conn.execute(untracked_query(name, since, until)).one()
+    return Untracked(int(row[0] or 0), int(row[1] or 0))

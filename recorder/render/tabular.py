@@ -17,7 +17,7 @@ from typing import Any
 from recorder.query.load import FlowReport
 from recorder.query.model import iso
 from recorder.query.records import FlowCursor, FlowRecord
-from recorder.query.stats import AtomStats
+from recorder.query.stats import AtomStats, Untracked
 from recorder.render.visible import json_escapes
 
 FLOWS_FORMAT = "recorder.flows/1"
@@ -115,5 +115,12 @@ def flows_json(flows: Sequence[FlowRecord], next_page: FlowCursor | None) -> str
     )
 
 
-def stats_json(stats: Sequence[AtomStats]) -> str:
-    return dumps({"format": STATS_FORMAT, "stats": [s.to_json() for s in stats]})
+def stats_json(stats: Sequence[AtomStats], without_trail: Untracked | None = None) -> str:
+    """``without_trail``: the flows/atoms in scope the statistics do not count."""
+    return dumps(
+        {
+            "format": STATS_FORMAT,
+            "stats": [s.to_json() for s in stats],
+            "without_trail": (without_trail or Untracked()).to_json(),
+        }
+    )

@@ -16,7 +16,7 @@ from datetime import datetime
 from recorder.query.critical_path import CriticalPath
 from recorder.query.failures import FailureEpisode
 from recorder.query.load import FlowReport
-from recorder.query.model import REVERTING, RUNNING, WAITING, Attempt, Timeline
+from recorder.query.model import REVERTING, RUNNING, SOURCE_META, WAITING, Attempt, Timeline
 from recorder.query.records import FlowRecord
 from recorder.query.stats import AtomStats
 from recorder.render.visible import visible
@@ -172,7 +172,15 @@ def header_lines(report: FlowReport) -> list[str]:
                     run.end_state or "running",
                 )
             )
-    lines.append("source: %s" % t.source)
+    if t.source == SOURCE_META:
+        lines.extend(
+            _wrap(
+                "source: meta (no transitions trail read: this timeline is rebuilt from "
+                "the flow's and atoms' meta, and lacks what is marked unknown below)"
+            )
+        )
+    else:
+        lines.append("source: %s" % t.source)
     lines = [visible(line) for line in lines]  # states and times come from the database too
     for note in t.unknown:
         lines.extend(_wrap("unknown: " + note))

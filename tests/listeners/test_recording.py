@@ -15,7 +15,7 @@ from recorder.audit import GENESIS_HASH, row_hash, verify_chain, verify_flow
 from recorder.engines import ActionEngine
 from recorder.exceptions import InvalidArgument, WrappedFailure
 from recorder.listeners.capturing import CaptureListener
-from recorder.listeners.recording import MAX_SUMMARY, TransitionRecorder
+from recorder.listeners.recording import MAX_SUMMARY, TransitionRecorder, recorder_for
 from recorder.patterns import linear_flow, unordered_flow
 from recorder.persistence.memory import MemoryBackend
 from recorder.persistence.ops import AppendTransition
@@ -38,7 +38,7 @@ def rows_of(backend: MemoryBackend, engine: ActionEngine) -> list[TransitionRow]
 
 def test_serial_rows_match_the_events_one_for_one() -> None:
     backend = MemoryBackend()
-    engine = engines.load(retried_flow(), backend=backend)
+    engine = engines.load(retried_flow(), backend=backend, trail=False)
     with TransitionRecorder(engine) as rec, CaptureListener(engine) as capture:
         engine.run()
     rows = rows_of(backend, engine)
@@ -73,7 +73,7 @@ def test_row_details_summarise_results_and_failures() -> None:
     flow = linear_flow.Flow("f").add(
         Const(list(range(10_000)), name="big"), Const("caf\u00e9", name="text"), Boom("boom")
     )
-    engine = engines.load(flow, backend=backend)
+    engine = engines.load(flow, backend=backend, trail=False)
     with TransitionRecorder(engine), pytest.raises(RuntimeError):
         engine.run()
     by_key = {(r.name, r.new_state): r.details for r in rows_of(backend, engine)}
@@ -94,7 +94,7 @@ def test_failure_messages_are_cut_and_made_storable() -> None:
             raise ValueError("nul\x00" + "x" * 500 + "\ud800")
 
     backend = MemoryBackend()
-    engine = engines.load(linear_flow.Flow("f").add(Ugly("ugly")), backend=backend)
+    engine = engines.load(linear_flow.Flow("f").add(Ugly("ugly")), backend=backend, trail=False)
     with TransitionRecorder(engine), pytest.raises(ValueError):
         engine.run()
     (details,) = [r.details for r in rows_of(backend, engine) if r.new_state == states.FAILURE]
@@ -110,7 +110,7 @@ def test_parallel_engine_rows_are_gap_free_and_chain() -> None:
         *(Sleepy(0.01 * (i % 3), name="s%d" % i) for i in range(12)),
         linear_flow.Flow("inner", retry=retry.Times(3, "r")).add(FailsTimes(2, name="flaky")),
     )
-    engine = engines.load(flow, backend=backend, engine="parallel", max_workers=4)
+    engine = engines.load(flow, backend=backend, trail=False, engine="parallel", max_workers=4)
     with TransitionRecorder(engine):
         engine.run()
     rows = rows_of(backend, engine)
@@ -130,7 +130,7 @@ def test_parallel_engine_rows_are_gap_free_and_chain() -> None:
 def test_parallel_failure_rows_verify() -> None:
     backend = MemoryBackend()
     flow = unordered_flow.Flow("u").add(Boom("b1"), Boom("b2"), Const(1, name="c"))
-    engine = engines.load(flow, backend=backend, engine="parallel")
+    engine = engines.load(flow, backend=backend, trail=False, engine="parallel")
     with TransitionRecorder(engine), pytest.raises(WrappedFailure):
         engine.run()
     rows = rows_of(backend, engine)
@@ -144,7 +144,7 @@ def test_parallel_failure_rows_verify() -> None:
 @pytest.fixture
 def chain() -> list[TransitionRow]:
     backend = MemoryBackend()
-    engine = engines.load(retried_flow(), backend=backend)
+    engine = engines.load(retried_flow(), backend=backend, trail=False)
     with TransitionRecorder(engine):
         engine.run()
     rows = rows_of(backend, engine)
@@ -243,8 +243,10 @@ def test_rows_of_another_flow_and_empty_input(chain: list[TransitionRow]) -> Non
 
 def test_verify_flow_sees_tampering_in_the_backend() -> None:
     backend = MemoryBackend()
-    engine = engines.load(retried_flow(), backend=backend)
-    other = engines.load(linear_flow.Flow("other").add(Const(1, name="c")), backend=backend)
+    engine = engines.load(retried_flow(), backend=backend, trail=False)
+    other = engines.load(
+        linear_flow.Flow("other").add(Const(1, name="c")), backend=backend, trail=False
+    )
     with TransitionRecorder(engine), TransitionRecorder(other):
         engine.run()
         other.run()
@@ -271,15 +273,15 @@ def test_rows_given_as_mappings_verify(chain: list[TransitionRow]) -> None:
 def test_a_resumed_flow_continues_the_chain() -> None:
     backend = MemoryBackend()
     flow = linear_flow.Flow("f").add(Const(1, name="a"), FailsTimes(1, name="flaky"))
-    engine = engines.load(flow, backend=backend)
-    with TransitionRecorder(engine), pytest.raises(RuntimeError):
+    engine = engines.load(flow, backend=backend)  # the default trail, no recorder call
+    with pytest.raises(RuntimeError):
         engine.run()
     first = len(rows_of(backend, engine))
-    # A new engine on the stored flow (as after a restart) and a new recorder.
+    # A new engine on the stored flow (as after a restart) has a new default recorder.
     again = engines.load(flow, backend=backend, flow_detail=engine.storage.flow_uuid)
-    with TransitionRecorder(again) as rec:
-        assert rec.head == backend.last_transition(engine.storage.flow_uuid)
-        again.run()
+    rec = recorder_for(again.storage)
+    assert rec is not None and rec.head == backend.last_transition(engine.storage.flow_uuid)
+    again.run()
     rows = rows_of(backend, engine)
     assert len(rows) > first and rows[first].seq == first + 1
     assert rows[first].prev_hash == rows[first - 1].hash
@@ -290,7 +292,9 @@ def test_a_resumed_flow_continues_the_chain() -> None:
 
 def test_one_recorder_per_flow_and_a_backend_is_required() -> None:
     backend = MemoryBackend()
-    engine = engines.load(linear_flow.Flow("f").add(Const(1, name="a")), backend=backend)
+    engine = engines.load(
+        linear_flow.Flow("f").add(Const(1, name="a")), backend=backend, trail=False
+    )
     first = TransitionRecorder(engine)
     first.register()
     first.register()  # idempotent
@@ -306,7 +310,9 @@ def test_one_recorder_per_flow_and_a_backend_is_required() -> None:
 
 def test_a_deregistered_recorder_writes_nothing() -> None:
     backend = MemoryBackend()
-    engine = engines.load(linear_flow.Flow("f").add(Const(1, name="a")), backend=backend)
+    engine = engines.load(
+        linear_flow.Flow("f").add(Const(1, name="a")), backend=backend, trail=False
+    )
     with TransitionRecorder(engine):
         pass
     engine.run()
@@ -315,7 +321,7 @@ def test_a_deregistered_recorder_writes_nothing() -> None:
 
 def test_a_raising_listener_loses_no_row_and_is_counted() -> None:
     backend = MemoryBackend()
-    engine = engines.load(retried_flow(), backend=backend)
+    engine = engines.load(retried_flow(), backend=backend, trail=False)
 
     def broken(state: str, details: dict[str, Any]) -> None:
         raise RuntimeError("listener bug")
@@ -331,7 +337,9 @@ def test_a_raising_listener_loses_no_row_and_is_counted() -> None:
 
 def test_the_hook_numbers_rows_without_gaps_from_many_threads() -> None:
     backend = MemoryBackend()
-    engine = engines.load(linear_flow.Flow("f").add(Const(1, name="a")), backend=backend)
+    engine = engines.load(
+        linear_flow.Flow("f").add(Const(1, name="a")), backend=backend, trail=False
+    )
     rec = TransitionRecorder(engine)
     rec.register()
     made: list[AppendTransition] = []
@@ -362,11 +370,14 @@ def test_the_hook_numbers_rows_without_gaps_from_many_threads() -> None:
 def test_record_attaches_the_standard_set() -> None:
     backend = MemoryBackend()
     engine = engines.load(retried_flow(), backend=backend)
+    default = recorder_for(engine.storage)
     with recorder.record(engine) as rec:
-        assert rec.transitions is not None and rec.transitions.registered
+        assert rec.transitions is not None and rec.transitions is default
         engine.run()
     assert len(engine.notifier) == 0 and len(engine.atom_notifier) == 0
-    assert not engine.storage.wants_transitions
+    # Deregistering the recording leaves the engine's default trail attached.
+    assert default.registered and recorder_for(engine.storage) is default
+    assert engine.storage.wants_transitions
     assert verify_flow(backend, engine.storage.flow_uuid).checked == 34
     meta = backend.load_flow(engine.storage.flow_uuid).atoms["flaky"].meta
     flaky = [r for r in rows_of(backend, engine) if r.name == "flaky"]
@@ -393,7 +404,12 @@ def test_record_without_a_backend_keeps_meta_only() -> None:
 def test_record_rolls_back_when_a_part_cannot_attach() -> None:
     backend = MemoryBackend()
     engine = engines.load(linear_flow.Flow("f").add(Const(1, name="a")), backend=backend)
+    default = recorder_for(engine.storage)
+    assert default is not None
+    default.deregister()
+    recording = recorder.record(engine)  # no recorder is attached: it brings its own
+    assert recording.transitions is not None and recording.transitions is not default
     with TransitionRecorder(engine):
         with pytest.raises(InvalidArgument):
-            recorder.record(engine).register()
+            recording.register()
         assert len(engine.notifier) == 0 and len(engine.atom_notifier) == 0

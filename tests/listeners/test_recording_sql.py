@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 import recorder
 from recorder import engines, retry, states
 from recorder.audit import verify_chain, verify_flow
-from recorder.listeners.recording import TransitionRecorder
+from recorder.listeners.recording import TransitionRecorder, recorder_for
 from recorder.patterns import linear_flow, unordered_flow
 from recorder.persistence import connect
 from recorder.persistence.coltypes import parse_sqlite_time
@@ -35,12 +35,12 @@ def retried_flow() -> linear_flow.Flow:
 @pytest.mark.parametrize("mode", ["durable", "batched"])
 def test_serial_run_is_recorded_in_sql_and_verifies(db_url: str, mode: str) -> None:
     with connect(db_url, mode=mode) as backend:
-        engine = engines.load(retried_flow(), backend=backend)
-        with recorder.record(engine) as rec:
+        engine = engines.load(retried_flow(), backend=backend)  # the trail is on by default
+        with recorder.record(engine) as rec:  # reuses it, adding the timing listeners
             engine.run()
         uuid = engine.storage.flow_uuid
         rows = backend.load_transitions(uuid)
-        assert rec.transitions is not None
+        assert rec.transitions is not None and rec.transitions is recorder_for(engine.storage)
         assert rec.transitions.head == backend.last_transition(uuid) == (34, rows[-1].hash)
         result = verify_flow(backend, uuid)
         assert result.ok and result.checked == 34
@@ -86,7 +86,7 @@ def test_parallel_run_is_recorded_in_sql_and_verifies(db_url: str) -> None:
         linear_flow.Flow("inner", retry=retry.Times(3, "r")).add(FailsTimes(1, name="flaky")),
     )
     with connect(db_url, mode="batched") as backend:
-        engine = engines.load(flow, backend=backend, engine="parallel", max_workers=4)
+        engine = engines.load(flow, backend=backend, trail=False, engine="parallel", max_workers=4)
         with TransitionRecorder(engine):
             engine.run()
         rows = backend.load_transitions(engine.storage.flow_uuid)
@@ -99,15 +99,14 @@ def test_parallel_run_is_recorded_in_sql_and_verifies(db_url: str) -> None:
 def test_a_resumed_flow_continues_the_chain_in_another_backend(db_url: str) -> None:
     flow = linear_flow.Flow("f").add(Const(1, name="a"), FailsTimes(1, name="flaky"))
     with connect(db_url) as backend:
-        engine = engines.load(flow, backend=backend)
-        with TransitionRecorder(engine), pytest.raises(RuntimeError):
+        engine = engines.load(flow, backend=backend)  # the default trail
+        with pytest.raises(RuntimeError):
             engine.run()
         uuid = engine.storage.flow_uuid
         first = len(backend.load_transitions(uuid))
     with connect(db_url, mode="batched") as backend:
         again = engines.load(flow, backend=backend, flow_detail=uuid)
-        with TransitionRecorder(again):
-            again.run()
+        again.run()
         rows = backend.load_transitions(uuid)
         assert verify_flow(backend, uuid).ok
     assert rows[first].seq == first + 1 and rows[first].prev_hash == rows[first - 1].hash
@@ -116,7 +115,7 @@ def test_a_resumed_flow_continues_the_chain_in_another_backend(db_url: str) -> N
 
 def recorded(db_url: str) -> str:
     with connect(db_url) as backend:
-        engine = engines.load(retried_flow(), backend=backend)
+        engine = engines.load(retried_flow(), backend=backend, trail=False)
         with TransitionRecorder(engine):
             engine.run()
         return engine.storage.flow_uuid
@@ -201,7 +200,9 @@ def test_postgresql_refuses_to_rewrite_the_trail(pg_url: str) -> None:
 def test_rows_read_back_hash_like_the_rows_written(db_url: str) -> None:
     with connect(db_url) as backend:
         engine = engines.load(
-            linear_flow.Flow("f").add(Const("caf\u00e9 \x00", name="a")), backend=backend
+            linear_flow.Flow("f").add(Const("caf\u00e9 \x00", name="a")),
+            backend=backend,
+            trail=False,
         )
         with TransitionRecorder(engine):
             engine.run()

@@ -6,6 +6,7 @@ import itertools
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from recorder.failure import Failure
 from recorder.persistence.models import new_uuid
 from recorder.persistence.ops import (
     AppendTransition,
@@ -92,7 +93,10 @@ def as_stored(ops: list[AppendTransition]) -> list[TransitionRow]:
 
 
 def as_lists(value: Any) -> Any:
-    """``value`` with tuples turned into lists (what JSON storage gives back)."""
+    """``value`` with tuples turned into lists (what JSON storage gives back) and
+    failures into their dicts (a stored failure matches, but is not equal to, a live one)."""
+    if isinstance(value, Failure):
+        return as_lists(value.to_dict())
     if isinstance(value, (list, tuple)):
         return [as_lists(item) for item in value]
     if isinstance(value, dict):

@@ -145,11 +145,11 @@ def test_failures_and_retry_history_round_trip(backend: Any) -> None:
     loaded = backend.load_flow(flow.uuid)
     task = loaded.atoms["task"]
     assert isinstance(task.failure, Failure)
-    assert task.failure == failure
+    assert task.failure.matches(failure)
     assert task.failure.exception_type_names[0] == "ValueError"
     assert task.failure.check(ValueError) is ValueError
     assert task.failure.causes[0].exception_str == "'inner'"
-    assert task.failure.exception_args == ["boom", 42, 1.5]
+    assert task.failure.exception_args == ("boom", 42, 1.5)
     assert task.revert_results == {"undone": True}
     assert task.revert_failure.exception_str == str(("revert", 42, 1.5))
     stored_history = loaded.atoms["retry"].results

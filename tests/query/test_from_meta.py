@@ -103,7 +103,9 @@ def test_recorder_timestamp_lists_bring_back_every_attempt() -> None:
 
 
 def test_a_flow_recorded_without_transitions_falls_back_to_meta(db_url: str) -> None:
-    engine = engines.load(demo.build(50.0), store=demo.STORE, engine="parallel", backend=db_url)
+    engine = engines.load(
+        demo.build(50.0), store=demo.STORE, engine="parallel", backend=db_url, trail=False
+    )
     with (
         DurationListener(engine),
         EventTimeListener(engine),
