@@ -126,10 +126,11 @@ class Reverter:
                 }
                 self.runner.atom_to(idx, states.PENDING, changes=changes)
 
-    def resolve(self, failed: list[int]) -> bool:
-        """Handle failures; True when a retry lets the run go on, False when it must end."""
+    def resolve(self, failed: list[int], gone: dict[str, Failure] | None = None) -> bool:
+        """Handle failures (``gone``: of atoms the flow no longer has); True when a retry
+        lets the run go on, False when it must end."""
         runner = self.runner
-        flow_failures: dict[str, Failure] = {}
+        flow_failures: dict[str, Failure] = dict(gone or {})
         for i in failed:
             failure = self.details[i].failure
             if failure is not None:

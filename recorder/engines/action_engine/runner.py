@@ -33,6 +33,7 @@ from recorder.engines.action_engine import deciding, events, resuming
 from recorder.engines.action_engine.executing import Outcome, execute_atom
 from recorder.engines.action_engine.reverting import Reverter
 from recorder.exceptions import InvalidState
+from recorder.failure import Failure
 from recorder.persistence.models import AtomDetail
 from recorder.retry import History, Retry
 from recorder.storage import Transition, extract, latest_retry_result
@@ -86,6 +87,7 @@ class Runner:
         self.done: queue.SimpleQueue[futures.Future[Outcome]] = queue.SimpleQueue()
         self.completed: list[int] = []  # atoms that ran, in the order they finished
         self.failed: list[int] = []
+        self.gone: dict[str, Failure] = {}  # failures of stored atoms the flow lost
         self.interrupted: set[int] = set()  # left RUNNING or REVERTING by a crash
         self.reverter = Reverter(self)
 
