@@ -10,13 +10,15 @@ reads keys of a dict result).
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 from recorder import states
-from recorder.exceptions import InvalidArgument
+from recorder.atom_args import Rebind, arg_mapping
+from recorder.exceptions import InvalidArgument, InvalidType
 from recorder.naming import qualified_name
+from recorder.types.sets import OrderedSet
 
 # How a provided name is read out of a result: None = the whole result,
 # an int = that index, a str = that key.
@@ -25,51 +27,14 @@ ResultPointer = int | str | None
 KIND_TASK = states.KIND_TASK
 KIND_RETRY = states.KIND_RETRY
 
+# What the engine passes to revert itself, besides the revert arguments.
+REVERT_EXTRAS = ("result", "flow_failures")
+
 
 def default_name(obj: object) -> str:
     """``pkg.mod.Class``; just ``Class`` when defined in a doctest/script namespace."""
     cls = type(obj)
     return cls.__qualname__ if cls.__module__ == "__main__" else qualified_name(cls)
-
-
-def _signature_args(
-    function: Callable[..., Any], ignore: Iterable[str]
-) -> tuple[list[str], set[str], bool]:
-    """Return (argument names in order, the optional ones, whether **kwargs is accepted).
-
-    Cached per underlying function: flows often hold thousands of instances of
-    one task class, and reading a signature costs more than running a no-op task.
-    """
-    key = (getattr(function, "__func__", function), tuple(ignore))
-    try:
-        names, optional, accepts_kwargs = _SIGNATURES[key]
-    except KeyError:
-        names, optional, accepts_kwargs = _SIGNATURES[key] = _read_signature(function, key[1])
-    except TypeError:  # an unhashable callable: just read it
-        names, optional, accepts_kwargs = _read_signature(function, key[1])
-    return list(names), set(optional), accepts_kwargs
-
-
-_SIGNATURES: dict[tuple[Any, tuple[str, ...]], tuple[list[str], set[str], bool]] = {}
-
-
-def _read_signature(
-    function: Callable[..., Any], ignore: Iterable[str]
-) -> tuple[list[str], set[str], bool]:
-    ignored = set(ignore)
-    names: list[str] = []
-    optional: set[str] = set()
-    accepts_kwargs = False
-    for param in inspect.signature(function).parameters.values():
-        if param.kind is param.VAR_KEYWORD:
-            accepts_kwargs = True
-            continue
-        if param.kind is param.VAR_POSITIONAL or param.name in ignored:
-            continue
-        names.append(param.name)
-        if param.default is not param.empty:
-            optional.add(param.name)
-    return names, optional, accepts_kwargs
 
 
 def build_provides(provides: Any) -> dict[str, ResultPointer]:
@@ -85,9 +50,9 @@ def build_provides(provides: Any) -> dict[str, ResultPointer]:
                 raise InvalidArgument("provides entries must be names (str), got %r" % (name,))
             pointers[name] = index
         return pointers
-    if isinstance(provides, (set, frozenset)):
+    if isinstance(provides, (set, frozenset, OrderedSet)):
         return {name: name for name in sorted(provides)}
-    raise InvalidArgument("provides must be a name, a tuple/list or a set of names: %r" % provides)
+    raise InvalidType("Atom provides parameter should be str, set or tuple/list, not %r" % provides)
 
 
 class Atom:
@@ -104,78 +69,70 @@ class Atom:
         provides: Any = None,
         requires: Iterable[str] | str | None = None,
         auto_extract: bool = True,
-        rebind: Mapping[str, str] | Iterable[str] | None = None,
+        rebind: Rebind = None,
         inject: Mapping[str, Any] | None = None,
         ignore_list: Iterable[str] | None = None,
         version: str | tuple[int, ...] = "1.0",
+        revert_rebind: Rebind = None,
+        revert_requires: Iterable[str] | str | None = None,
     ) -> None:
         if name is not None and not isinstance(name, str):
             raise InvalidArgument("atom name must be a str, got %r" % (name,))
         self.name: str = name if name is not None else default_name(self)
+        # A retry given no name takes its flow's (TaskFlow's ``<flow>_retry``).
+        self._name_defaulted = name is None
         self.version = version
         self.auto_extract = auto_extract
         self.inject: dict[str, Any] = dict(inject or {})
         self.save_as = build_provides(provides if provides is not None else self.default_provides)
-        self.provides: tuple[str, ...] = tuple(self.save_as)
-        self.rebind, self._optional_args, self._accepts_kwargs = self._build_arg_mapping(
-            requires, rebind, list(ignore_list or ()) + list(self._engine_args)
+        self.provides: AbstractSet[str] = OrderedSet(self.save_as)
+        ignore = list(ignore_list or ()) + list(self._engine_args)
+        self.rebind, exec_requires, self.optional = self._arg_mapping(
+            self._signature_source(), requires, rebind, ignore
+        )
+        # As TaskFlow: revert's mapping falls back to execute's requires/rebind.
+        self.revert_rebind, revert_requires_set, self.revert_optional = self._arg_mapping(
+            self._revert_signature_source(),
+            revert_requires or requires,
+            revert_rebind or rebind,
+            ignore + list(REVERT_EXTRAS),
+        )
+        self.requires: AbstractSet[str] = (
+            exec_requires
+            if revert_requires_set <= exec_requires
+            else OrderedSet([*exec_requires, *revert_requires_set])
         )
 
-    def _build_arg_mapping(
+    def _arg_mapping(
         self,
+        function: Callable[..., Any],
         requires: Iterable[str] | str | None,
-        rebind: Mapping[str, str] | Iterable[str] | None,
+        rebind: Rebind,
         ignore: list[str],
-    ) -> tuple[dict[str, str], set[str], bool]:
-        names, optional, accepts_kwargs = _signature_args(self._signature_source(), ignore)
-        extra = [requires] if isinstance(requires, str) else list(requires or ())
-        for name in extra:
-            if name not in names:
-                names.append(name)
-                optional.discard(name)
-        mapping = {name: name for name in names}
-        if isinstance(rebind, Mapping):
-            for arg, symbol in rebind.items():
-                if arg not in mapping and not accepts_kwargs:
-                    raise InvalidArgument(
-                        "atom %r: rebind names argument %r, which execute() does not take"
-                        % (self.name, arg)
-                    )
-                mapping[arg] = symbol
-        elif rebind is not None:
-            symbols = list(rebind)
-            required = [name for name in names if name not in optional]
-            for position, symbol in enumerate(symbols):
-                if position < len(required):
-                    mapping[required[position]] = symbol
-                elif accepts_kwargs:
-                    mapping[symbol] = symbol
-                else:
-                    raise InvalidArgument(
-                        "atom %r: rebind has %d names but execute() takes %d arguments"
-                        % (self.name, len(symbols), len(required))
-                    )
-        return mapping, optional, accepts_kwargs
+    ) -> tuple[dict[str, str], AbstractSet[str], AbstractSet[str]]:
+        """(argument -> symbol for all arguments, required symbols, optional symbols)."""
+        required, optional, required_symbols, optional_symbols = arg_mapping(
+            self.name, function, requires, rebind, self.auto_extract, ignore
+        )
+        mapping = dict(required)
+        for arg, symbol in optional.items():
+            mapping.setdefault(arg, symbol)
+        injected = self.inject
+        if not injected:  # the usual case: share the cached (immutable) sets
+            return mapping, required_symbols, optional_symbols
+        return (
+            mapping,
+            OrderedSet(s for a, s in required.items() if a not in injected),
+            OrderedSet(s for a, s in optional.items() if a not in injected),
+        )
 
     def _signature_source(self) -> Callable[..., Any]:
         """The function whose parameters say what this atom requires."""
         return self.execute
 
-    @property
-    def requires(self) -> frozenset[str]:
-        """Symbols that must be available before this atom can run."""
-        return frozenset(
-            symbol
-            for arg, symbol in self.rebind.items()
-            if arg not in self._optional_args and arg not in self.inject
-        )
-
-    @property
-    def optional(self) -> frozenset[str]:
-        """Symbols that are used when available."""
-        return frozenset(
-            symbol for arg, symbol in self.rebind.items() if arg in self._optional_args
-        )
+    def _revert_signature_source(self) -> Callable[..., Any]:
+        """The function whose parameters say what this atom's revert requires."""
+        return self.revert
 
     def execute(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError
@@ -199,4 +156,7 @@ class Atom:
         version = self.version
         if isinstance(version, tuple):
             version = ".".join(map(str, version))
-        return "%s==%s" % (self.name, version)
+        return '"%s==%s"' % (self.name, version)
+
+    def __repr__(self) -> str:
+        return "<%s %s>" % (qualified_name(type(self)), self)

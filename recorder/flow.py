@@ -27,6 +27,9 @@ LINK_DECIDER = "decider"  # decider(history=...) -> bool: run the target or igno
 LINK_DECIDER_DEPTH = "decider_depth"  # a deciders.Depth: what else is ignored
 
 
+_PATTERNS_PREFIX = "recorder.patterns."
+
+
 class Flow:
     """Base of the patterns: holds children in the order they were added."""
 
@@ -40,6 +43,9 @@ class Flow:
         if retry is not None and retry.unnamed:  # TaskFlow's default retry name
             retry.name, retry.unnamed = name + "_retry", False
         self._children: list[Item] = []
+        if retry is not None and retry._name_defaulted:
+            retry.name = name + "_retry"
+            retry._name_defaulted = False
 
     @property
     def name(self) -> str:
@@ -66,6 +72,14 @@ class Flow:
 
     def __len__(self) -> int:
         return len(self._children)
+
+    def __str__(self) -> str:
+        """TaskFlow's form: ``"linear_flow.Flow: name(len=N)"``."""
+        cls = type(self)
+        cls_name = "%s.%s" % (cls.__module__, cls.__qualname__)
+        if cls_name.startswith(_PATTERNS_PREFIX):
+            cls_name = cls_name[len(_PATTERNS_PREFIX) :]
+        return '"%s: %s(len=%d)"' % (cls_name, self.name, len(self))
 
     def __iter__(self) -> Iterator[Item]:
         return iter(list(self._children))
@@ -99,3 +113,17 @@ class Flow:
         """Symbols atoms need that no atom inside this flow provides."""
         required = {name for atom in self.iter_atoms() for name in atom.requires}
         return frozenset(required - self.provides)
+
+    def _requires_in_order(self, chained: bool) -> frozenset[str]:
+        """TaskFlow's unsatisfied requirements: the retry's, plus each child's not
+        provided by the retry (nor, when ``chained``, by an earlier child)."""
+        requires: set[str] = set()
+        prior: set[str] = set()
+        if self._retry is not None:
+            requires.update(self._retry.requires)
+            prior.update(self._retry.provides)
+        for item in self:
+            requires.update(set(item.requires) - prior)
+            if chained:
+                prior.update(item.provides)
+        return frozenset(requires)

@@ -17,6 +17,11 @@ class Flow(flow.Flow):
         for before, after in itertools.pairwise(children):
             yield before, after, {"invariant": True}
 
+    @property
+    def requires(self) -> frozenset[str]:
+        """What children need that neither the retry nor an earlier child provides."""
+        return self._requires_in_order(chained=True)
+
 
 def _empty(item: flow.Flow) -> bool:
     return item.retry is None and all(

@@ -49,7 +49,9 @@ def test_requires_from_signature_with_optional_and_rebind() -> None:
     assert Add(rebind={"x": "a"}).requires == {"a", "y"}
     assert Add(rebind=["p", "q"]).requires == {"p", "q"}
     assert Add(inject={"y": 1}).requires == {"x"}
-    assert Add(requires=["extra"]).requires == {"x", "y", "extra"}
+    # As TaskFlow: requiring what execute() cannot take is refused up front.
+    with pytest.raises(InvalidArgument, match=r"^Extra arguments"):
+        Add(requires=["extra"])
 
 
 def test_linear_flow_passes_results_along() -> None:

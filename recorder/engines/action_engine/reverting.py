@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from recorder import states
 from recorder.engines.action_engine.executing import revert_atom
-from recorder.exceptions import EngineError, InvariantViolation
+from recorder.exceptions import EngineError, InvariantViolation, NotFound
 from recorder.failure import Failure
 from recorder.retry import Decision, Retry
 from recorder.storage import latest_retry_result
@@ -72,7 +72,7 @@ class Reverter:
             idx, states.REVERTING, changes={"intention": states.REVERT}, after_crash=cut_off
         )
         atom = self.c.atoms[idx]
-        kwargs = runner.args_for(idx)
+        kwargs = _revert_args(runner, idx)
         if isinstance(atom, Retry):
             kwargs["history"] = runner.history_of(idx)
         outcome = revert_atom(
@@ -192,3 +192,32 @@ class Reverter:
                 exc_info=True,
             )
             return Decision.REVERT_ALL
+
+
+def _revert_args(runner: Runner, idx: int) -> dict[str, Any]:
+    """Revert's arguments by its own mapping (``revert_rebind``), as TaskFlow's.
+
+    A symbol execute also used has the value execute got; any other is fetched
+    from storage, and left out when nothing stored it (an optional argument).
+    """
+    atom = runner.c.atoms[idx]
+    kwargs = runner.args_for(idx)
+    if atom.revert_rebind == atom.rebind:
+        return kwargs
+    by_symbol = {
+        source.symbol: kwargs[source.arg]
+        for source in runner.c.arg_sources[idx]
+        if source.arg in kwargs
+    }
+    revert_kwargs: dict[str, Any] = {}
+    for arg, symbol in atom.revert_rebind.items():
+        if arg in atom.inject:
+            revert_kwargs[arg] = atom.inject[arg]
+        elif symbol in by_symbol:
+            revert_kwargs[arg] = by_symbol[symbol]
+        else:
+            try:
+                revert_kwargs[arg] = runner.storage.fetch(symbol)
+            except NotFound:
+                continue
+    return revert_kwargs
