@@ -40,6 +40,8 @@ class Flow:
             raise InvalidArgument("flow %r: retry must be a Retry, got %r" % (name, retry))
         self._name = name
         self._retry = retry
+        if retry is not None and retry.unnamed:  # TaskFlow's default retry name
+            retry.name, retry.unnamed = name + "_retry", False
         self._children: list[Item] = []
         if retry is not None and retry._name_defaulted:
             retry.name = name + "_retry"

@@ -72,11 +72,20 @@ class History:
         for _result, failures in entries:
             yield from failures.items()
 
-    def caused_by(self, exception_cls: type[BaseException] | str) -> bool:
-        """Whether any recorded failure is of ``exception_cls``."""
-        if self._failure is not None and self._failure.check(exception_cls):
+    def caused_by(
+        self,
+        exception_cls: type[BaseException] | str,
+        index: int | None = None,
+        include_retry: bool = False,
+    ) -> bool:
+        """Whether a failure of the attempts (or of attempt ``index``) is of
+        ``exception_cls``; ``include_retry``: the retry's own failure counts too
+        (TaskFlow's signature: by default it does not)."""
+        if any(failure.check(exception_cls) for _name, failure in self.outcomes_iter(index)):
             return True
-        return any(failure.check(exception_cls) for _name, failure in self.outcomes_iter())
+        return (
+            include_retry and self._failure is not None and bool(self._failure.check(exception_cls))
+        )
 
 
 class Retry(Atom):
@@ -93,6 +102,8 @@ class Retry(Atom):
         auto_extract: bool = True,
         rebind: Mapping[str, str] | Iterable[str] | None = None,
     ) -> None:
+        # Unnamed: the flow it controls names it '<flow>_retry', as TaskFlow does.
+        self.unnamed = name is None
         super().__init__(
             name=name,
             provides=provides,

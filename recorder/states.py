@@ -171,3 +171,13 @@ def check_job_transition(old: str | None, new: str) -> bool:
     raise InvalidState(
         "Job transition from '%s' to '%s' is not allowed" % (old, new), kind="job", old=old, new=new
     )
+
+
+# TaskFlow's own names for the tables (its tests read them).
+_ALLOWED_FLOW_TRANSITIONS = FLOW_TRANSITIONS
+_IGNORED_FLOW_TRANSITIONS = frozenset(
+    (a, b) for a in _FLOW_IGNORED_FROM for b in _FLOW_IGNORED_TO if a != b
+)
+_ALLOWED_TASK_TRANSITIONS = TASK_TRANSITIONS
+_ALLOWED_RETRY_TRANSITIONS = RETRY_TRANSITIONS
+_ALLOWED_JOB_TRANSITIONS = JOB_TRANSITIONS

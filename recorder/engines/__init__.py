@@ -23,7 +23,7 @@ from recorder.engines.action_engine.engine import (
     SerialActionEngine,
 )
 from recorder.engines.compiler import compile_flow
-from recorder.exceptions import InvalidArgument
+from recorder.exceptions import InvalidArgument, NotFound
 from recorder.flow import Flow
 from recorder.persistence.base import Backend
 from recorder.persistence.models import FlowDetail, LogBook
@@ -69,6 +69,14 @@ class InvalidFlow(InvalidArgument, TypeError):
     """``engines.load`` was given something that is neither a flow nor an atom."""
 
 
+class UnknownEngine(InvalidArgument, NotFound):
+    """No engine of that name (TaskFlow raises NotFound)."""
+
+
+class FactoryImportError(InvalidArgument, ImportError):
+    """A recorded flow factory cannot be imported (TaskFlow raises ImportError)."""
+
+
 def load(
     flow: Flow | Atom,
     store: Mapping[str, Any] | None = None,
@@ -101,7 +109,7 @@ def load(
     if not isinstance(flow, (Flow, Atom)):
         raise InvalidFlow("engines.load needs a flow or an atom, got %r" % (flow,))
     if not isinstance(engine, str) or engine not in ENGINES:
-        raise InvalidArgument(
+        raise UnknownEngine(
             "unknown engine %r; use one of: %s" % (engine, ", ".join(sorted(ENGINES)))
         )
     engine_cls = ENGINES[engine]
@@ -170,7 +178,8 @@ def _factory_name(factory: Callable[..., Flow]) -> str:
     qualname = getattr(factory, "__qualname__", None)
     if not module or not qualname or "<" in qualname:
         raise InvalidArgument(
-            "flow factory %r must be an importable module-level function" % (factory,)
+            "Flow factory %r is not reimportable: it must be an importable "
+            "module-level function" % (factory,)
         )
     if module == "__main__":
         # Run as `python -m pkg.mod`: another process imports it as pkg.mod. Run as
@@ -185,21 +194,43 @@ def _factory_name(factory: Callable[..., Flow]) -> str:
     return "%s:%s" % (module, qualname)
 
 
-def _import_factory(name: str) -> Callable[..., Flow]:
-    module_name, _, attr_path = name.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-        for part in attr_path.split("."):
+def _import_dotted(name: str) -> Any:
+    """TaskFlow's 'module.function' form: the longest importable module prefix."""
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        try:
+            target: Any = importlib.import_module(".".join(parts[:cut]))
+        except ImportError:
+            continue
+        for part in parts[cut:]:
             target = getattr(target, part)
-    except (ImportError, AttributeError) as exc:
-        raise InvalidArgument("cannot import flow factory %r: %s" % (name, exc)) from exc
+        return target
+    raise FactoryImportError("Could not import factory %r: no module in it can be imported" % name)
+
+
+def _import_factory(name: str) -> Callable[..., Flow]:
+    """Import 'module:qualname' (what recorder records) or TaskFlow's 'module.function'."""
+    module_name, colon, attr_path = name.partition(":")
+    try:
+        if colon:
+            target: Any = importlib.import_module(module_name)
+            for part in attr_path.split("."):
+                target = getattr(target, part)
+        else:
+            target = _import_dotted(name)
+    except FactoryImportError:
+        raise
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise FactoryImportError(
+            "Could not import factory %r (cannot import flow factory): %s" % (name, exc)
+        ) from exc
     if not callable(target):
         raise InvalidArgument("flow factory %r is not callable" % name)
     return target  # type: ignore[no-any-return]
 
 
 def load_from_factory(
-    flow_factory: Callable[..., Flow],
+    flow_factory: Callable[..., Flow] | str,
     factory_args: Sequence[Any] | None = None,
     factory_kwargs: Mapping[str, Any] | None = None,
     store: Mapping[str, Any] | None = None,
@@ -207,7 +238,10 @@ def load_from_factory(
 ) -> ActionEngine:
     """Build the flow by calling an importable factory, and remember the factory in
     the flow's meta (key 'factory'), so the run can be resumed from storage alone."""
-    name = _factory_name(flow_factory)
+    if isinstance(flow_factory, str):  # a name, recorded as given
+        name, flow_factory = flow_factory, _import_factory(flow_factory)
+    else:
+        name = _factory_name(flow_factory)
     args = list(factory_args or ())
     fkwargs = dict(factory_kwargs or {})
     flow = flow_factory(*args, **fkwargs)
@@ -232,8 +266,8 @@ def flow_from_detail(flow_detail: FlowDetail) -> Flow:
     factory = flow_detail.meta.get(FACTORY_META_KEY)
     if not isinstance(factory, Mapping) or "name" not in factory:
         raise InvalidArgument(
-            "flow %r (%s) was not loaded from a factory; pass the flow to engines.load"
-            % (flow_detail.name, flow_detail.uuid)
+            "Cannot rebuild flow %r (%s): it was not loaded from a factory (pass the flow "
+            "to engines.load), no factory information saved." % (flow_detail.name, flow_detail.uuid)
         )
     name = str(factory["name"])
     args, kwargs = factory.get("args", ()), factory.get("kwargs", {})

@@ -154,15 +154,29 @@ def test_parallel_failures_are_wrapped() -> None:
     assert engine.storage.get_flow_state() == "REVERTED"
 
 
-def test_times_gives_up_and_reverts_everything(capture: Any) -> None:
+def _gives_up(capture: Any, **options: Any) -> list[Any]:
     inner = linear_flow.Flow("inner", retry=retry.Times(2, "r")).add(Boom("boom"))
     flow = linear_flow.Flow("outer").add(Ok("before"), inner)
-    engine = engines.load(flow)
-    events = capture(engine)
+    engine = engines.load(flow, **options)
+    events: list[Any] = capture(engine)
     with pytest.raises(RuntimeError):
         engine.run()
     assert sum(1 for e in events if e == ("boom", "RUNNING")) == 2
-    assert events[-7:] == [
+    assert engine.storage.get_flow_state() == "REVERTED"
+    return events
+
+
+def test_times_gives_up_and_reverts_its_scope_only(capture: Any) -> None:
+    # As TaskFlow: with no retry above, what the retry does not control stays as it is.
+    assert _gives_up(capture)[-5:] == [
+        ("boom", "REVERTING"), ("boom", "REVERTED"),
+        ("r", "REVERTING"), ("r", "REVERTED"),
+        ("flow", "REVERTED"),
+    ]  # fmt: skip
+
+
+def test_times_gives_up_with_defer_reverts_and_reverts_everything(capture: Any) -> None:
+    assert _gives_up(capture, defer_reverts=True)[-7:] == [
         ("boom", "REVERTING"), ("boom", "REVERTED"),
         ("r", "REVERTING"), ("r", "REVERTED"),
         ("before", "REVERTING"), ("before", "REVERTED"),

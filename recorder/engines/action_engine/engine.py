@@ -28,6 +28,13 @@ from recorder.storage import Storage
 EXECUTOR_STRINGS = frozenset({"thread", "threads", "threaded"})
 
 
+def _truthy(value: Any) -> bool:
+    """An option as TaskFlow reads it (strutils.bool_from_string): '1', 'true', 'yes', 'on'."""
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "t", "true", "on", "y", "yes")
+    return bool(value)
+
+
 class InvalidExecutor(InvalidArgument, TypeError):
     """The ``executor`` option is neither an Executor nor one of EXECUTOR_STRINGS."""
 
@@ -75,6 +82,11 @@ class ActionEngine:
     @property
     def storage(self) -> Storage:
         return self._storage
+
+    @property
+    def _flow(self) -> Any:
+        """The flow (or atom) this engine runs, under TaskFlow's private name."""
+        return self._compilation.flow
 
     @property
     def compilation(self) -> Compilation:
@@ -157,6 +169,7 @@ class ActionEngine:
             max_workers=self.max_workers,
             suspend_requested=self._suspend.is_set,
             suspend=self.suspend,
+            defer_reverts=_truthy(self._options.get("defer_reverts", False)),
         )
 
     def close(self) -> None:

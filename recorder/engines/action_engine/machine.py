@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from recorder import states
 from recorder.engines.action_engine import resuming
-from recorder.engines.action_engine.reverting import RevertFailed
+from recorder.engines.action_engine.reverting import RevertFailed, RevertSuspended
 from recorder.exceptions import EngineError
 from recorder.failure import Failure
 
@@ -92,12 +92,15 @@ class Machine:
             return self.analyze()
         # RESUMING
         runner.interrupted, runner.failed = resuming.pick_up(runner)
+        runner.gone = resuming.gone_failures(runner)
         runner.compute_ready()
         return states.SCHEDULING
 
     def _may_start(self) -> bool:
         runner = self.runner
-        return not (runner.failed or runner.setup.suspend_requested() or self.aborted)
+        return not (
+            runner.failed or runner.gone or runner.setup.suspend_requested() or self.aborted
+        )
 
     def _has_room(self) -> bool:
         runner = self.runner
@@ -120,7 +123,7 @@ class Machine:
             return states.WAITING
         if self.aborted is not None:
             return states.FAILURE
-        if runner.failed:
+        if runner.failed or runner.gone:
             return self.resolve()
         details = runner.details
         unfinished = [d.name for d in details if d.state not in _DONE_STATES]
@@ -137,12 +140,17 @@ class Machine:
     def resolve(self) -> str:
         runner = self.runner
         failed, runner.failed = runner.failed, []
+        gone, runner.gone = runner.gone, {}
         failures = [f for f in (runner.details[i].failure for i in failed) if f is not None]
+        failures.extend(gone.values())
         try:
-            go_on = runner.reverter.resolve(failed)
+            go_on = runner.reverter.resolve(failed, gone)
         except RevertFailed as revert_failed:
             self.reraise = [revert_failed.failure]
             return states.FAILURE
+        except RevertSuspended:  # the resumed run goes on reverting
+            runner.flow_to(states.SUSPENDING)
+            return states.SUSPENDED
         if go_on:
             runner.compute_ready()
             return states.SCHEDULING

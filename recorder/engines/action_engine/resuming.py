@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from recorder import states
 from recorder.exceptions import EngineError
+from recorder.failure import Failure
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.runner import Runner
@@ -43,6 +44,17 @@ def begin(runner: Runner) -> None:
     elif state == states.RESUMING:
         runner.flow_to(states.SUSPENDED)
     runner.flow_to(states.RUNNING)
+
+
+def gone_failures(runner: Runner) -> dict[str, Failure]:
+    """Failures of stored atoms the flow no longer has, whose revert had begun: the
+    resumed run goes on reverting (and re-raises them), as TaskFlow's does."""
+    known = runner.c.index
+    return {
+        name: d.failure
+        for name, d in runner.storage.flow_detail.atoms.items()
+        if name not in known and d.failure is not None and d.intention == states.REVERT
+    }
 
 
 def pick_up(runner: Runner) -> tuple[set[int], list[int]]:

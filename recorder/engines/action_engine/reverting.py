@@ -2,10 +2,13 @@
 
 The failed atoms are reverted first, then the retry that controls them decides
 (see :mod:`recorder.retry`); without one, everything that ran is reverted in
-the reverse order it finished. "What ran" includes atoms a crash cut off while
-running or reverting (their side effects may have happened), so a resumed run
-reverts them too instead of running them first. A revert that raises leaves its
-atom in REVERT_FAILURE and stops reverting (:class:`RevertFailed`).
+the reverse order it finished. A retry that gives up with REVERT reverts its own
+scope only (as TaskFlow), unless a retry above decides RETRY or REVERT_ALL; the
+``defer_reverts`` engine option hands such a REVERT up to the retry above.
+"What ran" includes atoms a crash cut off while running or reverting (their
+side effects may have happened), so a resumed run reverts them too instead of
+running them first. A revert that raises leaves its atom in REVERT_FAILURE and
+stops reverting (:class:`RevertFailed`).
 """
 
 from __future__ import annotations
@@ -38,6 +41,11 @@ class RevertFailed(EngineError):
         self.failure = failure
 
 
+class RevertSuspended(EngineError):
+    """The engine was asked to suspend while reverting: the rest waits for a resume
+    (internal; the failures stay recorded, so the resumed run goes on reverting)."""
+
+
 class Reverter:
     """The failure handling of one run (it shares the run's atoms and their order)."""
 
@@ -50,7 +58,7 @@ class Reverter:
         runner = self.runner
         detail = self.details[idx]
         cut_off = idx in runner.interrupted and detail.state == states.RUNNING
-        if detail.state not in _REVERTIBLE and not cut_off:
+        if not self._revertible(idx):
             return
         if cut_off:
             result: Any = None  # its execute never returned
@@ -90,9 +98,16 @@ class Reverter:
 
     def revert_all_in(self, members: set[int] | None, flow_failures: dict[str, Failure]) -> None:
         """Revert what ran (in ``members``, or everywhere), latest finished first."""
+        suspend_requested = self.runner.setup.suspend_requested
         for idx in reversed(list(self.runner.completed)):
             if members is None or idx in members:
+                if suspend_requested() and self._revertible(idx):
+                    raise RevertSuspended("suspended while reverting")
                 self.revert(idx, flow_failures)
+
+    def _revertible(self, idx: int) -> bool:
+        state = self.details[idx].state
+        return state in _REVERTIBLE or (idx in self.runner.interrupted and state == states.RUNNING)
 
     def reset(self, members: Iterable[int], every_state: bool = False) -> None:
         """Move reverted (and ignored) atoms back to PENDING; ``every_state``: every
@@ -111,10 +126,11 @@ class Reverter:
                 }
                 self.runner.atom_to(idx, states.PENDING, changes=changes)
 
-    def resolve(self, failed: list[int]) -> bool:
-        """Handle failures; True when a retry lets the run go on, False when it must end."""
+    def resolve(self, failed: list[int], gone: dict[str, Failure] | None = None) -> bool:
+        """Handle failures (``gone``: of atoms the flow no longer has); True when a retry
+        lets the run go on, False when it must end."""
         runner = self.runner
-        flow_failures: dict[str, Failure] = {}
+        flow_failures: dict[str, Failure] = dict(gone or {})
         for i in failed:
             failure = self.details[i].failure
             if failure is not None:
@@ -125,29 +141,13 @@ class Reverter:
         # Failures under different retries at once (parallel engine): no single
         # retry can decide for all of them, so everything is reverted.
         controller = controllers.pop() if len(controllers) == 1 else None
+        # As TaskFlow's Completer: a retry that gives up with REVERT reverts its own
+        # scope; the retries above are asked too, and one deciding RETRY or REVERT_ALL
+        # wins. With ``defer_reverts`` the REVERT goes up instead, to everything when
+        # no retry above is left.
+        first_revert: int | None = None
         while controller is not None:
-            retry_atom = self.c.atoms[controller]
-            if not isinstance(retry_atom, Retry):
-                raise InvariantViolation(
-                    "atom %r controls a scope but is not a retry" % (retry_atom.name,)
-                )
-            detail = self.details[controller]
-            history = list(detail.results or [])
-            if history:
-                last_result, last_failures = history[-1]
-                history[-1] = (last_result, {**last_failures, **flow_failures})
-                runner.storage.change_atom(detail, time.time(), {"results": history})
-            kwargs = runner.args_for(controller)
-            kwargs["history"] = runner.history_of(controller)
-            try:
-                decision = retry_atom.on_failure(**kwargs)
-            except Exception:
-                LOG.warning(
-                    "retry %r: on_failure raised; reverting the whole flow",
-                    retry_atom.name,
-                    exc_info=True,
-                )
-                decision = Decision.REVERT_ALL
+            decision = self._decide(controller, flow_failures)
             members = self.c.scope.get(controller, [])
             if decision == Decision.RETRY:
                 self.revert_all_in(set(members), flow_failures)
@@ -156,10 +156,42 @@ class Reverter:
                 return True
             if decision == Decision.REVERT_ALL:
                 break
-            self.revert_all_in({controller, *members}, flow_failures)
+            if first_revert is None or runner.setup.defer_reverts:
+                self.revert_all_in({controller, *members}, flow_failures)
+            if first_revert is None:
+                first_revert = controller
             controller = self.c.retry_of[controller]
+        else:
+            if first_revert is not None and not runner.setup.defer_reverts:
+                return False  # only the scope of the retry that gave up is reverted
         self.revert_all_in(None, flow_failures)
         return False
+
+    def _decide(self, controller: int, flow_failures: dict[str, Failure]) -> Decision:
+        """Record the failures in the retry's history and ask it what to do."""
+        retry_atom = self.c.atoms[controller]
+        if not isinstance(retry_atom, Retry):
+            raise InvariantViolation(
+                "atom %r controls a scope but is not a retry" % (retry_atom.name,)
+            )
+        runner = self.runner
+        detail = self.details[controller]
+        history = list(detail.results or [])
+        if history:
+            last_result, last_failures = history[-1]
+            history[-1] = (last_result, {**last_failures, **flow_failures})
+            runner.storage.change_atom(detail, time.time(), {"results": history})
+        kwargs = runner.args_for(controller)
+        kwargs["history"] = runner.history_of(controller)
+        try:
+            return retry_atom.on_failure(**kwargs)
+        except Exception:
+            LOG.warning(
+                "retry %r: on_failure raised; reverting the whole flow",
+                retry_atom.name,
+                exc_info=True,
+            )
+            return Decision.REVERT_ALL
 
 
 def _revert_args(runner: Runner, idx: int) -> dict[str, Any]:

@@ -33,6 +33,7 @@ from recorder.engines.action_engine import deciding, events, resuming
 from recorder.engines.action_engine.executing import Outcome, execute_atom
 from recorder.engines.action_engine.reverting import Reverter
 from recorder.exceptions import InvalidState
+from recorder.failure import Failure
 from recorder.persistence.models import AtomDetail
 from recorder.retry import History, Retry
 from recorder.storage import Transition, extract, latest_retry_result
@@ -59,6 +60,10 @@ class RunSetup:
     max_workers: int
     suspend_requested: Callable[[], bool]
     suspend: Callable[[], None]
+    # TaskFlow's engine option: a retry that gives up with REVERT defers to the one
+    # above it (and with none above, everything is reverted); without it only the
+    # retry's own scope is reverted unless a retry above decides RETRY or REVERT_ALL.
+    defer_reverts: bool = False
 
 
 class Runner:
@@ -82,6 +87,7 @@ class Runner:
         self.done: queue.SimpleQueue[futures.Future[Outcome]] = queue.SimpleQueue()
         self.completed: list[int] = []  # atoms that ran, in the order they finished
         self.failed: list[int] = []
+        self.gone: dict[str, Failure] = {}  # failures of stored atoms the flow lost
         self.interrupted: set[int] = set()  # left RUNNING or REVERTING by a crash
         self.reverter = Reverter(self)
 
@@ -184,7 +190,8 @@ class Runner:
         return kwargs
 
     def history_of(self, idx: int) -> History:
-        return History([(r, f) for r, f in (self.details[idx].results or [])])
+        detail = self.details[idx]  # its failure: the retry's own, as TaskFlow's history
+        return History([(r, f) for r, f in (detail.results or [])], failure=detail.failure)
 
     # -- scheduling ------------------------------------------------------------
 
