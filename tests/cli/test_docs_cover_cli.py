@@ -11,18 +11,9 @@ from pathlib import Path
 import click
 
 from recorder.cli import main
+from tests.cli.clitree import Path_, commands
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
-
-Path_ = tuple[str, ...]
-
-
-def _commands(command: click.Command, path: Path_ = ()) -> dict[Path_, click.Command]:
-    found = {path: command}
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            found.update(_commands(sub, (*path, name)))
-    return found
 
 
 def _long_options(command: click.Command) -> set[str]:
@@ -68,7 +59,7 @@ def _mentions(text: str, option: str) -> bool:
 
 def test_every_command_and_option_is_in_docs_cli_md() -> None:
     intro, entries = _entries(DOC.read_text("utf-8"))
-    tree = _commands(main)
+    tree = commands(main)
     shared = _long_options(main) | {"--help"}
     missing = [name for name in shared if not _mentions(intro, name)]
     for path, command in tree.items():
@@ -88,5 +79,5 @@ def test_every_command_and_option_is_in_docs_cli_md() -> None:
 
 def test_docs_cli_md_documents_no_command_that_does_not_exist() -> None:
     _, entries = _entries(DOC.read_text("utf-8"))
-    tree = _commands(main)
+    tree = commands(main)
     assert sorted(set(entries) - set(tree)) == []

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 import recorder
 from recorder.cli import main
 from recorder.cli.root import COMMANDS
+from tests.cli.clitree import commands
 
 RECORDER = shutil.which("recorder", path=str(Path(sys.executable).parent)) or "recorder"
 
@@ -62,16 +63,6 @@ def test_help_loads_neither_sqlalchemy_nor_the_readers() -> None:
     assert out.stderr.strip() == "[]"
 
 
-def _commands(
-    command: click.Command, path: tuple[str, ...] = ()
-) -> dict[tuple[str, ...], click.Command]:
-    found = {path: command}
-    if isinstance(command, click.Group):
-        for name, sub in command.commands.items():
-            found.update(_commands(sub, (*path, name)))
-    return found
-
-
 def _long_options(command: click.Command) -> set[str]:
     return {o for p in command.params if isinstance(p, click.Option) for o in p.opts}
 
@@ -84,7 +75,7 @@ def _examples(path: tuple[str, ...]) -> list[str]:
 
 
 def test_every_command_shows_examples_unwrapped() -> None:
-    for path in sorted(_commands(main)):
+    for path in sorted(commands(main)):
         lines = _examples(path)
         assert 1 <= len(lines) <= 3, (path, lines)
         for line in lines:  # one invocation per line, never rewrapped
@@ -106,15 +97,15 @@ def _parse(argv: list[str]) -> click.Command:
 
 
 def test_every_example_is_a_valid_invocation() -> None:
-    for path in sorted(_commands(main)):
+    for path in sorted(commands(main)):
         for line in _examples(path):
             argv = shlex.split(line.split(" > ")[0])[1:]
-            subtree = _commands(_commands(main)[path]).values()
+            subtree = commands(commands(main)[path]).values()
             assert _parse(argv) in subtree, line
 
 
 def test_every_command_takes_db_after_its_name() -> None:
-    for path, command in _commands(main).items():
+    for path, command in commands(main).items():
         if not isinstance(command, click.Group):
             assert "--db" in _long_options(command), path
 

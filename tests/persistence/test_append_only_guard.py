@@ -5,26 +5,16 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner, Result
-from sqlalchemy import create_engine, text
 
 from recorder.cli import main
-from recorder.persistence import migrate, urls
+from recorder.persistence import migrate
+from tests.support.faults import execute
 
 pytestmark = pytest.mark.postgres
 
 
 def db_check(url: str) -> Result:
     return CliRunner().invoke(main, ["--db", url, "db", "check"])
-
-
-def execute(url: str, *statements: str) -> None:
-    engine = create_engine(urls.normalize(url))  # this test's own database only
-    try:
-        with engine.begin() as conn:
-            for statement in statements:
-                conn.execute(text(statement))
-    finally:
-        engine.dispose()
 
 
 TAMPERING = {

@@ -3,18 +3,22 @@
 A ``BEFORE INSERT`` trigger on ``transitions`` raises for rows matching a
 condition, as a full disk or a broken constraint would: the database itself
 refuses the transaction, nothing in the driver or in recorder is replaced.
-:func:`refuse_transitions` installs it, :func:`allow_transitions` drops it.
+:func:`refuse_transitions` installs it, :func:`allow_transitions` drops it;
+:func:`execute` runs any other raw SQL a test needs on its own database.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 
+from recorder.persistence import urls
+
 FAULT = "injected fault: no space left on device"
 
 
-def _run(url: str, *statements: str) -> None:
-    engine = create_engine(url)
+def execute(url: str, *statements: str) -> None:
+    """Run ``statements`` in one transaction on a test's own database."""
+    engine = create_engine(urls.normalize(url))
     try:
         with engine.begin() as conn:
             for statement in statements:
@@ -26,13 +30,13 @@ def _run(url: str, *statements: str) -> None:
 def refuse_transitions(url: str, from_seq: int) -> None:
     """Make every insert of a transitions row with ``seq >= from_seq`` fail."""
     if url.startswith("sqlite"):
-        _run(
+        execute(
             url,
             "CREATE TRIGGER recorder_test_fault BEFORE INSERT ON transitions "
             "WHEN NEW.seq >= %d BEGIN SELECT RAISE(ABORT, '%s'); END" % (from_seq, FAULT),
         )
         return
-    _run(
+    execute(
         url,
         "CREATE FUNCTION recorder_test_fault() RETURNS trigger LANGUAGE plpgsql AS $$ "
         "BEGIN IF NEW.seq >= %d THEN RAISE EXCEPTION '%s'; END IF; RETURN NEW; END $$"
@@ -45,9 +49,9 @@ def refuse_transitions(url: str, from_seq: int) -> None:
 def allow_transitions(url: str) -> None:
     """Drop the trigger :func:`refuse_transitions` installed."""
     if url.startswith("sqlite"):
-        _run(url, "DROP TRIGGER IF EXISTS recorder_test_fault")
+        execute(url, "DROP TRIGGER IF EXISTS recorder_test_fault")
         return
-    _run(
+    execute(
         url,
         "DROP TRIGGER IF EXISTS recorder_test_fault ON transitions",
         "DROP FUNCTION IF EXISTS recorder_test_fault()",
