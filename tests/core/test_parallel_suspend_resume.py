@@ -166,12 +166,9 @@ def test_resume_from_stored_detail_after_a_crash(capture: Any) -> None:
         "c_out": "c:1",
         "seed": 1,
     }
-    assert [e for e in events if e[0] == "flow"] == [
-        ("flow", "RESUMING"),
-        ("flow", "SUSPENDED"),
-        ("flow", "RUNNING"),
-        ("flow", "SUCCESS"),
-    ]
+    # The flow was RUNNING when it crashed: listeners hear it finish, as on TaskFlow's
+    # engine (the crash markers RESUMING/SUSPENDED go to the trail only).
+    assert [e for e in events if e[0] == "flow"] == [("flow", "SUCCESS")]
     final = backend.load_flow(flow_uuid)
     assert final.state == "SUCCESS" and final.atoms["b"].attempt == 2
     assert final.meta["store"] == {"seed": 1}

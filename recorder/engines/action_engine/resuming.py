@@ -39,10 +39,16 @@ def begin(runner: Runner) -> None:
         runner.reverter.reset(list(range(len(runner.details))))
         runner.flow_to(states.PENDING)
     elif state in (states.RUNNING, states.SUSPENDING):
-        runner.flow_to(states.RESUMING)
-        runner.flow_to(states.SUSPENDED)
+        # A crash left the flow here: the trail marks it (RESUMING, SUSPENDED, then
+        # RUNNING again), but listeners hear nothing, as on TaskFlow's engine.
+        runner.flow_to(states.RESUMING, announce=False)
+        runner.flow_to(states.SUSPENDED, announce=False)
+        runner.flow_to(states.RUNNING, announce=state == states.SUSPENDING)
+        return
     elif state == states.RESUMING:
-        runner.flow_to(states.SUSPENDED)
+        runner.flow_to(states.SUSPENDED, announce=False)
+        runner.flow_to(states.RUNNING, announce=False)
+        return
     runner.flow_to(states.RUNNING)
 
 

@@ -104,7 +104,10 @@ class Runner:
         else:
             yield
 
-    def flow_to(self, new: str) -> bool:
+    def flow_to(self, new: str, announce: bool = True) -> bool:
+        """Move the flow to ``new`` (stored, with its trail row); listeners hear it
+        unless ``announce`` is False (the crash markers of a resumed run: stored so
+        the trail and the timeline show the crash, silent as TaskFlow's engine is)."""
         old = self.storage.get_flow_state()
         if not states.check_flow_transition(old, new):
             return False
@@ -114,7 +117,8 @@ class Runner:
         transition = Transition(states.KIND_FLOW, name, None, old, new, timestamp, 0, details)
         with self._one_write():
             self.storage.set_flow_state(new, timestamp, transition)
-            self.setup.notifier.notify(new, details)
+            if announce:
+                self.setup.notifier.notify(new, details)
         return True
 
     def atom_to(
