@@ -2,7 +2,8 @@
 
 Requirements are read from ``execute``'s signature (a parameter with a default
 is optional), plus any extra ``requires``; ``rebind`` renames the symbol an
-argument is fetched from; ``inject`` pins argument values for this atom only.
+argument is fetched from; ``inject`` pins values for this atom only, keyed by the symbol
+its argument is fetched by (as TaskFlow's).
 ``provides`` names what the result is saved as: one name for the whole result,
 or a tuple/list of names for the items of a sequence result (a set of names
 reads keys of a dict result).
@@ -122,8 +123,8 @@ class Atom:
             return mapping, required_symbols, optional_symbols
         return (
             mapping,
-            OrderedSet(s for a, s in required.items() if a not in injected),
-            OrderedSet(s for a, s in optional.items() if a not in injected),
+            OrderedSet(s for s in required.values() if s not in injected),
+            OrderedSet(s for s in optional.values() if s not in injected),
         )
 
     def _signature_source(self) -> Callable[..., Any]:

@@ -21,7 +21,10 @@ The tree::
     │   ├── InvalidCallback                   callback or details_filter not callable
     │   ├── DuplicateRegistration             same (callback, filter) registered twice
     │   └── ReservedKey (KeyError)            kwargs use a reserved key ('details')
-    ├── InvalidState                          a transition the state tables forbid
+    ├── ExecutionFailure                      running a flow went wrong (TaskFlow's name)
+    │   ├── InvalidState                      a transition the state tables forbid
+    │   └── EngineError
+    │       └── AlreadyRunning                run() while the engine is running
     ├── InvariantViolation                    an internal invariant broke (a bug, or rows
     │                                         edited by hand)
     ├── InstallationError                     recorder's own files are missing or inconsistent
@@ -32,8 +35,6 @@ The tree::
     │       ├── MissingDependencies           an atom requires a symbol nobody provides
     │       └── DependencyCycle               graph flow edges form a cycle
     ├── InvalidFormat (ValueError)            data (e.g. a stored failure) has the wrong shape
-    ├── EngineError
-    │   └── AlreadyRunning                    run() while the engine is running
     ├── NotFound (KeyError)                   fetch of an unknown symbol / atom
     │   └── NoSuchRun (IndexError)            a run number a timeline does not have
     ├── DisallowedAccess                      an atom's result asked for in a state without one
@@ -129,7 +130,11 @@ class ReservedKey(RecorderError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-class InvalidState(RecorderError):
+class ExecutionFailure(RecorderError):
+    """Running a flow went wrong (TaskFlow's name); a task may raise it too."""
+
+
+class InvalidState(ExecutionFailure):
     """A state transition that the state tables do not allow.
 
     ``kind`` (flow, task, retry, job), ``old`` and ``new`` name the refused move
@@ -190,7 +195,7 @@ class InvalidFormat(RecorderError, ValueError):
     """Data (e.g. a serialized failure) does not have the expected shape."""
 
 
-class EngineError(RecorderError):
+class EngineError(ExecutionFailure):
     """The engine cannot do what was asked in its current state."""
 
 
@@ -362,3 +367,4 @@ class OutputFailed(RecorderError):
 TaskFlowException = RecorderError
 StorageFailure = StorageError
 Duplicate = DuplicateName
+CompilationFailure = FlowDefinitionError

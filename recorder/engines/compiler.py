@@ -189,7 +189,11 @@ def compile_flow(flow: Flow | Atom) -> Compilation:
 
 
 def resolve_arguments(compilation: Compilation, store: Mapping[str, Any]) -> None:
-    """Decide where every argument comes from; MissingDependencies names what is missing."""
+    """Decide where every argument comes from; MissingDependencies names what is missing.
+
+    Revert's arguments are checked too (TaskFlow's validate does): a revert that
+    could not get its arguments would fail only when a failure needs it.
+    """
     c = compilation
     position = {node: pos for pos, node in enumerate(c.order)}
     providers: dict[str, list[int]] = {}
@@ -199,27 +203,36 @@ def resolve_arguments(compilation: Compilation, store: Mapping[str, Any]) -> Non
     missing: list[str] = []
     c.arg_sources = []
     for idx, atom in enumerate(c.atoms):
-        sources: list[ArgSource] = []
-        ancestors: set[int] | None = None
-        for arg, symbol in atom.rebind.items():
-            if arg in atom.inject:
-                sources.append(ArgSource(arg, symbol, SOURCE_INJECT))
-                continue
+        ancestors: list[set[int]] = []
+
+        def source_of(arg: str, symbol: str) -> ArgSource | None:
+            # As TaskFlow's storage: an atom's injected values are keyed by symbol.
+            if symbol in atom.inject:
+                return ArgSource(arg, symbol, SOURCE_INJECT)
             candidates = providers.get(symbol, ())
-            if candidates and ancestors is None:
-                ancestors = set(_ancestors(c.preds, idx))
-            earlier = [p for p in candidates if ancestors is not None and p in ancestors]
+            if candidates and not ancestors:
+                ancestors.append(set(_ancestors(c.preds, idx)))
+            earlier = [p for p in candidates if ancestors and p in ancestors[0]]
             if earlier:
                 nearest = max(earlier, key=position.__getitem__)
                 pointer = c.atoms[nearest].save_as[symbol]
-                sources.append(ArgSource(arg, symbol, SOURCE_ATOM, nearest, pointer))
-            elif symbol in store:
-                sources.append(ArgSource(arg, symbol, SOURCE_STORE))
-            elif symbol in atom.optional:
-                continue
-            else:
+                return ArgSource(arg, symbol, SOURCE_ATOM, nearest, pointer)
+            if symbol in store:
+                return ArgSource(arg, symbol, SOURCE_STORE)
+            return None
+
+        sources: list[ArgSource] = []
+        for arg, symbol in atom.rebind.items():
+            found = source_of(arg, symbol)
+            if found is not None:
+                sources.append(found)
+            elif symbol not in atom.optional:
                 missing.append("atom %r requires %r" % (atom.name, symbol))
         c.arg_sources.append(sources)
+        if atom.revert_rebind != atom.rebind:
+            for arg, symbol in atom.revert_rebind.items():
+                if symbol not in atom.revert_optional and source_of(arg, symbol) is None:
+                    missing.append("atom %r requires %r to revert" % (atom.name, symbol))
     if missing:
         raise MissingDependencies(
             "flow %r: %s, which neither the store nor an earlier atom provides"

@@ -211,8 +211,8 @@ def _revert_args(runner: Runner, idx: int) -> dict[str, Any]:
     }
     revert_kwargs: dict[str, Any] = {}
     for arg, symbol in atom.revert_rebind.items():
-        if arg in atom.inject:
-            revert_kwargs[arg] = atom.inject[arg]
+        if symbol in atom.inject:
+            revert_kwargs[arg] = atom.inject[symbol]
         elif symbol in by_symbol:
             revert_kwargs[arg] = by_symbol[symbol]
         else:

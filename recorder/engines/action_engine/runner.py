@@ -182,7 +182,7 @@ class Runner:
         kwargs: dict[str, Any] = {}
         for source in self.c.arg_sources[idx]:
             if source.source == "inject":
-                kwargs[source.arg] = atom.inject[source.arg]
+                kwargs[source.arg] = atom.inject[source.symbol]
             elif source.source == "store":
                 kwargs[source.arg] = store[source.symbol]
             else:

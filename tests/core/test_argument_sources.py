@@ -1,0 +1,51 @@
+"""Where arguments come from: atom-level injection by symbol, and revert's own needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from recorder import engines, task
+from recorder.exceptions import MissingDependencies, WrappedFailure
+from recorder.patterns import linear_flow
+
+REVERTED: list[Any] = []
+
+
+class Sum(task.Task):
+    def execute(self, x: int, y: int) -> int:
+        return x + y
+
+
+class FailsAndRevertsWithNote(task.Task):
+    def execute(self) -> None:
+        raise RuntimeError("boom")
+
+    def revert(self, note: str, **kwargs: Any) -> None:
+        REVERTED.append(note)
+
+
+def test_injected_values_are_keyed_by_the_rebound_symbol() -> None:
+    # As TaskFlow's storage: rebind x<-a, y<-b; inject names the symbols a and b.
+    atom = Sum(provides="s", rebind={"x": "a", "y": "b"}, inject={"a": 2, "b": 5})
+    assert atom.requires == set()
+    assert engines.run(atom) == {"s": 7}
+
+
+def test_an_injected_argument_name_does_not_satisfy_a_rebound_symbol() -> None:
+    atom = Sum(provides="s", rebind={"x": "a"}, inject={"x": 2, "y": 5})
+    with pytest.raises(MissingDependencies, match="requires 'a'"):
+        engines.load(atom).validate()
+
+
+def test_a_revert_requirement_nobody_provides_is_refused_before_running() -> None:
+    REVERTED.clear()
+    engine = engines.load(linear_flow.Flow("f").add(FailsAndRevertsWithNote("t")))
+    with pytest.raises(MissingDependencies, match="'t' requires 'note' to revert"):
+        engine.run()
+    assert REVERTED == [] and engine.storage.get_atom_state("t") == "PENDING"
+    engine.storage.inject({"note": "undo it"})
+    with pytest.raises((RuntimeError, WrappedFailure)):
+        engine.run()
+    assert REVERTED == ["undo it"]
