@@ -188,6 +188,38 @@ def compile_flow(flow: Flow | Atom) -> Compilation:
     return builder.c
 
 
+class _ArgumentFinder:
+    """Finds the source of each symbol an atom asks for (once per compilation)."""
+
+    def __init__(self, c: Compilation, store: Mapping[str, Any]) -> None:
+        self.c = c
+        self.store = store
+        self.position = {node: pos for pos, node in enumerate(c.order)}
+        self.providers: dict[str, list[int]] = {}
+        for idx, atom in enumerate(c.atoms):
+            for symbol in atom.provides:
+                self.providers.setdefault(symbol, []).append(idx)
+        self._ancestors: dict[int, set[int]] = {}
+
+    def source(self, idx: int, arg: str, symbol: str) -> ArgSource | None:
+        c = self.c
+        # As TaskFlow's storage: an atom's injected values are keyed by symbol.
+        if symbol in c.atoms[idx].inject:
+            return ArgSource(arg, symbol, SOURCE_INJECT)
+        candidates = self.providers.get(symbol, ())
+        if candidates:
+            if idx not in self._ancestors:
+                self._ancestors[idx] = set(_ancestors(c.preds, idx))
+            earlier = [p for p in candidates if p in self._ancestors[idx]]
+            if earlier:
+                nearest = max(earlier, key=self.position.__getitem__)
+                pointer = c.atoms[nearest].save_as[symbol]
+                return ArgSource(arg, symbol, SOURCE_ATOM, nearest, pointer)
+        if symbol in self.store:
+            return ArgSource(arg, symbol, SOURCE_STORE)
+        return None
+
+
 def resolve_arguments(compilation: Compilation, store: Mapping[str, Any]) -> None:
     """Decide where every argument comes from; MissingDependencies names what is missing.
 
@@ -195,35 +227,13 @@ def resolve_arguments(compilation: Compilation, store: Mapping[str, Any]) -> Non
     could not get its arguments would fail only when a failure needs it.
     """
     c = compilation
-    position = {node: pos for pos, node in enumerate(c.order)}
-    providers: dict[str, list[int]] = {}
-    for idx, atom in enumerate(c.atoms):
-        for symbol in atom.provides:
-            providers.setdefault(symbol, []).append(idx)
+    finder = _ArgumentFinder(c, store)
     missing: list[str] = []
     c.arg_sources = []
     for idx, atom in enumerate(c.atoms):
-        ancestors: list[set[int]] = []
-
-        def source_of(arg: str, symbol: str) -> ArgSource | None:
-            # As TaskFlow's storage: an atom's injected values are keyed by symbol.
-            if symbol in atom.inject:
-                return ArgSource(arg, symbol, SOURCE_INJECT)
-            candidates = providers.get(symbol, ())
-            if candidates and not ancestors:
-                ancestors.append(set(_ancestors(c.preds, idx)))
-            earlier = [p for p in candidates if ancestors and p in ancestors[0]]
-            if earlier:
-                nearest = max(earlier, key=position.__getitem__)
-                pointer = c.atoms[nearest].save_as[symbol]
-                return ArgSource(arg, symbol, SOURCE_ATOM, nearest, pointer)
-            if symbol in store:
-                return ArgSource(arg, symbol, SOURCE_STORE)
-            return None
-
         sources: list[ArgSource] = []
         for arg, symbol in atom.rebind.items():
-            found = source_of(arg, symbol)
+            found = finder.source(idx, arg, symbol)
             if found is not None:
                 sources.append(found)
             elif symbol not in atom.optional:
@@ -231,7 +241,7 @@ def resolve_arguments(compilation: Compilation, store: Mapping[str, Any]) -> Non
         c.arg_sources.append(sources)
         if atom.revert_rebind != atom.rebind:
             for arg, symbol in atom.revert_rebind.items():
-                if symbol not in atom.revert_optional and source_of(arg, symbol) is None:
+                if symbol not in atom.revert_optional and finder.source(idx, arg, symbol) is None:
                     missing.append("atom %r requires %r to revert" % (atom.name, symbol))
     if missing:
         raise MissingDependencies(
