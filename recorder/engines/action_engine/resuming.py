@@ -3,8 +3,8 @@
 A crash can leave a run anywhere: atoms RUNNING or REVERTING (cut off; their
 side effects may have happened), failures not yet handled, a retry RETRYING.
 A resumed run picks these up as TaskFlow's completer does on load: a retry
-left RETRYING had decided to retry, so its scope is reset to run again (it is
-not asked again); failures still in FAILURE (or reverted, but not yet decided
+left RETRYING (or with the intention RETRY) had decided to retry, so its scope
+is reset to run again (it is not asked again); failures still in FAILURE (or reverted, but not yet decided
 on) are handed to their retry again; atoms cut off are "interrupted": if a
 failure's decision reverts them they are reverted (never run first), otherwise
 those left RUNNING run again.
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from recorder.engines.action_engine.runner import Runner
 
 CUT_OFF = frozenset({states.RUNNING, states.REVERTING})
+_UNDONE = frozenset({states.PENDING, states.REVERTED, states.IGNORE})
 
 
 def begin(runner: Runner) -> None:
@@ -68,8 +69,18 @@ def pick_up(runner: Runner) -> tuple[set[int], list[int]]:
     and the failures still to be handled."""
     details = runner.details
     for idx, detail in enumerate(details):
-        if detail.kind == states.KIND_RETRY and detail.state == states.RETRYING:
-            runner.reverter.reset(runner.c.scope.get(idx, []))
+        if detail.kind != states.KIND_RETRY:
+            continue
+        scope = runner.c.scope.get(idx, [])
+        if (
+            detail.intention == states.RETRY
+            and detail.state != states.RETRYING
+            and all(details[i].state in _UNDONE for i in scope)
+        ):
+            # It had decided to retry and its scope is reverted: only the move is left.
+            runner.atom_to(idx, states.RETRYING)
+        if detail.state == states.RETRYING:
+            runner.reverter.reset(scope)
     interrupted = {i for i, d in enumerate(details) if d.state in CUT_OFF}
     failed = [
         i

@@ -105,6 +105,18 @@ class Reverter:
                     raise RevertSuspended("suspended while reverting")
                 self.revert(idx, flow_failures)
 
+    def affected_by(self, controller: int) -> set[int]:
+        """A retry's scope and every atom that runs after the retry (TaskFlow's
+        subgraph of the retry): redoing the scope makes their inputs stale."""
+        found: set[int] = set()
+        stack = [*self.c.scope.get(controller, []), *self.c.succs[controller]]
+        while stack:
+            idx = stack.pop()
+            if idx not in found:
+                found.add(idx)
+                stack.extend(self.c.succs[idx])
+        return found
+
     def _revertible(self, idx: int) -> bool:
         state = self.details[idx].state
         return state in _REVERTIBLE or (idx in self.runner.interrupted and state == states.RUNNING)
@@ -150,9 +162,11 @@ class Reverter:
             decision = self._decide(controller, flow_failures)
             members = self.c.scope.get(controller, [])
             if decision == Decision.RETRY:
-                self.revert_all_in(set(members), flow_failures)
+                # As TaskFlow: what depends on the retry's scope is redone too.
+                affected = self.affected_by(controller)
+                self.revert_all_in(affected, flow_failures)
                 runner.atom_to(controller, states.RETRYING, changes={"intention": states.RETRY})
-                self.reset(members)
+                self.reset(sorted(affected))
                 return True
             if decision == Decision.REVERT_ALL:
                 break
