@@ -4,10 +4,10 @@ A crash can leave a run anywhere: atoms RUNNING or REVERTING (cut off; their
 side effects may have happened), failures not yet handled, a retry RETRYING.
 A resumed run picks these up as TaskFlow's completer does on load: a retry
 left RETRYING (or with the intention RETRY) had decided to retry, so its scope
-is reset to run again (it is not asked again); failures still in FAILURE (or reverted, but not yet decided
-on) are handed to their retry again; atoms cut off are "interrupted": if a
-failure's decision reverts them they are reverted (never run first), otherwise
-those left RUNNING run again.
+is reset to run again (it is not asked again); failures still in FAILURE (or
+reverted, but not yet decided on) are handed to their retry again; atoms cut
+off are "interrupted": if a failure's decision reverts them they are reverted
+(never run first), otherwise those left RUNNING run again.
 """
 
 from __future__ import annotations
