@@ -246,20 +246,31 @@ class Storage(StorageAPI):
         timestamp: float,
         changes: Mapping[str, Any],
         transition: Transition | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> None:
-        """Apply ``changes`` (atom detail fields) and write them, with hook ops, at once."""
+        """Apply ``changes`` (atom detail fields) and merge ``meta`` (top-level keys of
+        plain values), and write them, with hook ops, at once."""
         if self._backend is None:
             for key, value in changes.items():
                 setattr(detail, key, value)
+            if meta:
+                with self._lock:
+                    detail.meta.update(meta)
             return
         hooked = self._hook_ops(transition)  # before changing memory: a hook may raise
         undo = UndoLog()
         undo.attrs(detail, [*changes, "updated_at"])
         for key, value in changes.items():
             setattr(detail, key, value)
+        patch = None
+        if meta:
+            patch = dict(meta)
+            with self._lock:
+                undo.keys(detail.meta, patch)
+                detail.meta.update(patch)
         at = to_datetime(timestamp)
         detail.updated_at = at
-        self._write([UpdateAtom(detail.uuid, at, dict(changes)), *hooked], undo)
+        self._write([UpdateAtom(detail.uuid, at, dict(changes), patch), *hooked], undo)
 
     def get_atom_state(self, name: str) -> str | None:
         return self.atom_detail(name).state

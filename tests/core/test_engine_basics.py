@@ -204,7 +204,7 @@ def test_storage_surface() -> None:
     assert len(storage.get_atom_uuid("five")) == 36
     storage.update_atom_metadata("five", {"k": 1})
     storage.update_atom_metadata("five", {"j": 2})
-    assert storage.get_atom_meta("five") == {"k": 1, "j": 2}
+    assert storage.get_atom_meta("five") == {"progress": 1.0, "k": 1, "j": 2}  # as TaskFlow
     storage.update_flow_metadata({"owner": "me"})
     assert storage.flow_meta["owner"] == "me"
     assert storage.fetch_all() == {"s": 1, "v": 5}

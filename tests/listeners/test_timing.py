@@ -142,6 +142,7 @@ def test_event_times_are_the_engines_not_the_listeners() -> None:
         assert meta[timing.timestamp_key(state)] == stamps(capture.values, "t", state)[0]
         assert meta[timing.timestamps_key(state)] == stamps(capture.values, "t", state)
     assert set(meta) == {
+        "progress",  # the engine's (TaskFlow's too)
         "RUNNING-timestamp",
         "RUNNING-timestamps",
         "SUCCESS-timestamp",
@@ -157,7 +158,8 @@ def test_event_time_listener_listen_for_and_retries() -> None:
     engine = engines.load(flow)
     with timing.EventTimeListener(engine, task_listen_for=[states.SUCCESS], flow_listen_for=()):
         engine.run()
-    assert set(engine.storage.get_atom_meta("t")) == {"SUCCESS-timestamp", "SUCCESS-timestamps"}
+    meta = engine.storage.get_atom_meta("t")
+    assert set(meta) == {"progress", "SUCCESS-timestamp", "SUCCESS-timestamps"}
     assert "RUNNING-timestamp" in engine.storage.get_atom_meta("r")
     assert "RUNNING-timestamp" not in engine.storage.flow_meta
 

@@ -194,7 +194,13 @@ class ActionEngine:
         return None, False
 
     def _on_progress(self, event_type: str, details: dict[str, Any], name: str) -> None:
-        self._storage.update_atom_metadata(name, {"progress": details.get("progress", 0.0)})
+        """A task reported progress: store it with its details (TaskFlow's
+        ``progress_details``); the engine's own 0.0/1.0 reports are stored already."""
+        progress = details.get("progress", 0.0)
+        extra = {k: v for k, v in details.items() if k != "progress"}
+        if not extra and self._storage.get_task_progress(name) == progress:
+            return
+        self._storage.set_task_progress(name, progress, details=extra)
 
 
 class SerialActionEngine(ActionEngine):

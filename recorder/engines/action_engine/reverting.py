@@ -68,10 +68,15 @@ class Reverter:
             # As TaskFlow: a failed atom's revert gets its failure (also when a crash
             # cut off that revert and it runs again), a successful one its result.
             result = detail.failure if detail.failure is not None else detail.results
-        runner.atom_to(
-            idx, states.REVERTING, changes={"intention": states.REVERT}, after_crash=cut_off
-        )
         atom = self.c.atoms[idx]
+        is_task = detail.kind == states.KIND_TASK
+        runner.atom_to(
+            idx,
+            states.REVERTING,
+            changes={"intention": states.REVERT},
+            after_crash=cut_off,
+            progress=0.0 if is_task else None,
+        )
         kwargs = _revert_args(runner, idx)
         if isinstance(atom, Retry):
             kwargs["history"] = runner.history_of(idx)
@@ -85,6 +90,7 @@ class Reverter:
                 outcome.finished_at,
                 {"revert_results": outcome.value},
                 result=outcome.value,
+                progress=1.0 if is_task else None,
             )
         else:
             runner.atom_to(

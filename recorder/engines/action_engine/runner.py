@@ -37,6 +37,8 @@ from recorder.failure import Failure
 from recorder.persistence.models import AtomDetail
 from recorder.retry import History, Retry
 from recorder.storage import Transition, extract, latest_retry_result
+from recorder.storage_api import META_PROGRESS
+from recorder.task import EVENT_UPDATE_PROGRESS, Task
 
 if TYPE_CHECKING:
     from recorder.engines.compiler import Compilation
@@ -129,23 +131,47 @@ class Runner:
         changes: Mapping[str, Any] | None = None,
         result: Any = None,
         after_crash: bool = False,
+        progress: float | None = None,
     ) -> None:
         """Move an atom to ``new``. ``after_crash``: it was left RUNNING by a crash
         and is reverted without running again (RUNNING -> REVERTING, a move a live
-        run never makes; TaskFlow's storage makes it the same way on resume)."""
+        run never makes; TaskFlow's storage makes it the same way on resume).
+        ``progress``: a task's progress the move sets (stored with it, then told to
+        the task's own progress listeners, as TaskFlow's engine does)."""
         detail = self.details[idx]
         old = detail.state
         if timestamp is None:
             timestamp = time.time()
+        meta = None
+        if progress is not None and detail.meta.get(META_PROGRESS, 0.0) != progress:
+            meta = {META_PROGRESS: progress}
+        self._move_atom(idx, detail, old, new, timestamp, changes, result, after_crash, meta)
+        atom = self.c.atoms[idx]
+        # Told to the task's listeners when there are any besides the engine's own.
+        if progress is not None and isinstance(atom, Task) and len(atom.notifier) > 1:
+            atom.notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": progress})
+
+    def _move_atom(
+        self,
+        idx: int,
+        detail: AtomDetail,
+        old: str | None,
+        new: str,
+        timestamp: float,
+        changes: Mapping[str, Any] | None,
+        result: Any,
+        after_crash: bool,
+        meta: Mapping[str, Any] | None,
+    ) -> None:
         if old == new and not after_crash:
-            if changes:
+            if changes or meta:
                 rerun = None
                 if new in events.RERUN_STATES and self.storage.wants_transitions:
-                    attempt = int(changes.get("attempt", detail.attempt))
+                    attempt = int((changes or {}).get("attempt", detail.attempt))
                     rerun = events.rerun_transition(
                         detail, new, timestamp, attempt, self.storage.flow_uuid
                     )
-                self.storage.change_atom(detail, timestamp, changes, rerun)
+                self.storage.change_atom(detail, timestamp, changes or {}, rerun, meta)
             return
         if not after_crash and new != states.PENDING and (old, new) not in _MOVES[detail.kind]:
             # (A reset moves an atom from any state back to PENDING, as TaskFlow's.)
@@ -159,7 +185,7 @@ class Runner:
         hooked = self.storage.wants_transitions
         if not hooked and not notifier.has_listeners():
             # Nobody listens or records: skip building event details (the hot path).
-            self.storage.change_atom(detail, timestamp, all_changes)
+            self.storage.change_atom(detail, timestamp, all_changes, None, meta)
             return
         attempt = detail.attempt + 1 if new == states.RUNNING else detail.attempt
         details = events.atom_details(detail, old, timestamp, attempt, self.storage.flow_uuid)
@@ -171,7 +197,7 @@ class Runner:
                 detail.kind, detail.name, detail.uuid, old, new, timestamp, attempt, details
             )
         with self._one_write():
-            self.storage.change_atom(detail, timestamp, all_changes, transition)
+            self.storage.change_atom(detail, timestamp, all_changes, transition, meta)
             notifier.notify(new, details)
 
     # -- arguments -------------------------------------------------------------
@@ -230,9 +256,14 @@ class Runner:
             if idx in self.completed:
                 self.completed.remove(idx)
         attempt = detail.attempt + 1
-        self.atom_to(idx, states.RUNNING, changes={"intention": states.EXECUTE, "attempt": attempt})
-        detail.attempt = attempt
         atom = self.c.atoms[idx]
+        self.atom_to(
+            idx,
+            states.RUNNING,
+            changes={"intention": states.EXECUTE, "attempt": attempt},
+            progress=0.0 if isinstance(atom, Task) else None,
+        )
+        detail.attempt = attempt
         kwargs = self.args_for(idx)
         if isinstance(atom, Retry):
             kwargs["history"] = self.history_of(idx)
@@ -257,11 +288,14 @@ class Runner:
                 result=outcome.value,
             )
             return
+        progress = None
         if detail.kind == states.KIND_RETRY:
             changes = {"results": [*(detail.results or []), (outcome.value, {})], "failure": None}
         else:
             changes = {"results": outcome.value, "failure": None}
-        self.atom_to(idx, states.SUCCESS, outcome.finished_at, changes, result=outcome.value)
+            progress = 1.0
+        finished_at = outcome.finished_at
+        self.atom_to(idx, states.SUCCESS, finished_at, changes, outcome.value, progress=progress)
         deciders = self.c.deciders
         for succ in self.c.succs[idx]:
             self.remaining[succ] -= 1
