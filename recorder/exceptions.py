@@ -184,7 +184,24 @@ class AmbiguousDependency(DependencyFailure):
 
 
 class MissingDependencies(DependencyFailure):
-    """An atom requires a symbol that neither the store nor an earlier atom provides."""
+    """An atom requires a symbol that neither the store nor an earlier atom provides.
+
+    ``missing_requirements``: the symbols, sorted. As TaskFlow's, the flow's error
+    has one cause per atom missing something (each the cause of the next); its
+    message already names them all, so ``str()`` leaves the causes out.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        cause: BaseException | None = None,
+        requirements: Sequence[str] = (),
+    ) -> None:
+        super().__init__(*args, cause=cause)
+        self.missing_requirements = sorted(requirements)
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
 
 
 class DependencyCycle(DependencyFailure):

@@ -229,24 +229,36 @@ def resolve_arguments(compilation: Compilation, store: Mapping[str, Any]) -> Non
     c = compilation
     finder = _ArgumentFinder(c, store)
     missing: list[str] = []
+    symbols: set[str] = set()
+    cause: MissingDependencies | None = None
     c.arg_sources = []
     for idx, atom in enumerate(c.atoms):
         sources: list[ArgSource] = []
+        lacking: list[str] = []
         for arg, symbol in atom.rebind.items():
             found = finder.source(idx, arg, symbol)
             if found is not None:
                 sources.append(found)
             elif symbol not in atom.optional:
-                missing.append("atom %r requires %r" % (atom.name, symbol))
+                lacking.append(symbol)
         c.arg_sources.append(sources)
+        lacking_to_revert: list[str] = []
         if atom.revert_rebind != atom.rebind:
             for arg, symbol in atom.revert_rebind.items():
                 if symbol not in atom.revert_optional and finder.source(idx, arg, symbol) is None:
-                    missing.append("atom %r requires %r to revert" % (atom.name, symbol))
+                    lacking_to_revert.append(symbol)
+        for needs, purpose in ((lacking, ""), (lacking_to_revert, " to revert")):
+            if needs:
+                text = "; ".join("atom %r requires %r%s" % (atom.name, s, purpose) for s in needs)
+                missing.append(text)
+                symbols.update(needs)
+                cause = MissingDependencies(text, cause=cause, requirements=needs)
     if missing:
         raise MissingDependencies(
             "flow %r: %s, which neither the store nor an earlier atom provides"
-            % (c.flow.name, "; ".join(missing))
+            % (c.flow.name, "; ".join(missing)),
+            cause=cause,
+            requirements=sorted(symbols),
         )
 
 

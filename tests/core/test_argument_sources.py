@@ -49,3 +49,22 @@ def test_a_revert_requirement_nobody_provides_is_refused_before_running() -> Non
     with pytest.raises((RuntimeError, WrappedFailure)):
         engine.run()
     assert REVERTED == ["undo it"]
+
+
+def test_missing_requirements_name_every_atom_and_chain_one_cause_per_atom() -> None:
+    flow = linear_flow.Flow("f").add(
+        Sum("one", provides="s"), Sum("two", rebind={"x": "p", "y": "q"}, inject={"q": 1})
+    )
+    with pytest.raises(MissingDependencies) as caught:
+        engines.load(flow).validate()
+    error = caught.value
+    assert error.missing_requirements == ["p", "x", "y"]
+    assert "; caused by" not in str(error)  # the message already names them all
+    first = error.cause
+    assert isinstance(first, MissingDependencies)
+    per_atom = [first, first.cause]
+    assert [str(e) for e in per_atom] == [
+        "atom 'two' requires 'p'",
+        "atom 'one' requires 'x'; atom 'one' requires 'y'",
+    ]
+    assert isinstance(per_atom[1], MissingDependencies) and per_atom[1].cause is None
