@@ -366,6 +366,17 @@ class Storage(StorageAPI):
             self._store.update(pairs)
             self._update_flow_meta({STORE_META_KEY: dict(self._store)}, undo)
 
+    def replace_store(self, values: Mapping[str, Any]) -> None:
+        """Make the persisted flow-level values exactly ``values`` (TaskFlow does this
+        by saving its injector atom's result)."""
+        values = dict(values)
+        with self._lock:
+            undo = UndoLog()
+            undo.keys(self._store, [*self._store, *values])
+            self._store.clear()
+            self._store.update(values)
+            self._update_flow_meta({STORE_META_KEY: dict(self._store)}, undo)
+
     @property
     def store(self) -> Mapping[str, Any]:
         """The flow-level values, read-only (a view, not a copy: read per atom run)."""

@@ -77,6 +77,10 @@ class StorageAPI(FetchAPI):
     # Provided by Storage.
     _backend: Backend | None
 
+    #: TaskFlow's name for the atom that holds the flow-level injected values
+    #: (recorder keeps them in the flow's meta; ``save`` under it replaces them).
+    injector_name = "_TaskFlow_INJECTOR"
+
     if TYPE_CHECKING:
 
         def change_atom(
@@ -86,6 +90,7 @@ class StorageAPI(FetchAPI):
         def get_flow_state(self) -> str: ...
         def ensure_atom(self, atom: Any) -> str: ...
         def set_flow_state(self, state: str) -> None: ...
+        def replace_store(self, values: Mapping[str, Any]) -> None: ...
         def _write(self, ops: Sequence[Op], undo: UndoLog | None = None) -> None: ...
 
     # -- identity ----------------------------------------------------------------
@@ -128,7 +133,16 @@ class StorageAPI(FetchAPI):
         return found
 
     def save(self, atom_name: str, result: Any, state: str = states.SUCCESS) -> None:
-        """Store ``result`` of atom ``atom_name`` obtained in ``state`` (TaskFlow's ``save``)."""
+        """Store ``result`` of atom ``atom_name`` obtained in ``state`` (TaskFlow's ``save``).
+
+        Saving a mapping as the result of :attr:`injector_name` replaces the
+        flow-level injected values, as on TaskFlow.
+        """
+        if atom_name == self.injector_name:
+            if not isinstance(result, Mapping):
+                raise InvalidType("the injected values must be a mapping, got %r" % (result,))
+            self.replace_store(result)
+            return
         with self._lock:
             detail = self.atom_detail(atom_name)
             self.change_atom(detail, _now(), put_changes(detail, state, result))

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from recorder import engines, task
-from recorder.exceptions import MissingDependencies, WrappedFailure
+from recorder.exceptions import InvalidType, MissingDependencies, WrappedFailure
 from recorder.patterns import linear_flow
 
 REVERTED: list[Any] = []
@@ -68,3 +68,19 @@ def test_missing_requirements_name_every_atom_and_chain_one_cause_per_atom() -> 
         "atom 'one' requires 'x'; atom 'one' requires 'y'",
     ]
     assert isinstance(per_atom[1], MissingDependencies) and per_atom[1].cause is None
+
+
+def test_saving_the_injector_replaces_the_injected_values_for_good(sqlite_url: str) -> None:
+    from recorder.persistence import connect
+
+    with connect(sqlite_url) as backend:
+        engine = engines.load(Sum("s", provides="r"), store={"x": 1, "y": 2}, backend=backend)
+        storage = engine.storage
+        storage.save(storage.injector_name, {"x": 5})
+        assert dict(storage.store) == {"x": 5}
+        with pytest.raises(MissingDependencies, match="requires 'y'"):
+            engine.run()
+        stored = backend.load_flow(storage.flow_uuid)
+    assert stored.meta["store"] == {"x": 5}
+    with pytest.raises(InvalidType, match="must be a mapping"):
+        storage.save(storage.injector_name, [("x", 1)])
