@@ -125,7 +125,7 @@ def load(
         if flow_detail is None:
             flow_detail = FlowDetail(name=flow.name, state="PENDING")
         trailed = opened is not None and _wants_trail(flow_detail, trail)
-        storage = Storage(flow_detail, opened, logbook=book)
+        storage = Storage(flow_detail, opened, logbook=book, scope_fetcher=compilation.scope_of)
         with storage.deferred_writes():  # one write (one commit) for the whole set-up
             for atom in compilation.atoms:
                 storage.ensure_atom(atom)

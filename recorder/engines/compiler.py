@@ -68,6 +68,17 @@ class Compilation:
         """Names of the atoms that run directly before ``name``."""
         return [self.atoms[p].name for p in self.preds[self.index[name]]]
 
+    def scope_of(self, name: str) -> list[list[str]] | None:
+        """The atoms whose results ``name`` sees, nearest first, one per level: the
+        rule argument sources follow, given to storage so that its fetches by atom
+        name (``fetch_mapped_args(atom_name=...)``) agree with what the engine passed."""
+        idx = self.index.get(name)
+        if idx is None:
+            return None
+        position = {node: pos for pos, node in enumerate(self.order)}
+        seen = sorted(_ancestors(self.preds, idx), key=position.__getitem__, reverse=True)
+        return [[self.atoms[i].name] for i in seen]
+
     def iter_ancestors(self, name: str) -> Iterable[str]:
         """Names of every atom ``name`` waits for, nearest first (breadth first)."""
         for i in _ancestors(self.preds, self.index[name]):

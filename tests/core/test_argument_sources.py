@@ -84,3 +84,22 @@ def test_saving_the_injector_replaces_the_injected_values_for_good(sqlite_url: s
     assert stored.meta["store"] == {"x": 5}
     with pytest.raises(InvalidType, match="must be a mapping"):
         storage.save(storage.injector_name, [("x", 1)])
+
+
+class AddOne(task.Task):
+    default_provides = "value"
+
+    def execute(self, value: int) -> int:
+        return value + 1
+
+
+def test_storage_fetches_for_an_atom_see_what_the_engine_passed_it() -> None:
+    flow = linear_flow.Flow("f").add(
+        AddOne("a", rebind={"value": "source"}), AddOne("b"), AddOne("c")
+    )
+    engine = engines.load(flow, store={"source": 0})
+    engine.run()
+    storage = engine.storage
+    seen = {n: storage.fetch_mapped_args({"value": "value"}, atom_name=n) for n in "bc"}
+    assert seen == {"b": {"value": 1}, "c": {"value": 2}}  # the nearest earlier provider
+    assert storage.get("c") == 3
