@@ -34,6 +34,9 @@ class ArgSource:
     source: str  # SOURCE_INJECT | SOURCE_STORE | SOURCE_ATOM
     provider: int = -1  # atom index when source is SOURCE_ATOM
     pointer: ResultPointer = None  # where the symbol sits in the provider's result
+    # When the provider is skipped (IGNORE) at run time: the next nearest providers
+    # (index, pointer), then the store if it has the symbol.
+    fallbacks: tuple[tuple[int, ResultPointer], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -223,9 +226,11 @@ class _ArgumentFinder:
                 self._ancestors[idx] = set(_ancestors(c.preds, idx))
             earlier = [p for p in candidates if p in self._ancestors[idx]]
             if earlier:
-                nearest = max(earlier, key=self.position.__getitem__)
+                earlier.sort(key=self.position.__getitem__, reverse=True)
+                nearest, *others = earlier
                 pointer = c.atoms[nearest].save_as[symbol]
-                return ArgSource(arg, symbol, SOURCE_ATOM, nearest, pointer)
+                fallbacks = tuple((o, c.atoms[o].save_as[symbol]) for o in others)
+                return ArgSource(arg, symbol, SOURCE_ATOM, nearest, pointer, fallbacks)
         if symbol in self.store:
             return ArgSource(arg, symbol, SOURCE_STORE)
         return None

@@ -103,3 +103,17 @@ def test_storage_fetches_for_an_atom_see_what_the_engine_passed_it() -> None:
     seen = {n: storage.fetch_mapped_args({"value": "value"}, atom_name=n) for n in "bc"}
     assert seen == {"b": {"value": 1}, "c": {"value": 2}}  # the nearest earlier provider
     assert storage.get("c") == 3
+
+
+def test_a_provider_a_decider_skipped_gives_way_to_the_next_nearest() -> None:
+    from recorder.patterns import graph_flow
+
+    flow = graph_flow.Flow("g")
+    a, b, c = AddOne("a", inject={"value": 0}), AddOne("b"), AddOne("c")
+    flow.add(a, b, c, resolve_requires=False)
+    flow.link(a, b, decider=lambda history: False, decider_depth="atom")
+    flow.link(b, c)
+    engine = engines.load(flow)
+    engine.run()
+    assert engine.storage.get_atom_state("b") == "IGNORE"
+    assert engine.storage.get("c") == 2  # a's 1, plus one

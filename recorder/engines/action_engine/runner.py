@@ -41,7 +41,7 @@ from recorder.storage_api import META_PROGRESS
 from recorder.task import EVENT_UPDATE_PROGRESS, Task
 
 if TYPE_CHECKING:
-    from recorder.engines.compiler import Compilation
+    from recorder.engines.compiler import ArgSource, Compilation
     from recorder.notifier import Notifier
     from recorder.storage import Storage
 
@@ -213,11 +213,30 @@ class Runner:
                 kwargs[source.arg] = store[source.symbol]
             else:
                 provider = self.details[source.provider]
+                if provider.state == states.IGNORE:  # a decider skipped it
+                    self._fallback_arg(kwargs, source, store)
+                    continue
                 value = provider.results
                 if provider.kind == states.KIND_RETRY:
                     value = latest_retry_result(value)
                 kwargs[source.arg] = extract(value, source.pointer)
         return kwargs
+
+    def _fallback_arg(
+        self, kwargs: dict[str, Any], source: ArgSource, store: Mapping[str, Any]
+    ) -> None:
+        """The nearest provider was skipped: the next one that ran, else the store,
+        else nothing (execute then gets its default, or fails to run)."""
+        for idx, pointer in source.fallbacks:
+            provider = self.details[idx]
+            if provider.state != states.IGNORE:
+                value = provider.results
+                if provider.kind == states.KIND_RETRY:
+                    value = latest_retry_result(value)
+                kwargs[source.arg] = extract(value, pointer)
+                return
+        if source.symbol in store:
+            kwargs[source.arg] = store[source.symbol]
 
     def history_of(self, idx: int) -> History:
         detail = self.details[idx]  # its failure: the retry's own, as TaskFlow's history
