@@ -61,6 +61,8 @@ class Atom:
 
     kind = KIND_TASK
     default_provides: Any = None
+    #: Among atoms ready at the same time, higher priorities start first (TaskFlow's).
+    priority: int = 0
     # Arguments of execute() that the engine supplies itself, never from storage.
     _engine_args: tuple[str, ...] = ()
 

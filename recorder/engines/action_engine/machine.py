@@ -18,6 +18,7 @@ re-raising that exception.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -109,6 +110,9 @@ class Machine:
     def schedule(self) -> None:
         runner = self.runner
         ready = runner.ready
+        if runner.prioritized and len(ready) > 1:
+            atoms = runner.c.atoms
+            ready = runner.ready = deque(sorted(ready, key=lambda i: -atoms[i].priority))
         # (Failures count once recorded: every atom of one batch starts, as TaskFlow's.)
         while ready and self._has_room() and self._may_start():
             runner.start(ready.popleft())

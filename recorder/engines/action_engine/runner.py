@@ -81,6 +81,8 @@ class Runner:
         self.executor = executor
         self.deferring = self.storage.backend is not None
         self.ready: deque[int] = deque()
+        # Whether any atom has a priority (then ready atoms start highest first).
+        self.prioritized = any(atom.priority for atom in self.c.atoms)
         self.remaining: list[int] = []
         self.running: dict[futures.Future[Outcome], int] = {}
         self.inline: list[tuple[int, Outcome]] = []  # ran on this thread, not yet recorded
