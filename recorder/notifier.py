@@ -107,6 +107,7 @@ class Notifier:
 
     def __init__(self) -> None:
         self._topics: dict[str, list[Listener]] = collections.defaultdict(list)
+        self._count = 0  # registrations, kept so len() is cheap on hot paths
         self._lock = threading.RLock()
         self._failure_lock = threading.Lock()
         self.failure_count = 0
@@ -115,9 +116,8 @@ class Notifier:
         )
 
     def __len__(self) -> int:
-        """Number of registrations, over all event types."""
-        with self._lock:
-            return sum(len(listeners) for listeners in self._topics.values())
+        """Number of registrations, over all event types (cheap: kept as a count)."""
+        return self._count
 
     def has_listeners(self) -> bool:
         """Whether anything is registered at all (a cheap check for hot paths)."""
@@ -170,6 +170,7 @@ class Notifier:
                     % (event_type, callback, details_filter)
                 )
             self._topics[event_type].append(Listener(callback, args, kwargs, details_filter))
+            self._count += 1
 
     def deregister(
         self, event_type: str, callback: Callback, details_filter: DetailsFilter | None = None
@@ -180,6 +181,7 @@ class Notifier:
             for index, listener in enumerate(listeners):
                 if listener.is_equivalent(callback, details_filter):
                     listeners.pop(index)
+                    self._count -= 1
                     if not listeners:
                         self._topics.pop(event_type, None)
                     return True
@@ -188,12 +190,15 @@ class Notifier:
     def deregister_event(self, event_type: str) -> int:
         """Remove every registration for ``event_type``; return how many there were."""
         with self._lock:
-            return len(self._topics.pop(event_type, []))
+            removed = len(self._topics.pop(event_type, []))
+            self._count -= removed
+            return removed
 
     def reset(self) -> None:
         """Remove every registration (the failure count and record stay)."""
         with self._lock:
             self._topics.clear()
+            self._count = 0
 
     def listeners_iter(self) -> Iterator[tuple[str, list[Listener]]]:
         """Yield ``(event_type, listeners)`` for every event type with registrations."""
@@ -207,6 +212,7 @@ class Notifier:
         with self._lock:
             for event_type, listeners in self._topics.items():
                 clone._topics[event_type] = list(listeners)
+            clone._count = self._count
         return clone
 
     def _empty_copy(self) -> Notifier:

@@ -24,6 +24,7 @@ from recorder.exceptions import EngineError, InvariantViolation, NotFound
 from recorder.failure import Failure
 from recorder.retry import Decision, Retry
 from recorder.storage import latest_retry_result
+from recorder.task import Task
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.runner import Runner
@@ -69,14 +70,16 @@ class Reverter:
             # cut off that revert and it runs again), a successful one its result.
             result = detail.failure if detail.failure is not None else detail.results
         atom = self.c.atoms[idx]
-        is_task = detail.kind == states.KIND_TASK
+        task = atom if isinstance(atom, Task) else None
         runner.atom_to(
             idx,
             states.REVERTING,
             changes={"intention": states.REVERT},
             after_crash=cut_off,
-            progress=0.0 if is_task else None,
+            meta=runner.progress_meta(idx, 0.0) if task else None,
         )
+        if task:
+            runner.tell_progress(task, 0.0)
         kwargs = _revert_args(runner, idx)
         if isinstance(atom, Retry):
             kwargs["history"] = runner.history_of(idx)
@@ -90,8 +93,10 @@ class Reverter:
                 outcome.finished_at,
                 {"revert_results": outcome.value},
                 result=outcome.value,
-                progress=1.0 if is_task else None,
+                meta=runner.progress_meta(idx, 1.0) if task else None,
             )
+            if task:
+                runner.tell_progress(task, 1.0)
         else:
             runner.atom_to(
                 idx,

@@ -26,6 +26,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent import futures
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from recorder import states
@@ -47,6 +48,9 @@ if TYPE_CHECKING:
 
 _MOVES = {states.KIND_TASK: states.TASK_TRANSITIONS, states.KIND_RETRY: states.RETRY_TRANSITIONS}
 _DONE_STATES = frozenset({states.SUCCESS, states.IGNORE})
+# A task's progress as the engine sets it when it starts and ends (TaskFlow's).
+_PROGRESS_START: Mapping[str, float] = MappingProxyType({META_PROGRESS: 0.0})
+_PROGRESS_END: Mapping[str, float] = MappingProxyType({META_PROGRESS: 1.0})
 _STARTABLE = frozenset({states.PENDING, states.RUNNING, states.RETRYING})
 
 
@@ -133,38 +137,16 @@ class Runner:
         changes: Mapping[str, Any] | None = None,
         result: Any = None,
         after_crash: bool = False,
-        progress: float | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> None:
         """Move an atom to ``new``. ``after_crash``: it was left RUNNING by a crash
         and is reverted without running again (RUNNING -> REVERTING, a move a live
         run never makes; TaskFlow's storage makes it the same way on resume).
-        ``progress``: a task's progress the move sets (stored with it, then told to
-        the task's own progress listeners, as TaskFlow's engine does)."""
+        ``meta``: top-level meta keys stored with the move."""
         detail = self.details[idx]
         old = detail.state
         if timestamp is None:
             timestamp = time.time()
-        meta = None
-        if progress is not None and detail.meta.get(META_PROGRESS, 0.0) != progress:
-            meta = {META_PROGRESS: progress}
-        self._move_atom(idx, detail, old, new, timestamp, changes, result, after_crash, meta)
-        atom = self.c.atoms[idx]
-        # Told to the task's listeners when there are any besides the engine's own.
-        if progress is not None and isinstance(atom, Task) and len(atom.notifier) > 1:
-            atom.notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": progress})
-
-    def _move_atom(
-        self,
-        idx: int,
-        detail: AtomDetail,
-        old: str | None,
-        new: str,
-        timestamp: float,
-        changes: Mapping[str, Any] | None,
-        result: Any,
-        after_crash: bool,
-        meta: Mapping[str, Any] | None,
-    ) -> None:
         if old == new and not after_crash:
             if changes or meta:
                 rerun = None
@@ -201,6 +183,18 @@ class Runner:
         with self._one_write():
             self.storage.change_atom(detail, timestamp, all_changes, transition, meta)
             notifier.notify(new, details)
+
+    def progress_meta(self, idx: int, progress: float) -> dict[str, float] | None:
+        """The meta a move that sets a task's progress stores (None: unchanged)."""
+        if self.details[idx].meta.get(META_PROGRESS, 0.0) == progress:
+            return None
+        return {META_PROGRESS: progress}
+
+    def tell_progress(self, atom: Task, progress: float) -> None:
+        """Tell a task's progress listeners, as TaskFlow's engine does at the start and
+        end of execute and revert (skipped when only the engine's own listens)."""
+        if len(atom.notifier) > 1:
+            atom.notifier.notify(EVENT_UPDATE_PROGRESS, {"progress": progress})
 
     # -- arguments -------------------------------------------------------------
 
@@ -278,12 +272,15 @@ class Runner:
                 self.completed.remove(idx)
         attempt = detail.attempt + 1
         atom = self.c.atoms[idx]
-        self.atom_to(
-            idx,
-            states.RUNNING,
-            changes={"intention": states.EXECUTE, "attempt": attempt},
-            progress=0.0 if isinstance(atom, Task) else None,
-        )
+        changes = {"intention": states.EXECUTE, "attempt": attempt}
+        if isinstance(atom, Task):  # (the hot path: progress_meta/tell_progress inlined)
+            meta = None if detail.meta.get(META_PROGRESS, 0.0) == 0.0 else _PROGRESS_START
+            self.atom_to(idx, states.RUNNING, changes=changes, meta=meta)
+            notifier = atom.notifier
+            if len(notifier) > 1:
+                notifier.notify(EVENT_UPDATE_PROGRESS, dict(_PROGRESS_START))
+        else:
+            self.atom_to(idx, states.RUNNING, changes=changes)
         detail.attempt = attempt
         kwargs = self.args_for(idx)
         if isinstance(atom, Retry):
@@ -309,14 +306,18 @@ class Runner:
                 result=outcome.value,
             )
             return
-        progress = None
-        if detail.kind == states.KIND_RETRY:
-            changes = {"results": [*(detail.results or []), (outcome.value, {})], "failure": None}
-        else:
-            changes = {"results": outcome.value, "failure": None}
-            progress = 1.0
         finished_at = outcome.finished_at
-        self.atom_to(idx, states.SUCCESS, finished_at, changes, outcome.value, progress=progress)
+        atom = self.c.atoms[idx]
+        if isinstance(atom, Task):
+            changes = {"results": outcome.value, "failure": None}
+            meta = None if detail.meta.get(META_PROGRESS, 0.0) == 1.0 else _PROGRESS_END
+            self.atom_to(idx, states.SUCCESS, finished_at, changes, outcome.value, meta=meta)
+            notifier = atom.notifier
+            if len(notifier) > 1:
+                notifier.notify(EVENT_UPDATE_PROGRESS, dict(_PROGRESS_END))
+        else:
+            changes = {"results": [*(detail.results or []), (outcome.value, {})], "failure": None}
+            self.atom_to(idx, states.SUCCESS, finished_at, changes, outcome.value)
         deciders = self.c.deciders
         for succ in self.c.succs[idx]:
             self.remaining[succ] -= 1
