@@ -191,7 +191,8 @@ def _factory_name(factory: Callable[..., Flow]) -> str:
                 "process cannot import: move it into a module" % qualname
             )
         module = spec.name
-    return "%s:%s" % (module, qualname)
+    # TaskFlow's form (reflection.get_callable_name): a TaskFlow process can import it too.
+    return "%s.%s" % (module, qualname)
 
 
 def _import_dotted(name: str) -> Any:
@@ -209,7 +210,8 @@ def _import_dotted(name: str) -> Any:
 
 
 def _import_factory(name: str) -> Callable[..., Flow]:
-    """Import 'module:qualname' (what recorder records) or TaskFlow's 'module.function'."""
+    """Import TaskFlow's 'module.qualname' (what is recorded) or 'module:qualname'
+    (what recorder 0.1 recorded; also the CLI's unambiguous form)."""
     module_name, colon, attr_path = name.partition(":")
     try:
         if colon:

@@ -37,7 +37,7 @@ def run(tmp_path: Path, *args: str) -> str:
 
 
 def test_a_module_run_with_dash_m_is_recorded_by_its_import_name(tmp_path: Path) -> None:
-    assert run(tmp_path, "-m", "flowmod") == "recorded: flowmod:make"
+    assert run(tmp_path, "-m", "flowmod") == "recorded: flowmod.make"
 
 
 def test_a_factory_in_a_plain_script_is_refused_with_the_reason(tmp_path: Path) -> None:

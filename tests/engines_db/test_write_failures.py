@@ -101,7 +101,7 @@ def test_setting_up_a_factory_flow_is_one_commit(db_url: str) -> None:
     stored = backend.load_flow(engine.storage.flow_uuid)
     backend.close()
     assert stored.meta["factory"] == {
-        "name": "tests.support.crashflow:make_flow",
+        "name": "tests.support.crashflow.make_flow",
         "args": [SIZE],
         "kwargs": {},
     }

@@ -162,7 +162,7 @@ def ran(tmp_path: Path) -> Counter[str]:
 
 
 if __name__ == "__main__":
-    # Re-import by name so the factory is recorded as 'tests.support.crashflow:make_flow'.
+    # Re-import by name so the factory is recorded as 'tests.support.crashflow.make_flow'.
     from tests.support import crashflow
 
     if sys.argv[1] == "start":

@@ -228,7 +228,7 @@ def side_effects(tmp_path: Path) -> list[str]:
 
 
 if __name__ == "__main__":
-    # Re-import by name so the factory is recorded as 'tests.support.crashretry:make_flow'.
+    # Re-import by name so the factory is recorded as 'tests.support.crashretry.make_flow'.
     from tests.support import crashretry
 
     if sys.argv[1] == "start":
