@@ -28,6 +28,7 @@ from recorder.flow import Flow
 from recorder.persistence.base import Backend
 from recorder.persistence.models import FlowDetail, LogBook
 from recorder.persistence.rows import TRAIL_META_KEY
+from recorder.retry import Retry
 from recorder.storage import Storage
 
 __all__ = [
@@ -108,6 +109,11 @@ def load(
     """
     if not isinstance(flow, (Flow, Atom)):
         raise InvalidFlow("engines.load needs a flow or an atom, got %r" % (flow,))
+    if isinstance(flow, Retry):
+        raise InvalidFlow(
+            "engines.load got retry %r alone: a retry controls a flow; pass it as "
+            "Flow(name, retry=...)" % flow.name
+        )
     if not isinstance(engine, str) or engine not in ENGINES:
         raise UnknownEngine(
             "unknown engine %r; use one of: %s" % (engine, ", ".join(sorted(ENGINES)))

@@ -282,3 +282,10 @@ def test_pre_and_post_hooks_wrap_execute_and_revert() -> None:
         "revert",
         "post_revert",
     ]
+
+
+def test_a_retry_alone_is_refused_when_loading() -> None:
+    from recorder import retry
+
+    with pytest.raises(TypeError, match="retry 'r' alone: a retry controls a flow"):
+        engines.load(retry.Times(2, "r"))
