@@ -103,7 +103,7 @@ class FailureFormatter:
         while stack:
             idx, line_prefix, child_prefix = stack.pop()
             if idx not in labels:
-                labels[idx] = self._label(storage, c.atoms[idx])
+                labels[idx] = self._format_node(storage, c.atoms[idx])
             children = preds(idx)
             if idx in expanded and children:
                 lines.append(line_prefix + labels[idx] + " (see above)")
@@ -118,7 +118,9 @@ class FailureFormatter:
         header = "%d predecessors (most recent first):" % len(lines)
         return os.linesep.join([header, *lines])
 
-    def _label(self, storage: Storage, atom: Atom) -> str:
+    def _format_node(self, storage: Storage, atom: Atom) -> str:
+        """One atom's line: its intention, state, inputs and outputs (masked or hidden
+        as asked). TaskFlow's formatter has a method of this name for the same line."""
         name = atom.name
         attrs: dict[str, Any] = {}
         intention = _get(storage.get_atom_intention, name)
@@ -134,8 +136,10 @@ class FailureFormatter:
                 )
             except NotFound:
                 requires = {}
-            requires.update(
-                (arg, value) for arg, value in atom.inject.items() if arg in atom.rebind
+            requires.update(  # the atom's own injected values, keyed by symbol
+                (arg, atom.inject[symbol])
+                for arg, symbol in atom.rebind.items()
+                if symbol in atom.inject
             )
             attrs["requires"] = mask_keys(requires, self._mask_inputs_keys)
             try:
