@@ -1,4 +1,4 @@
-"""Record a real TaskFlow engine into recorder's schema: :func:`record` and :class:`TaskFlowRecorder`.
+"""Record a real TaskFlow engine in recorder's schema: :func:`record`, :class:`TaskFlowRecorder`.
 
 The recorder listens on the engine's two notifiers (flow and atom events) and
 hands each change's ops (:mod:`recorder.integrations.taskflow.trail`) to a
@@ -173,7 +173,9 @@ def _subject(details: Mapping[str, Any]) -> str:
 
 
 @contextmanager
-def record(engine: Any, backend: str | Backend, *, mode: str = "batched") -> Iterator[TaskFlowRecorder]:
+def record(
+    engine: Any, backend: str | Backend, *, mode: str = "batched"
+) -> Iterator[TaskFlowRecorder]:
     """Record ``engine`` (made by ``taskflow.engines.load``) while the block runs.
 
     ``with record(engine, backend="sqlite:///recorder.db"): engine.run()``

@@ -134,9 +134,9 @@ class FlowTrail:
                     at,
                 )
             )
-        if change.new_state in _ENDS and change.old_state in _STARTS:
-            if change.uuid not in self._started:  # restarted after a crash, unannounced
-                ops.extend(self._resumed_start(detail, change))
+        restarted = change.old_state in _STARTS and change.uuid not in self._started
+        if change.new_state in _ENDS and restarted:  # after a crash, unannounced
+            ops.extend(self._resumed_start(detail, change))
         if change.new_state == states.RUNNING:
             detail.attempt += 1
         if change.has_result and change.new_state in states.RESULT_STATES:
