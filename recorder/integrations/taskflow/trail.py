@@ -82,7 +82,9 @@ class FlowTrail:
         self.seq, self.head = last if last is not None else (0, GENESIS_HASH)
         self._saved = stored is not None
         self._mark_trail = stored is None or stored.meta.get(TRAIL_META_KEY) is not True
-        self._atoms: dict[str, AtomDetail] = dict(stored.atoms) if stored is not None else {}
+        self._atoms: dict[str, AtomDetail] = (
+            {atom.uuid: atom for atom in stored.atoms.values()} if stored is not None else {}
+        )
         self._started: dict[str, tuple[str, float]] = {}  # atom/flow uuid -> (state, when)
         self._run_started: float | None = None
 
