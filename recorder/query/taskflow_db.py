@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, select, tuple_
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, cast, select, tuple_
 from sqlalchemy.engine import Connection, RowMapping
 
 from recorder import states
@@ -62,6 +62,8 @@ atomdetails = Table(
 )
 
 RETRY_DETAIL = "RETRY_DETAIL"
+# An enum (atom_types) on PostgreSQL: compared as text.
+IS_RETRY = cast(atomdetails.c.atom_type, String) == RETRY_DETAIL
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ def retry_attempts(results: Any, retry: str) -> list[RetryAttempt]:
 def flow_retries(conn: Connection, flow_uuid: str) -> list[RetryAttempt]:
     """Every attempt of every retry atom of the flow, from ``RetryDetail.results``."""
     c = atomdetails.c
-    stmt = select(c.name, c.results).where(c.parent_uuid == flow_uuid, c.atom_type == RETRY_DETAIL)
+    stmt = select(c.name, c.results).where(c.parent_uuid == flow_uuid, IS_RETRY)
     out: list[RetryAttempt] = []
     for row in conn.execute(stmt.order_by(c.created_at, c.name)):
         out.extend(retry_attempts(decode_json(row.results), str(row.name)))
