@@ -160,6 +160,21 @@ def test_a_recorder_failure_never_breaks_the_run_but_is_counted(
         bridge.check()
 
 
+def test_a_recorder_database_that_cannot_be_opened_does_not_stop_the_run(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = engines.load(tfflows.linear())
+    missing = "sqlite:///%s" % (tmp_path / "never-migrated.db")
+    with record(engine, backend=missing) as bridge:
+        assert not bridge.recording
+        engine.run()
+    assert engine.storage.fetch("c_out") == "c(b(a()))"
+    assert bridge.failure_count == 1 and "does not exist" in str(bridge.errors[0])
+    assert "opening the recorder backend failed" in caplog.text
+    with pytest.raises(RecordingIncomplete, match="1 recording failure"):
+        bridge.check()
+
+
 def test_a_resumed_taskflow_run_continues_the_chain(sqlite_url: str, tmp_path: Any) -> None:
     tf_backend = tfflows.tf_backend("sqlite:///%s" % (tmp_path / "tf.db"))
     flow = tfflows.reverted("tf-twice")

@@ -77,9 +77,24 @@ class TaskFlowRecorder:
             return None if self._trail is None else (self._trail.seq, self._trail.head)
 
     def register(self) -> None:
-        """Open the backend, continue the flow's chain from its newest stored row, listen."""
+        """Open the backend, continue the flow's chain from its newest stored row, listen.
+
+        A backend that cannot be opened or read (no schema, server down) is
+        counted, logged and kept like any recording failure, and nothing is
+        recorded: the TaskFlow run goes on (see :meth:`check`).
+        """
         if self._registered:
             return
+        try:
+            self._trail = self._open()
+        except Exception as exc:
+            self._failed(exc, "opening the recorder backend")
+            return
+        self._engine.notifier.register(ANY, self._on_flow)
+        self._engine.atom_notifier.register(ANY, self._on_atom)
+        self._registered = True
+
+    def _open(self) -> FlowTrail:
         if isinstance(self._target, str):
             self._backend = sql.connect(self._target, mode=self._mode)
             self._owns_backend = True
@@ -93,11 +108,12 @@ class TaskFlowRecorder:
             stored = self._backend.load_flow(flow_uuid)
         except NotFound:
             stored = None
-        last = self._backend.last_transition(flow_uuid)
-        self._trail = FlowTrail(flow_uuid, flow_name, stored, last)
-        self._engine.notifier.register(ANY, self._on_flow)
-        self._engine.atom_notifier.register(ANY, self._on_atom)
-        self._registered = True
+        return FlowTrail(flow_uuid, flow_name, stored, self._backend.last_transition(flow_uuid))
+
+    @property
+    def recording(self) -> bool:
+        """True while registered on the engine (False when the backend could not be opened)."""
+        return self._registered
 
     def deregister(self) -> None:
         """Stop listening and flush (close, when this recorder opened the backend).
