@@ -15,7 +15,12 @@ from recorder.cli.sources import reading_tables
 
 @click.group(name="export")
 def export_group() -> None:
-    """Write stored flows in other tools' formats."""
+    """Write stored flows in other tools' formats.
+
+    \b
+    Examples:
+      recorder export otel order-fulfilment -o trace.jsonl
+    """
 
 
 @export_group.command(name="otel")

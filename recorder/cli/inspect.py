@@ -61,7 +61,6 @@ def flows(
       recorder flows
       recorder flows --name 'order-*' --state REVERTED --since 7d
       recorder flows --json --limit 100
-      recorder --db sqlite:///taskflow.db flows --source taskflow
     """
     from recorder.query import reads, taskflow_db
     from recorder.query.records import FlowCursor
@@ -105,7 +104,6 @@ def show(ctx: click.Context, flow: str, source: str, as_json: bool) -> None:
       recorder show order-fulfilment
       recorder show 3f2a --source meta
       recorder show order-fulfilment --json
-      recorder --db postgresql://host/taskflow show 3f2a --source taskflow
     """
     from recorder.render import tabular, text
 
@@ -131,7 +129,6 @@ def timeline(ctx: click.Context, flow: str, fmt: str, output: Path | None, sourc
       recorder timeline order-fulfilment
       recorder timeline order-fulfilment --format html -o order.html
       recorder timeline 3f2a --format csv > phases.csv
-      recorder --db sqlite:///taskflow.db timeline my-flow    (a TaskFlow database)
     """
     from recorder.render import tabular, text
 
@@ -185,7 +182,6 @@ def stats(
       recorder stats
       recorder stats --name 'fetch-*' --since 7d
       recorder stats --json
-      recorder --db sqlite:///taskflow.db stats --source taskflow
     """
     from recorder.query.stats import atom_names_matching, atom_stats, untracked
     from recorder.render import tabular, text

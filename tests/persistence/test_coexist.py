@@ -183,7 +183,10 @@ def test_a_table_of_recorders_name_owned_by_another_application(empty_db_url: st
 
 def test_a_taskflow_database_is_never_called_newer_than_recorder(empty_db_url: str) -> None:
     _taskflow_upgrade(empty_db_url).close()
-    result = _cli("--db", empty_db_url, "flows")
+    current = _cli("--db", empty_db_url, "db", "current")
+    assert current.exit_code == 0 and current.output.startswith("none (head %s" % HEAD)
+    result = _cli("--db", empty_db_url, "verify")
     assert result.exit_code == 1
     message = result.stderr.strip()
     assert "newer" not in message and "no recorder schema" in message
+    assert _cli("--db", empty_db_url, "flows").output.startswith("no flows")  # TaskFlow's, read
