@@ -201,7 +201,10 @@ def load(engine: Engine, batch_iter: Iterator[Batch], big: Batch) -> int:
     try:
         cur = raw.cursor()
         created = START - timedelta(days=1)
-        book = "INSERT INTO logbooks (uuid, name, meta, created_at) VALUES (%s, 'bench', '{}', %s)"
+        book = (
+            "INSERT INTO recorder_logbooks (uuid, name, meta, created_at) "
+            "VALUES (%s, 'bench', '{}', %s)"
+        )
         if engine.dialect.name == "sqlite":
             cur.execute(book.replace("%s", "?"), (LOGBOOK, _sqlite_time(created)))
         else:

@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from recorder.persistence import db, urls
+from recorder.persistence.coexist import VERSION_TABLE
 from recorder.persistence.schema import metadata
 
 config = context.config
@@ -28,6 +29,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        version_table=VERSION_TABLE,
     )
 
 
@@ -39,6 +41,7 @@ def run_offline() -> None:
         literal_binds=True,
         render_as_batch=url.startswith("sqlite"),
         dialect_opts={"paramstyle": "named"},
+        version_table=VERSION_TABLE,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from recorder.persistence.coexist import LEGACY_LOGBOOKS, LOGBOOKS, logbooks_table
 from recorder.persistence.coltypes import UTCDateTime
 from recorder.persistence.coltypes import json_type_0001 as json_type
 
@@ -22,14 +23,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Beside another application's logbooks (TaskFlow's), recorder's gets the name
+    # 0006_coexist gives it anyway.
+    exists = sa.inspect(op.get_bind()).has_table(LEGACY_LOGBOOKS)
+    logbooks = LOGBOOKS if exists else LEGACY_LOGBOOKS
     op.create_table(
-        "logbooks",
+        logbooks,
         sa.Column("uuid", sa.String(36), nullable=False),
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("meta", json_type(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=True),
-        sa.PrimaryKeyConstraint("uuid", name=op.f("pk_logbooks")),
+        sa.PrimaryKeyConstraint("uuid", name=op.f("pk_%s" % logbooks)),
     )
     op.create_table(
         "flow_details",
@@ -42,8 +47,8 @@ def upgrade() -> None:
         sa.Column("updated_at", UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["logbook_uuid"],
-            ["logbooks.uuid"],
-            name=op.f("fk_flow_details_logbook_uuid_logbooks"),
+            ["%s.uuid" % logbooks],
+            name=op.f("fk_flow_details_logbook_uuid_%s" % logbooks),
         ),
         sa.PrimaryKeyConstraint("uuid", name=op.f("pk_flow_details")),
     )
@@ -116,4 +121,4 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_flow_details_name_created_at"), table_name="flow_details")
     op.drop_index(op.f("ix_flow_details_logbook_uuid"), table_name="flow_details")
     op.drop_table("flow_details")
-    op.drop_table("logbooks")
+    op.drop_table(logbooks_table(op.get_bind()))

@@ -30,6 +30,7 @@ from alembic import op
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from recorder.persistence.coexist import logbooks_table
 from recorder.persistence.coltypes import json_type, json_type_0001
 
 revision: str = "0005"
@@ -37,7 +38,8 @@ down_revision: str | Sequence[str] | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# table -> (primary key, {JSON column: nullable})
+# table -> (primary key, {JSON column: nullable}); "logbooks" is recorder's logbook
+# table under the name it has in the database (recorder_logbooks beside TaskFlow's).
 JSON_COLUMNS: dict[str, tuple[str, dict[str, bool]]] = {
     "logbooks": ("uuid", {"meta": False}),
     "flow_details": ("uuid", {"meta": False}),
@@ -64,6 +66,11 @@ def _number_as_json(value: int | float) -> str:
     return json.dumps({"__recorder__": "float", "value": repr(float(value))})
 
 
+def _json_columns(conn: Connection) -> dict[str, tuple[str, dict[str, bool]]]:
+    logbooks = logbooks_table(conn)
+    return {(logbooks if table == "logbooks" else table): v for table, v in JSON_COLUMNS.items()}
+
+
 def _views(conn: Connection) -> list[tuple[str, str]]:
     rows = conn.execute(
         text("SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY rowid")
@@ -74,7 +81,7 @@ def _views(conn: Connection) -> list[tuple[str, str]]:
 def _numeric_cells(conn: Connection) -> list[tuple[str, str, str, Any, Any]]:
     """(table, pk column, column, pk, number) of every JSON cell stored as a number."""
     cells = []
-    for table, (pk, columns) in JSON_COLUMNS.items():
+    for table, (pk, columns) in _json_columns(conn).items():
         for column in columns:
             rows = conn.execute(
                 text(
@@ -92,7 +99,7 @@ def _retype(new: Any, old: Any) -> None:
     for name, _ in reversed(views):
         op.execute("DROP VIEW %s" % name)
     cells = _numeric_cells(conn)
-    for table, (_, columns) in JSON_COLUMNS.items():
+    for table, (_, columns) in _json_columns(conn).items():
         with op.batch_alter_table(table, recreate="always") as batch:
             for column, nullable in columns.items():
                 batch.alter_column(

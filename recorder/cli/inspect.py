@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from recorder.cli.common import reading, say, when_option, write_output
+from recorder.cli.common import say, when_option, write_output
 from recorder.cli.options import (
     db_option,
     format_option,
@@ -23,6 +24,7 @@ from recorder.cli.options import (
     source_option,
     until_option,
 )
+from recorder.cli.sources import reading_tables, tables_option
 
 # The query layer and renderers are imported inside each command, so `recorder
 # --help` and `recorder db ...` do not load them.
@@ -38,6 +40,7 @@ FORMATS = ("table", "json", "csv", "html")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--after", metavar="TOKEN", help="Continue after a previous page (its token).")
 @json_option("recorder.flows/1")
+@tables_option
 @db_option
 @click.pass_context
 def flows(
@@ -49,8 +52,9 @@ def flows(
     limit: int,
     after: str | None,
     as_json: bool,
+    source: str,
 ) -> None:
-    """List recorded flows, newest first.
+    """List recorded flows, newest first (also a TaskFlow database's).
 
     \b
     Examples:
@@ -58,13 +62,14 @@ def flows(
       recorder flows --name 'order-*' --state REVERTED --since 7d
       recorder flows --json --limit 100
     """
-    from recorder.query.reads import list_flows
+    from recorder.query import reads, taskflow_db
     from recorder.query.records import FlowCursor
     from recorder.render import tabular, text
 
     cursor = FlowCursor.decode(after) if after else None
     start, end = when_option(since, "--since"), when_option(until, "--until")
-    with reading(ctx) as conn:
+    with reading_tables(ctx, source) as (conn, of_taskflow):
+        list_flows = taskflow_db.list_flows if of_taskflow else reads.list_flows
         page = list_flows(
             conn,
             name=name,
@@ -100,12 +105,9 @@ def show(ctx: click.Context, flow: str, source: str, as_json: bool) -> None:
       recorder show 3f2a --source meta
       recorder show order-fulfilment --json
     """
-    from recorder.query.load import load_report
-    from recorder.query.reads import find_flow
     from recorder.render import tabular, text
 
-    with reading(ctx) as conn:
-        report = load_report(conn, find_flow(conn, flow), source=source)
+    report = _report(ctx, flow, source)
     if as_json:
         click.echo(tabular.timeline_json(report))
     else:
@@ -128,12 +130,9 @@ def timeline(ctx: click.Context, flow: str, fmt: str, output: Path | None, sourc
       recorder timeline order-fulfilment --format html -o order.html
       recorder timeline 3f2a --format csv > phases.csv
     """
-    from recorder.query.load import load_report
-    from recorder.query.reads import find_flow
     from recorder.render import tabular, text
 
-    with reading(ctx) as conn:
-        report = load_report(conn, find_flow(conn, flow), source=source)
+    report = _report(ctx, flow, source)
     if fmt == "html":
         from recorder.render.html import gantt_html
 
@@ -148,15 +147,33 @@ def timeline(ctx: click.Context, flow: str, fmt: str, output: Path | None, sourc
     write_output(rendered, output)
 
 
+def _report(ctx: click.Context, flow: str, source: str) -> Any:
+    """The flow's report from recorder's tables, or TaskFlow's (see :mod:`recorder.cli.sources`)."""
+    from recorder.query import taskflow_db, taskflow_report
+    from recorder.query.load import load_report
+    from recorder.query.reads import find_flow
+
+    with reading_tables(ctx, source) as (conn, of_taskflow):
+        if of_taskflow:
+            return taskflow_report.load_report(conn, taskflow_db.find_flow(conn, flow))
+        return load_report(conn, find_flow(conn, flow), source=source)
+
+
 @click.command()
 @name_option("Atom name; * and ? are wildcards.")
 @since_option("Attempts started at or after WHEN (2h, 7d, ...).")
 @until_option("Attempts started before WHEN.")
 @json_option("recorder.stats/1")
+@tables_option
 @db_option
 @click.pass_context
 def stats(
-    ctx: click.Context, name: str | None, since: str | None, until: str | None, as_json: bool
+    ctx: click.Context,
+    name: str | None,
+    since: str | None,
+    until: str | None,
+    as_json: bool,
+    source: str,
 ) -> None:
     """Per atom name across runs: runs, retries, failure rate, p50/p95/max duration.
 
@@ -171,7 +188,10 @@ def stats(
 
     start, end = when_option(since, "--since"), when_option(until, "--until")
     rows = []
-    with reading(ctx) as conn:
+    with reading_tables(ctx, source) as (conn, of_taskflow):
+        if of_taskflow:
+            _taskflow_stats(conn, name, start, end, as_json)
+            return
         names = atom_names_matching(conn, name)
         # One index range scan per name: a progress bar on a big database.
         with click.progressbar(
@@ -192,6 +212,22 @@ def stats(
             "%d flow(s) without a transitions trail are not counted (%d atom(s) that ran)"
             % (missing.flows, missing.atoms)
         )
+
+
+def _taskflow_stats(conn: Any, name: str | None, start: Any, end: Any, as_json: bool) -> None:
+    from recorder.query import taskflow_report
+    from recorder.query.stats import Untracked
+    from recorder.render import tabular, text
+
+    rows = taskflow_report.atom_stats(conn, name=name, since=start, until=end)
+    if as_json:
+        click.echo(tabular.stats_json(rows, Untracked()))
+        return
+    if not rows:
+        click.echo("no attempts in TaskFlow's tables%s" % (" that match" if name else ""))
+        return
+    say(text.stats_table(rows))
+    click.echo(taskflow_report.STATS_NOTE)
 
 
 def _tty() -> bool:

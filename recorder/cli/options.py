@@ -54,12 +54,13 @@ def json_option(shape: str) -> Callable[[F], F]:
 
 source_option: Callable[[F], F] = click.option(
     "--source",
-    type=click.Choice(SOURCES),
+    type=click.Choice((*SOURCES, "taskflow")),
     default="auto",
     show_default=True,
-    help="Rebuild from the transitions trail, from meta, or whichever exists.",
+    help="Rebuild from the transitions trail, from meta, whichever exists, or from "
+    "TaskFlow's own tables (flowdetails, atomdetails).",
 )
-"""``--source auto|transitions|meta``: where a timeline is rebuilt from."""
+"""``--source auto|transitions|meta|taskflow``: where a timeline is rebuilt from."""
 
 
 def format_option(choices: Sequence[str], default: str) -> Callable[[F], F]:

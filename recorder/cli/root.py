@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from recorder import __version__
-from recorder.cli import db, demo, inspect, resume, verify
+from recorder.cli import db, demo, export, inspect, resume, verify
 from recorder.cli.common import ERROR_EXIT
 from recorder.cli.options import db_option
 from recorder.exceptions import RecorderError
@@ -71,6 +71,7 @@ COMMANDS: tuple[click.Command, ...] = (
     verify.verify,
     resume.resume,
     demo.demo,
+    export.export_group,
 )
 
 for _command in COMMANDS:

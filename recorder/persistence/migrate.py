@@ -26,7 +26,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from recorder.exceptions import InstallationError, InvalidArgument, SchemaMismatch
-from recorder.persistence import db, urls
+from recorder.persistence import coexist, db, urls
 from recorder.persistence.guards import append_only_problems
 from recorder.persistence.schema import metadata
 
@@ -72,11 +72,27 @@ def known_revisions() -> list[str]:
     return [script.revision for script in reversed(list(_scripts().walk_revisions()))]
 
 
+@functools.lru_cache(maxsize=1)
+def before_coexist() -> frozenset[str]:
+    """The revisions older than 0006_coexist: they keep their revision in ``alembic_version``."""
+    older = _scripts().walk_revisions(base="base", head=coexist.COEXIST_REVISION)
+    return frozenset(s.revision for s in older) - {coexist.COEXIST_REVISION}
+
+
+def _context(conn: Connection, **opts: Any) -> MigrationContext:
+    return MigrationContext.configure(conn, opts={"version_table": coexist.VERSION_TABLE, **opts})
+
+
 def revision_of(conn: Connection) -> str | None:
-    """The revision stored in the database, or None when it has no recorder schema."""
-    if not inspect(conn).has_table("alembic_version"):
-        return None
-    revisions = MigrationContext.configure(conn).get_current_heads()
+    """The revision stored in the database, or None when it has no recorder schema.
+
+    recorder's version table is ``recorder_alembic_version``; a database made
+    before 0006_coexist has its revision in ``alembic_version`` (another
+    application's revision there is not recorder's, see :mod:`recorder.persistence.coexist`).
+    """
+    if not inspect(conn).has_table(coexist.VERSION_TABLE):
+        return coexist.legacy_revision(conn, before_coexist())
+    revisions = _context(conn).get_current_heads()
     if len(revisions) > 1:
         raise SchemaMismatch(
             "database has several schema revisions: %s" % ", ".join(revisions),
@@ -156,11 +172,34 @@ def _run(url: str, action: str, rev: str) -> tuple[str | None, str | None]:
             require_head(url, before)  # not a known revision, so never the head: raises
         config.attributes["connection"] = conn
         if action == "upgrade":
+            _prepare_upgrade(conn, url, before)
             command.upgrade(config, rev)
         else:
             command.downgrade(config, rev)
         after = revision_of(conn)
+        _keep_legacy_place(conn, url, after)
     return before, after
+
+
+def _keep_legacy_place(conn: Connection, url: str, after: str | None) -> None:
+    """A revision before 0006_coexist is kept where recorder kept it then: ``alembic_version``."""
+    if after in before_coexist():
+        coexist.refuse_legacy_downgrade(conn, urls.redact(url))
+        coexist.restore_legacy_version(conn)
+
+
+def _prepare_upgrade(conn: Connection, url: str, before: str | None) -> None:
+    """Take over a pre-0006 version row; refuse tables of recorder's names that are not its."""
+    if before is None:
+        taken = coexist.foreign_tables(conn)
+        if taken:
+            raise SchemaMismatch(
+                "database at %s has no recorder schema but already has %s of another "
+                "application: recorder's tables cannot go beside it; use another database "
+                "(or PostgreSQL schema)" % (urls.redact(url), ", ".join(taken))
+            )
+    else:
+        coexist.adopt_legacy_version(conn, before_coexist())
 
 
 def upgrade(url: str, rev: str = "head") -> tuple[str | None, str | None]:
@@ -178,9 +217,11 @@ def upgrade_engine(engine: Engine, rev: str = "head") -> tuple[str | None, str |
     try:
         with engine.connect() as conn, conn.begin():
             before = revision_of(conn)
+            _prepare_upgrade(conn, url, before)
             config.attributes["connection"] = conn
             command.upgrade(config, rev)
             after = revision_of(conn)
+            _keep_legacy_place(conn, url, after)
     except CommandError as exc:
         raise _command_error(url, exc) from exc
     except DBAPIError as exc:
@@ -214,12 +255,17 @@ def check(url: str) -> list[str]:
         require_head(url, None)  # no schema is never the head: raises
     with _connection(url, write=False) as conn:
         require_head(url, revision_of(conn))
-        context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": False}
+        context = _context(
+            conn, compare_type=True, compare_server_default=False, include_name=_ours
         )
         diffs: list[Any] = compare_metadata(context, metadata)
         guard = append_only_problems(conn)
     return [_render_diff(diff) for diff in diffs] + guard
+
+
+def _ours(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Compare only recorder's own tables: another application's (TaskFlow's) may be there."""
+    return type_ != "table" or name in metadata.tables
 
 
 def _render_diff(diff: Any) -> str:

@@ -50,7 +50,8 @@ class Base(DeclarativeBase):
 
 
 class LogbookRow(Base):
-    __tablename__ = "logbooks"
+    # Not "logbooks": TaskFlow's SQL backend has that table (migration 0006_coexist).
+    __tablename__ = "recorder_logbooks"
 
     uuid: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
     name: Mapped[str] = mapped_column(Text)
@@ -68,7 +69,7 @@ class FlowRow(Base):
     )
 
     uuid: Mapped[str] = mapped_column(String(UUID_LEN), primary_key=True)
-    logbook_uuid: Mapped[str] = mapped_column(ForeignKey("logbooks.uuid"), index=True)
+    logbook_uuid: Mapped[str] = mapped_column(ForeignKey("recorder_logbooks.uuid"), index=True)
     name: Mapped[str] = mapped_column(Text)
     state: Mapped[str | None] = mapped_column(String(STATE_LEN))
     meta: Mapped[dict[str, Any]] = mapped_column(json_type())

@@ -51,10 +51,12 @@ from recorder.persistence.ops import (
     UpdateAtom,
     UpdateFlow,
 )
-from recorder.persistence.schema import TRANSITION_COLUMNS
+from recorder.persistence.schema import TRANSITION_COLUMNS, logbooks
 
 JSON_FIELDS = frozenset({"results", "failure", "revert_results", "revert_failure"})
 _TABLES = {"flow": "flow_details", "atom": "atom_details"}
+# The ops' table names (TaskFlow's words) -> the tables' names in recorder's schema.
+_TABLE_NAMES = {"logbooks": logbooks.name}
 
 # Columns each insert names, in order; JSON columns are cast on PostgreSQL.
 _INSERTS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -345,13 +347,14 @@ class Statements:
         if isinstance(key, str):
             columns, conflict = _INSERTS[key]
             return "INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO NOTHING" % (
-                key,
+                _TABLE_NAMES.get(key, key),
                 ", ".join(columns),
                 ", ".join(self._p(column, column) for column in columns),
                 conflict,
             )
         if isinstance(key, tuple) and key[0] == "delete":
-            return "DELETE FROM %s WHERE uuid = %s" % (key[1], self._p("b_uuid"))
+            table = _TABLE_NAMES.get(key[1], key[1])
+            return "DELETE FROM %s WHERE uuid = %s" % (table, self._p("b_uuid"))
         if not (isinstance(key, tuple) and key[0] == "update"):
             raise InvariantViolation("no statement is built for the key %r" % (key,))
         _, table_key, fields, patch = key

@@ -1,0 +1,1 @@
+"""Stored timelines in other tools' formats (see :mod:`recorder.export.otel`)."""

@@ -1,0 +1,1 @@
+"""Bridges to software recorder does not run itself (see :mod:`recorder.integrations.taskflow`)."""
