@@ -12,6 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from recorder.persistence import db, urls
+from recorder.persistence import jobs_schema  # noqa: F401  (adds the job tables to metadata)
 from recorder.persistence.schema import metadata
 
 config = context.config

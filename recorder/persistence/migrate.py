@@ -28,6 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from recorder.exceptions import InstallationError, InvalidArgument, SchemaMismatch
 from recorder.persistence import db, urls
 from recorder.persistence.guards import append_only_problems
+from recorder.persistence import jobs_schema  # noqa: F401  (adds the job tables to metadata)
 from recorder.persistence.schema import metadata
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
