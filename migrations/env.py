@@ -11,8 +11,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from recorder.persistence import db, urls
-from recorder.persistence import jobs_schema  # noqa: F401  (adds the job tables to metadata)
+from recorder.persistence import (
+    db,
+    jobs_schema,  # noqa: F401  (adds the job tables to metadata)
+    urls,
+)
 from recorder.persistence.schema import metadata
 
 config = context.config
