@@ -122,6 +122,11 @@ class JobSQL:
     def row(self, conn: Connection, job_uuid: str) -> RowMapping | None:
         return conn.execute(select(jobs).where(jobs.c.uuid == job_uuid)).mappings().first()
 
+    def by_prefix(self, conn: Connection, prefix: str, limit: int = 2) -> list[RowMapping]:
+        escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        stmt = select(jobs).where(jobs.c.uuid.like(escaped + "%", escape="\\")).limit(limit)
+        return list(conn.execute(stmt).mappings())
+
     def rows(
         self, conn: Connection, *, states_in: Sequence[str] = ON_BOARD, claimable: bool = False
     ) -> list[RowMapping]:

@@ -221,6 +221,14 @@ class SQLJobBoard(JobBoard):
             raise NotFound("no job %s on board %r" % (job_uuid, self.name))
         return self._job(row)
 
+    def find(self, prefix: str) -> SQLJob:
+        """The one job whose uuid starts with ``prefix``; NotFound if none or several."""
+        rows = self._run(lambda conn: self._sql.by_prefix(conn, prefix), write=False)
+        if len(rows) != 1:
+            how = "no job" if not rows else "several jobs"
+            raise NotFound("%s on board %r with uuid starting %r" % (how, self.name, prefix))
+        return self._job(rows[0])
+
     def events(self, job: Job | str) -> list[RowMapping]:
         """The job's ``job_events`` rows, oldest first."""
         job_uuid = job if isinstance(job, str) else job.uuid
