@@ -145,7 +145,7 @@ def test_wait_wakes_on_a_post_well_before_the_poll_interval(db_url: str) -> None
     waiting = _other(db_url, poll_interval=5.0)
     poster = _other(db_url)
     try:
-        with pytest.raises(NotFound, match="within 0.2 seconds"):
+        with pytest.raises(NotFound, match=r"within 0\.2 seconds"):
             waiting.wait(timeout=0.2)
         woke: list[float] = []
 
@@ -209,7 +209,7 @@ def test_a_fenced_backend_commits_only_while_the_claim_holds(
         assert row["lease_expires_at"] > before["lease_expires_at"]  # each write renews it
         execute(db_url, EXPIRE_ALL)
         other.claim(job, "w2")
-        with pytest.raises(WriteFailed, match="ClaimLost.*write refused"):
+        with pytest.raises(WriteFailed, match=r"ClaimLost.*write refused"):
             backend.write([UpdateFlow(flow.uuid, later(), state="SUCCESS")])
         backend.set_fence(None)
         assert backend.load_flow(flow.uuid).state == "SUSPENDED"
