@@ -139,8 +139,8 @@ class CheckingClaimListener(Listener):
         super().deregister()
 
     def _beat(self) -> None:
-        assert self._heartbeat_every is not None
-        while not self._stop.wait(self._heartbeat_every):
+        every = self._heartbeat_every or 1.0
+        while not self._stop.wait(every):
             try:
                 held = bool(self._board.extend(self._job, self._owner, record=True))
             except (NotFound, JobFailure):

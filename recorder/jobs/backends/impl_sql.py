@@ -17,7 +17,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy.engine import Connection, Engine, RowMapping
@@ -32,6 +31,7 @@ from recorder.exceptions import (
     UnclaimableJob,
 )
 from recorder.jobs.base import Job, JobBoard, JobPriority, check_who
+from recorder.jobs.job import SQLJob
 from recorder.jobs.sql import TRASHED, JobSQL, utcnow
 from recorder.jobs.waiting import Waiter, waiter_for
 from recorder.persistence import db, migrate, urls
@@ -42,56 +42,6 @@ _T = TypeVar("_T")
 DEFAULT_LEASE = 30.0
 DEFAULT_POLL_INTERVAL = 1.0
 _TRANSIENT_ATTEMPTS = 5
-
-
-class SQLJob(Job):
-    """A job on an :class:`SQLJobBoard`; ``state`` and ``last_modified`` are read live."""
-
-    def __init__(self, board: SQLJobBoard, row: RowMapping, backend: Any = None) -> None:
-        book_data = {"uuid": row["book_uuid"], "name": row["book_name"]}
-        super().__init__(
-            board, row["name"], row["uuid"], dict(row["details"] or {}), backend, None, book_data
-        )
-        self._sql_board = board
-        self._created_on: datetime = row["created_at"]
-        self._priority = JobPriority.from_rank(row["priority"])
-        self.flow_uuid: str | None = row["flow_uuid"]
-        self.claims: int = row["claims"]
-        """The claim count when this object was read (or claimed through it)."""
-
-    @property
-    def created_on(self) -> datetime:
-        return self._created_on
-
-    @property
-    def last_modified(self) -> datetime | None:
-        row = self._sql_board.row_of(self.uuid)
-        return None if row is None else row["updated_at"]
-
-    @property
-    def stored_state(self) -> str:
-        """The state stored now: UNCLAIMED, CLAIMED, COMPLETE or TRASHED."""
-        row = self._sql_board.row_of(self.uuid)
-        return TRASHED if row is None else str(row["state"])
-
-    @property
-    def state(self) -> str:
-        stored = self.stored_state
-        return states.COMPLETE if stored == TRASHED else stored
-
-    @property
-    def priority(self) -> JobPriority:
-        return self._priority
-
-    def wait(
-        self,
-        timeout: float | None = None,
-        delay: float = 0.01,
-        delay_multiplier: float = 2.0,
-        max_delay: float = 0.5,
-        sleep_func: Callable[[float], None] = time.sleep,
-    ) -> bool:
-        return super().wait(timeout, delay, delay_multiplier, max_delay, sleep_func)
 
 
 class SQLJobBoard(JobBoard):
