@@ -56,6 +56,24 @@ class JobSQL:
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self.postgres = dialect == "postgresql"
+        # The renewal runs on every state change (and in every fenced write): built once.
+        if self.postgres:
+            until: Any = func.clock_timestamp() + func.make_interval(
+                0, 0, 0, 0, 0, 0, bindparam("lease")
+            )
+        else:
+            until = bindparam("until", type_=UTCDateTime())
+        mine = and_(
+            jobs.c.uuid == bindparam("u"),
+            jobs.c.owner == bindparam("o"),
+            jobs.c.state == states.CLAIMED,
+        )
+        self._extend = {
+            False: update(jobs).where(mine).values(lease_expires_at=until),
+            True: update(jobs)
+            .where(and_(mine, jobs.c.claims == bindparam("t")))
+            .values(lease_expires_at=until),
+        }
 
     # -- time ------------------------------------------------------------------
 
@@ -202,16 +220,24 @@ class JobSQL:
         token: int | None,
         *,
         record: bool = False,
+        relaxed: bool = False,
     ) -> bool:
         """Renew the lease of ``who``'s claim (the one with claim count ``token``).
 
-        One UPDATE; False when the claim is not ``who``'s any more.
+        One UPDATE; False when the claim is not ``who``'s any more. ``relaxed``
+        (a renewal in a transaction of its own): on PostgreSQL the commit does not
+        wait for the WAL flush; a renewal lost in a server crash only makes the
+        lease end sooner, and the claim count still fences the claim.
         """
-        cond = and_(jobs.c.uuid == job_uuid, jobs.c.owner == who, jobs.c.state == states.CLAIMED)
-        if token is not None:
-            cond = and_(cond, jobs.c.claims == token)
-        stmt = update(jobs).where(cond).values(lease_expires_at=self.until(lease))
-        held = conn.execute(stmt).rowcount == 1
+        if relaxed and self.postgres:
+            conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+        params: dict[str, Any] = {"u": job_uuid, "o": who, "t": token}
+        if self.postgres:
+            params["lease"] = float(lease)
+        else:
+            params["until"] = utcnow() + timedelta(seconds=lease)
+        stmt = self._extend[token is not None]
+        held = conn.execute(stmt, params).rowcount == 1
         if held and record:
             self.event(conn, job_uuid, "extended", who, token or 0, details={"lease": lease})
         return held

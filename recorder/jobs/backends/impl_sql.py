@@ -14,6 +14,7 @@ waiters in :mod:`recorder.jobs.waiting`.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -65,6 +66,8 @@ class SQLJobBoard(JobBoard):
         self._sql = JobSQL(self._url.get_backend_name())
         self._tokens: dict[str, int] = {}
         self._tokens_lock = threading.Lock()
+        self._renew_lock = threading.Lock()
+        self._renew_conn: Connection | None = None
         self.entities: list[Any] = []
 
     def __repr__(self) -> str:
@@ -101,6 +104,11 @@ class SQLJobBoard(JobBoard):
         self._waiter = waiter_for(engine.url, listen=self._listen)
 
     def close(self) -> None:
+        with self._renew_lock:
+            conn, self._renew_conn = self._renew_conn, None
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
         engine, self._engine = self._engine, None
         waiter, self._waiter = self._waiter, None
         if waiter is not None:
@@ -298,10 +306,28 @@ class SQLJobBoard(JobBoard):
         """
         lease = self.lease if expiry is None else expiry
         token = self.token(job)
-        return self._run(
-            lambda conn: self._sql.extend(conn, job.uuid, who, lease, token, record=record),
-            write=True,
-        )
+
+        def renew(conn: Connection) -> bool:
+            return self._sql.extend(conn, job.uuid, who, lease, token, record=record, relaxed=True)
+
+        with self._renew_lock:  # one kept connection: no pool checkout per state change
+            try:
+                if self._renew_conn is None:
+                    conn = self.engine.connect()
+                    self._renew_conn = conn.execution_options(**{db.WRITE_OPTION: True})
+                with self._renew_conn.begin():
+                    return renew(self._renew_conn)
+            except DBAPIError:
+                self._drop_renewal()
+        return self._run(renew, write=True)  # a fresh connection, with the retry rule
+
+    def _drop_renewal(self) -> None:
+        conn, self._renew_conn = self._renew_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.invalidate()
+            with contextlib.suppress(Exception):
+                conn.close()
 
     def fence(self, job: Job, who: str) -> Callable[[Connection], None]:
         """A check for a writer's transaction: renews the claim or raises ClaimLost.
