@@ -65,10 +65,10 @@ LITE_EVENT = (
 )
 
 
-def _now_text() -> str:
-    from datetime import datetime, timezone
+def _now_text(later: float = 0.0) -> str:
+    from datetime import datetime, timedelta, timezone
 
-    return datetime.now(timezone.utc).isoformat(" ", "microseconds")
+    return (datetime.now(timezone.utc) + timedelta(seconds=later)).isoformat(" ", "microseconds")
 
 
 def raw_worker(url: str, who: str) -> int:
@@ -86,7 +86,8 @@ def raw_worker(url: str, who: str) -> int:
                 conn.execute("COMMIT")
                 break
             now = _now_text()
-            claims = conn.execute(LITE_CLAIM, (who, now, now, row[0])).fetchone()[0]
+            until = _now_text(30.0)
+            claims = conn.execute(LITE_CLAIM, (who, until, now, row[0])).fetchone()[0]
             conn.execute(LITE_EVENT, (row[0], "claimed", who, now, claims))
             conn.execute("COMMIT")
             conn.execute("BEGIN IMMEDIATE")

@@ -74,6 +74,47 @@ class JobSQL:
             .where(and_(mine, jobs.c.claims == bindparam("t")))
             .values(lease_expires_at=until),
         }
+        # Claims and finishes, once per job: built once too.
+        now: Any = (
+            func.clock_timestamp() if self.postgres else bindparam("now", type_=UTCDateTime())
+        )
+        claimable = or_(
+            jobs.c.state == states.UNCLAIMED,
+            and_(jobs.c.state == states.CLAIMED, jobs.c.lease_expires_at < now),
+        )
+        pick = select(jobs.c.uuid, jobs.c.owner, jobs.c.state).where(claimable)
+        self._pick_one = pick.where(jobs.c.uuid == bindparam("u")).with_for_update()
+        self._pick_next = (
+            pick.order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.uuid)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+        self._take = (
+            update(jobs)
+            .where(jobs.c.uuid == bindparam("u"))
+            .values(
+                state=states.CLAIMED,
+                owner=bindparam("who"),
+                claims=jobs.c.claims + 1,
+                lease_expires_at=until,
+                updated_at=bindparam("at", type_=UTCDateTime()),
+            )
+            .returning(*jobs.c)
+        )
+        release = {
+            "state": bindparam("new_state"),
+            "owner": None,
+            "lease_expires_at": None,
+            "updated_at": bindparam("at", type_=UTCDateTime()),
+        }
+        self._release = {
+            False: update(jobs).where(mine).values(**release).returning(*jobs.c),
+            True: update(jobs)
+            .where(and_(mine, jobs.c.claims == bindparam("t")))
+            .values(**release)
+            .returning(*jobs.c),
+        }
+        self._event = insert(job_events)
 
     # -- time ------------------------------------------------------------------
 
@@ -126,7 +167,7 @@ class JobSQL:
         details: dict[str, Any] | None = None,
     ) -> None:
         conn.execute(
-            insert(job_events),
+            self._event,
             {
                 "job_uuid": job_uuid,
                 "kind": kind,
@@ -176,35 +217,20 @@ class JobSQL:
 
         Runs in the caller's write transaction.
         """
-        pick = select(jobs.c.uuid, jobs.c.owner, jobs.c.state).where(self.claimable())
-        if job_uuid is not None:
-            pick = pick.where(jobs.c.uuid == job_uuid).with_for_update()
+        params: dict[str, Any] = {"u": job_uuid, "who": who}
+        at = utcnow()
+        if self.postgres:
+            params["lease"] = float(lease)
         else:
-            pick = (
-                pick.order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.uuid)
-                .limit(1)
-                .with_for_update(skip_locked=True)
-            )
-        picked = conn.execute(pick).first()
+            params["now"] = at
+            params["until"] = at + timedelta(seconds=lease)
+        pick = self._pick_next if job_uuid is None else self._pick_one
+        picked = conn.execute(pick, params).first()
         if picked is None:
             return None
-        at = utcnow()
-        row = (
-            conn.execute(
-                update(jobs)
-                .where(jobs.c.uuid == picked.uuid)
-                .values(
-                    state=states.CLAIMED,
-                    owner=who,
-                    claims=jobs.c.claims + 1,
-                    lease_expires_at=self.until(lease),
-                    updated_at=at,
-                )
-                .returning(*jobs.c)
-            )
-            .mappings()
-            .one()
-        )
+        params["u"] = picked.uuid
+        params["at"] = at
+        row = conn.execute(self._take, params).mappings().one()
         previous = picked.owner if picked.state == states.CLAIMED else None
         if previous is not None:
             self.event(conn, picked.uuid, "lost", previous, row["claims"] - 1, at, {"to": who})
@@ -251,20 +277,9 @@ class JobSQL:
             "abandoned": states.UNCLAIMED,
             "trashed": TRASHED,
         }[kind]
-        cond = and_(jobs.c.uuid == job_uuid, jobs.c.owner == who, jobs.c.state == states.CLAIMED)
-        if token is not None:
-            cond = and_(cond, jobs.c.claims == token)
         at = utcnow()
-        row = (
-            conn.execute(
-                update(jobs)
-                .where(cond)
-                .values(state=new_state, owner=None, lease_expires_at=None, updated_at=at)
-                .returning(*jobs.c)
-            )
-            .mappings()
-            .first()
-        )
+        params = {"u": job_uuid, "o": who, "t": token, "new_state": new_state, "at": at}
+        row = conn.execute(self._release[token is not None], params).mappings().first()
         if row is not None:
             self.event(conn, job_uuid, kind, who, row["claims"], at)
             if kind == "abandoned":

@@ -126,6 +126,15 @@ def test_sigterm_abandons_and_another_worker_finishes(db_url: str, tmp_path: Pat
     backend = connect(db_url)
     assert backend.load_flow(job.flow_uuid).state == states.SUCCESS
     backend.close()
+    # show and timeline name the worker that ran each run of the flow.
+    second = done.stdout.split()[1]
+    for command in ("show", "timeline"):
+        lines = _cli(db_url, command, job.flow_uuid).output.splitlines()
+        runs = [line for line in lines if line.startswith("  run ")]
+        assert len(runs) == 2, lines
+        assert "SUSPENDED  by " + first.owner in runs[0] and "SUCCESS  by " + second in runs[1]
+    as_json = json.loads(_cli(db_url, "timeline", job.flow_uuid, "--format", "json").output)
+    assert [run["worker"] for run in as_json["runs"]] == [first.owner, second]
 
 
 def _conductor(url: str, **kwargs: Any) -> Any:
