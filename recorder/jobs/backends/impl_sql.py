@@ -14,7 +14,6 @@ waiters in :mod:`recorder.jobs.waiting`.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +31,7 @@ from recorder.exceptions import (
     UnclaimableJob,
 )
 from recorder.jobs.base import Job, JobBoard, JobPriority, check_who
+from recorder.jobs.connections import KeptConnection
 from recorder.jobs.job import SQLJob
 from recorder.jobs.sql import TRASHED, JobSQL, utcnow
 from recorder.jobs.waiting import Waiter, waiter_for
@@ -66,8 +66,10 @@ class SQLJobBoard(JobBoard):
         self._sql = JobSQL(self._url.get_backend_name())
         self._tokens: dict[str, int] = {}
         self._tokens_lock = threading.Lock()
-        self._renew_lock = threading.Lock()
-        self._renew_conn: Connection | None = None
+        self._kept = {
+            False: KeptConnection(lambda: self.engine, write=False),
+            True: KeptConnection(lambda: self.engine, write=True),
+        }
         self.entities: list[Any] = []
 
     def __repr__(self) -> str:
@@ -104,11 +106,8 @@ class SQLJobBoard(JobBoard):
         self._waiter = waiter_for(engine.url, listen=self._listen)
 
     def close(self) -> None:
-        with self._renew_lock:
-            conn, self._renew_conn = self._renew_conn, None
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
+        for kept in self._kept.values():
+            kept.close()
         engine, self._engine = self._engine, None
         waiter, self._waiter = self._waiter, None
         if waiter is not None:
@@ -134,11 +133,7 @@ class SQLJobBoard(JobBoard):
         delay = 0.01
         for attempt in range(_TRANSIENT_ATTEMPTS):
             try:
-                with self.engine.connect() as conn:
-                    if write:
-                        conn = conn.execution_options(**{db.WRITE_OPTION: True})
-                    with conn.begin():
-                        return work(conn)
+                return self._kept[write].run(work)
             except DBAPIError as exc:
                 if not db.is_transient(exc) or attempt == _TRANSIENT_ATTEMPTS - 1:
                     raise JobFailure(
@@ -310,24 +305,7 @@ class SQLJobBoard(JobBoard):
         def renew(conn: Connection) -> bool:
             return self._sql.extend(conn, job.uuid, who, lease, token, record=record, relaxed=True)
 
-        with self._renew_lock:  # one kept connection: no pool checkout per state change
-            try:
-                if self._renew_conn is None:
-                    conn = self.engine.connect()
-                    self._renew_conn = conn.execution_options(**{db.WRITE_OPTION: True})
-                with self._renew_conn.begin():
-                    return renew(self._renew_conn)
-            except DBAPIError:
-                self._drop_renewal()
-        return self._run(renew, write=True)  # a fresh connection, with the retry rule
-
-    def _drop_renewal(self) -> None:
-        conn, self._renew_conn = self._renew_conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                conn.invalidate()
-            with contextlib.suppress(Exception):
-                conn.close()
+        return self._run(renew, write=True)
 
     def fence(self, job: Job, who: str) -> Callable[[Connection], None]:
         """A check for a writer's transaction: renews the claim or raises ClaimLost.
