@@ -29,9 +29,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from scratch import PG_ADMIN, scratch_pg  # noqa: E402
+from scratch import PG_ADMIN, scratch_pg
 
-from recorder.persistence import migrate  # noqa: E402
+from recorder.persistence import migrate
 
 PG_CLAIM = (
     "WITH picked AS (SELECT uuid FROM jobs WHERE state = 'UNCLAIMED' OR (state = 'CLAIMED' "

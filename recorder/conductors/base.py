@@ -68,6 +68,8 @@ class Conductor:
         self._dead.set()
         self.notifier = Notifier()
         self.outcomes: dict[str, int] = {}
+        self._job_engine: Any = None
+        self._owns_job_engine = True
         self._outcomes_lock = threading.Lock()
 
     @property
@@ -79,9 +81,24 @@ class Conductor:
         return not self._dead.is_set()
 
     def connect(self) -> None:
+        """Connect the board, and open the database the flows are run on once: each
+        job gets a backend of its own (its write fence) on that one engine."""
+        from recorder.persistence import connect, db
+
         self._board.connect()
+        source = self._persistence
+        if isinstance(source, str):
+            if self._job_engine is None:
+                self._job_engine = db.create_db_engine(source)
+            connect(self._job_engine).close()  # the schema is checked once, here
+        elif source is not None and hasattr(source, "engine"):
+            self._job_engine = source.engine  # an SQLBackend: its pool, our own writers
+            self._owns_job_engine = False
 
     def close(self) -> None:
+        engine, self._job_engine = self._job_engine, None
+        if engine is not None and self._owns_job_engine:
+            engine.dispose()
         self._board.close()
 
     def stop(self) -> None:
@@ -97,12 +114,11 @@ class Conductor:
     def _open_backend(self) -> Any:
         from recorder.persistence import connect
 
-        source = self._persistence
-        if source is None:
-            source = self._board.engine
-        elif hasattr(source, "engine") and not isinstance(source, str):
-            source = source.engine  # an SQLBackend: its pool, a backend (fence) of our own
-        return connect(source, mode=self._mode)
+        if self._job_engine is not None:
+            return connect(self._job_engine, mode=self._mode, check_schema=False)
+        if self._persistence is None:
+            return connect(self._board.engine, mode=self._mode, check_schema=False)
+        return connect(self._persistence, mode=self._mode)  # a URL, not connected first
 
     def _claim_next(self) -> Any:
         if hasattr(self._board, "claim_next"):
