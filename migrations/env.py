@@ -11,7 +11,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from recorder.persistence import db, urls
+from recorder.persistence import (
+    db,
+    jobs_schema,  # noqa: F401  (adds the job tables to metadata)
+    urls,
+)
 from recorder.persistence.coexist import VERSION_TABLE
 from recorder.persistence.schema import metadata
 

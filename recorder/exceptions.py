@@ -39,6 +39,9 @@ The tree::
     │   └── NoSuchRun (IndexError)            a run number a timeline does not have
     ├── DisallowedAccess                      an atom's result asked for in a state without one
     ├── WrappedFailure                        several failures at once
+    ├── JobFailure                            a job board operation failed (not the owner, ...)
+    │   ├── UnclaimableJob                    the job is claimed by a live owner, or gone
+    │   └── ClaimLost                         a worker's claim is no longer its own
     ├── StorageError                          the recording path failed
     │   ├── DatabaseUnavailable               cannot connect / connection lost for good
     │   ├── SchemaMismatch                    schema older or newer than this code
@@ -225,6 +228,18 @@ class NotFound(RecorderError, KeyError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class JobFailure(RecorderError):
+    """A job board operation could not be done (TaskFlow's ``JobFailure``)."""
+
+
+class UnclaimableJob(JobFailure):
+    """A claim was refused: another owner's lease is live, or the job is done."""
+
+
+class ClaimLost(JobFailure):
+    """The claim a worker holds was taken over or dropped; its writes are refused."""
 
 
 class NoSuchRun(NotFound, IndexError):

@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from recorder import __version__
-from recorder.cli import db, demo, export, inspect, resume, verify
+from recorder.cli import db, demo, export, inspect, jobs, resume, verify, worker
 from recorder.cli.common import ERROR_EXIT
 from recorder.cli.options import db_option
 from recorder.exceptions import RecorderError
@@ -70,6 +70,8 @@ COMMANDS: tuple[click.Command, ...] = (
     inspect.stats,
     verify.verify,
     resume.resume,
+    jobs.jobs_group,
+    worker.worker,
     demo.demo,
     export.export_group,
 )

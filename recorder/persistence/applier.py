@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Engine
@@ -73,6 +74,9 @@ class Applier:
         self._retry_for = retry_for
         self._conn: Connection | None = None
         self.stats = WriterStats()
+        self.fence: Callable[[Connection], None] | None = None
+        """Run first in every write transaction; raising refuses the write (a job
+        claim that was lost, see ``SQLBackend.set_fence``)."""
 
     def apply(
         self, groups: list[list[Prepared]], *, stop_at_failure: bool = False
@@ -117,6 +121,8 @@ class Applier:
         ops = [op for group in groups for op in group]
         try:
             with conn.begin():
+                if self.fence is not None:
+                    self.fence(conn)
                 self.stats.statements += self._statements.execute(conn, ops)
         except Exception as exc:
             if db.is_transient(exc) or len(groups) == 1:
@@ -133,6 +139,8 @@ class Applier:
         errors: list[WriteFailed | None] = []
         sunk: WriteFailed | None = None
         with conn.begin():
+            if self.fence is not None:
+                self.fence(conn)
             for group in groups:
                 if sunk is not None:
                     errors.append(sunk)

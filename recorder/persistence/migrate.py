@@ -26,7 +26,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from recorder.exceptions import InstallationError, InvalidArgument, SchemaMismatch
-from recorder.persistence import coexist, db, urls
+from recorder.persistence import (
+    coexist,
+    db,
+    jobs_schema,  # noqa: F401  (adds the job tables to metadata)
+    urls,
+)
 from recorder.persistence.guards import append_only_problems
 from recorder.persistence.schema import metadata
 

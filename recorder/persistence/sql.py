@@ -138,6 +138,17 @@ class SQLBackend:
     ) -> None:
         self.close()
 
+    def set_fence(self, fence: Callable[[Connection], None] | None) -> None:
+        """Run ``fence(conn)`` first in each write transaction (None: no fence).
+
+        When it raises, nothing of that write commits and the write fails with
+        WriteFailed naming why; a job worker fences its flow's writes with its
+        claim this way (``SQLJobBoard.fence``), so a worker whose claim was
+        lost cannot commit state for that flow any more.
+        """
+        self.flush()
+        self._applier.fence = fence
+
     @property
     def stats(self) -> WriterStats:
         """Counters of the write path (ops, commits, statements, retries, failures)."""

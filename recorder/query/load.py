@@ -25,6 +25,7 @@ from recorder.query.model import JSON, SOURCES, Timeline
 from recorder.query.reads import atom_names, atoms_of, stored_failures, timeline_rows
 from recorder.query.records import FlowRecord
 from recorder.query.timeline import build_timeline
+from recorder.query.workers import claims_of_flow, with_workers
 
 
 def load_timeline(
@@ -68,6 +69,7 @@ def load_report(
         )
         if timeline.state is None:
             timeline = replace(timeline, state=flow.state)
+        timeline = with_workers(timeline, claims_of_flow(conn, flow.uuid))
         episodes = failures_from_transitions(rows)
     else:
         timeline = timeline_from_meta(flow, atoms_of(conn, flow.uuid), now=now)

@@ -213,19 +213,24 @@ class RunSegment:
     started_at: datetime
     ended_at: datetime | None
     end_state: str | None
+    worker: str | None = None
+    """The job worker that ran it (``recorder worker``'s owner name), when one did."""
 
     @property
     def duration(self) -> float | None:
         return seconds(self.started_at, self.ended_at)
 
     def to_json(self) -> JSON:
-        return {
+        data: JSON = {
             "run": self.number,
             "started_at": iso(self.started_at),
             "ended_at": iso(self.ended_at),
             "duration_s": self.duration,
             "end_state": self.end_state,
         }
+        if self.worker is not None:
+            data["worker"] = self.worker
+        return data
 
 
 @dataclass(frozen=True)

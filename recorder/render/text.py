@@ -161,15 +161,16 @@ def header_lines(report: FlowReport) -> list[str]:
             took,
         )
     )
-    if len(t.runs) > 1:
+    if len(t.runs) > 1 or any(run.worker for run in t.runs):
         for run in t.runs:
             lines.append(
-                "  run %d: %s  %s  %s"
+                "  run %d: %s  %s  %s%s"
                 % (
                     run.number,
                     fmt_time(run.started_at, with_ms=True),
                     fmt_duration(run.duration),
                     run.end_state or "running",
+                    "  by " + run.worker if run.worker else "",
                 )
             )
     if t.source == SOURCE_META:

@@ -18,7 +18,7 @@ from recorder.cli import main
 from recorder.persistence import connect, migrate, urls
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-HEAD = "0006_coexist"
+HEAD = migrate.head_revision()  # 0006_coexist, then the job tables
 
 with warnings.catch_warnings():  # oslo_utils.eventletutils warns on import (TaskFlow's)
     warnings.filterwarnings("ignore", category=DeprecationWarning)

@@ -17,8 +17,8 @@ from recorder.persistence import connect, migrate, urls
 from recorder.persistence.ops import UpdateFlow
 from tests.persistence.helpers import Flow, later
 
-TABLES = {"recorder_logbooks", "flow_details", "atom_details", "transitions"}
-HEAD = "0006_coexist"
+TABLES = {"recorder_logbooks", "flow_details", "atom_details", "transitions", "jobs", "job_events"}
+HEAD = "0007_jobs"
 VIEWS = {"atom_attempts", "flow_runs"}
 
 
@@ -33,7 +33,15 @@ def _names(url: str) -> tuple[set[str], set[str]]:
 
 def test_the_chain_is_linear_with_one_head() -> None:
     assert migrate.head_revision() == HEAD
-    assert migrate.known_revisions() == ["0001", "0002", "0003", "0004", "0005", "0006_coexist"]
+    assert migrate.known_revisions() == [
+        "0001",
+        "0002",
+        "0003",
+        "0004",
+        "0005",
+        "0006_coexist",
+        HEAD,
+    ]
 
 
 def test_upgrade_downgrade_upgrade(empty_db_url: str) -> None:
@@ -83,7 +91,7 @@ def test_connect_refuses_older_and_newer_schemas(empty_db_url: str) -> None:
     migrate.upgrade(empty_db_url, "0002")
     with pytest.raises(
         SchemaMismatch,
-        match=r"revision 0002, this recorder needs 0006_coexist: run `recorder db upgrade",
+        match=r"revision 0002, this recorder needs 0007_jobs: run `recorder db upgrade",
     ) as older:
         connect(empty_db_url)
     assert (older.value.current, older.value.expected) == ("0002", migrate.head_revision())
@@ -120,22 +128,22 @@ def _run(args: list[str], env: dict[str, str] | None = None) -> Any:
 
 def test_cli_db_commands(empty_db_url: str) -> None:
     result = _run(["--db", empty_db_url, "db", "current"])
-    assert result.exit_code == 0 and result.output.startswith("none (head 0006_coexist")
+    assert result.exit_code == 0 and result.output.startswith("none (head %s" % HEAD)
     result = _run(["--db", empty_db_url, "db", "check"])
     assert result.exit_code == 1
     assert result.output.count("\n") == 1 and "recorder db upgrade" in result.output
     assert "Traceback" not in result.output
     result = _run(["db", "upgrade", "--db", empty_db_url])  # the form the hints print
-    assert result.exit_code == 0 and "upgraded from none to 0006_coexist" in result.output
+    assert result.exit_code == 0 and "upgraded from none to %s" % HEAD in result.output
     assert _run(["--db", empty_db_url, "db", "upgrade"]).output.endswith(
-        "already at revision 0006_coexist\n"
+        "already at revision %s\n" % HEAD
     )
     result = _run(["--db", empty_db_url, "db", "check"])
     assert result.exit_code == 0 and result.output.startswith("no drift")
     result = _run(["--db", empty_db_url, "db", "downgrade", "0001"])
-    assert result.exit_code == 0 and "downgraded from 0006_coexist to 0001" in result.output
+    assert result.exit_code == 0 and "downgraded from %s to 0001" % HEAD in result.output
     result = _run(["db", "current"], env={urls.ENV_VAR: empty_db_url})
-    assert result.output.startswith("0001 (head 0006_coexist: run `recorder db upgrade`)")
+    assert result.output.startswith("0001 (head %s: run `recorder db upgrade`)" % HEAD)
     result = _run(["--db", empty_db_url, "db", "downgrade", "nope"])
     assert result.exit_code == 1 and "Can't locate revision" in result.output
     result = _run(["--db", "postgresql://u:pw@127.0.0.1:1/x", "db", "upgrade"])

@@ -76,7 +76,7 @@ def test_wheel_installs_and_migrates(tmp_path: Path) -> None:
     out = _run(
         venv / "bin" / "recorder", "db", "upgrade", "--db", "sqlite:///%s" % database, cwd=tmp_path
     )
-    assert "upgraded from none to 0006_coexist" in out
+    assert "upgraded from none to 0007_jobs" in out
     out = _run(
         venv / "bin" / "recorder", "--db", "sqlite:///%s" % database, "db", "check", cwd=tmp_path
     )

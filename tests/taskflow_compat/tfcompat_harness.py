@@ -66,8 +66,9 @@ IN_SCOPE = [
     "patterns/test_linear_flow.py",
     "patterns/test_unordered_flow.py",
 ]
-# Copied but not collected: the connection-API mixin (run by test_persistence_backends.py).
-SUPPORT_FILES = ["persistence/base.py"]
+# Copied but not collected: the connection-API mixin (run by test_persistence_backends.py)
+# and the job-board mixin (run on recorder's SQL board by test_jobboards.py).
+SUPPORT_FILES = ["persistence/base.py", "jobs/base.py"]
 
 # Classes of test_persistence_backends.py (the mixin on each recorder backend).
 PERSISTENCE_CLASSES = ("MemoryConnectionTest", "SqliteConnectionTest", "PostgresConnectionTest")
@@ -76,6 +77,7 @@ PERSISTENCE_CLASSES = ("MemoryConnectionTest", "SqliteConnectionTest", "Postgres
 OUT_OF_SCOPE_CLASSES = {
     "WorkerBasedEngineTest": "worker-based engines",
     "ParallelEngineWithEventletTest": "eventlet",
+    # Its ZooKeeper set-up; test_jobboards.py runs its tests on recorder's SQL board.
     "TestClaimListener": "job boards on ZooKeeper",
 }
 
@@ -84,8 +86,10 @@ OUT_OF_SCOPE_MODULES = (
     "taskflow.engines.action_engine.executor",  # action-engine internals (used by eventlet tests)
     "taskflow.types.graph",  # taskflow.types internals
     "taskflow.engines.worker_based",
-    "taskflow.jobs",
-    "taskflow.listeners.claims",
+    "taskflow.jobs",  # TaskFlow's ZooKeeper/Redis/etcd boards (recorder's SQL board is
+    # recorder.jobs; test_jobboards.py runs the board tests on it)
+    "taskflow.persistence.backends.impl_dir",  # directory persistence (the job mixin's
+    # test_posting_with_book gets recorder's SQL persistence instead, in test_jobboards.py)
     "taskflow.utils.eventlet_utils",
     "taskflow.utils.kazoo_utils",
     "taskflow.utils.redis_utils",
@@ -224,7 +228,7 @@ def build(dest: Path = BUILD) -> None:
     src = taskflow_root()
     for pkg, root in ((COMPAT_PKG, "recorder"), (REFERENCE_PKG, "taskflow")):
         base = dest / pkg
-        for init in ("", "helpers", "unit", "unit/patterns", "unit/persistence"):
+        for init in ("", "helpers", "unit", "unit/patterns", "unit/persistence", "unit/jobs"):
             _write(base / init / "__init__.py", "")
         _write(base / "helpers" / "out_of_scope.py", _OUT_OF_SCOPE_PY)
         for rel, name in _HELPER_SOURCES.items():
