@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from recorder import __version__
-from recorder.cli import db, demo, inspect, resume, verify
+from recorder.cli import compare, db, demo, inspect, resume, serve, verify
 from recorder.cli.common import ERROR_EXIT
 from recorder.cli.options import db_option
 from recorder.exceptions import RecorderError
@@ -68,9 +68,11 @@ COMMANDS: tuple[click.Command, ...] = (
     inspect.show,
     inspect.timeline,
     inspect.stats,
+    compare.compare,
     verify.verify,
     resume.resume,
     demo.demo,
+    serve.serve,
 )
 
 for _command in COMMANDS:

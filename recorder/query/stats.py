@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -117,6 +118,7 @@ def atom_stats(
     since: datetime | None = None,
     until: datetime | None = None,
     exact: bool = False,
+    flows: Any = None,
 ) -> list[AtomStats]:
     """Statistics per atom name (filtered by a name or ``*``/``?`` pattern and a time window).
 

@@ -219,6 +219,26 @@ LEGEND = (
 )
 
 
+def gantt_sections(report: FlowReport) -> str:
+    """The page's body below the title: facts, legend, chart, critical path, failures,
+    notes and the chart's data block (``recorder serve`` puts it in its flow page)."""
+    t = report.timeline
+    return "\n".join(
+        [
+            _facts(report),
+            LEGEND,
+            '<div id="chart"><noscript>The chart needs JavaScript; the facts below do not.'
+            "</noscript></div>",
+            '<div id="tip" role="tooltip"></div>',
+            _path_section(report.critical_path),
+            _failures_section(report),
+            _notes_section(t),
+            '<script type="application/json" id="gantt-data">%s</script>'
+            % _json_block(view_model(t, report.critical_path)),
+        ]
+    )
+
+
 def gantt_html(report: FlowReport) -> str:
     """The whole page as one string (write it with UTF-8)."""
     t = report.timeline
@@ -243,16 +263,7 @@ def gantt_html(report: FlowReport) -> str:
             "<body>",
             "<h1>%s</h1>" % html.escape(t.flow_name),
             '<p class="sub">%s</p>' % html.escape(t.flow_uuid),
-            _facts(report),
-            LEGEND,
-            '<div id="chart"><noscript>The chart needs JavaScript; the facts below do not.'
-            "</noscript></div>",
-            '<div id="tip" role="tooltip"></div>',
-            _path_section(report.critical_path),
-            _failures_section(report),
-            _notes_section(t),
-            '<script type="application/json" id="gantt-data">%s</script>'
-            % _json_block(view_model(t, report.critical_path)),
+            gantt_sections(report),
             "<script>%s</script>" % script,
             "</body>",
             "</html>",
