@@ -105,7 +105,12 @@ def view_model(timeline: Timeline, path: CriticalPath | None) -> dict[str, Any]:
             {"name": atom.name, "kind": atom.kind, "state": atom.state, "attempts": attempts}
         )
     runs = [
-        {"number": r.number, "start": _offset(r.started_at, origin), "end_state": r.end_state}
+        {
+            "number": r.number,
+            "start": _offset(r.started_at, origin),
+            "end": _offset(r.ended_at, origin),
+            "end_state": r.end_state,
+        }
         for r in timeline.runs
     ]
     return {"flow": timeline.flow_name, "span": span or 0.0, "runs": runs, "atoms": atoms}

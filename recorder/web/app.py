@@ -106,6 +106,7 @@ def create_app(url: str, *, allowed_hosts: Sequence[str] = ("*",), poll: float =
         Route("/api/names/{name}", api.name),
         Route("/api/stats", api.stats),
         Route("/assets/{file}", assets.asset, name="asset"),
+        Route("/favicon.ico", assets.no_icon),
     ]
     app = Starlette(
         routes=routes,

@@ -36,3 +36,8 @@ def asset(request: Request) -> Response:
     body = read_asset(name)
     media = FILES[name][1] + "; charset=utf-8"
     return Response(body, media_type=media, headers={"cache-control": "max-age=300"})
+
+
+def no_icon(_request: Request) -> Response:
+    """Browsers ask for /favicon.ico on their own: answer "nothing" instead of a 404."""
+    return Response(status_code=204)
