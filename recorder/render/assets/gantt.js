@@ -51,7 +51,7 @@
   if (!busy.length) { busy.push([0, span]); }
   var busyTotal = busy.reduce(function (acc, b) { return acc + (b[1] - b[0]); }, 0) || span;
   var threshold = Math.max(0.5, 0.25 * busyTotal);
-  var gapU = 0.04 * busyTotal;
+  var gapU = 0.12 * busyTotal;
   var segs = [], u = 0, cursor = 0, gaps = 0;
   function addSeg(t0, t1, gap) {
     var len = gap ? gapU : t1 - t0;
@@ -144,16 +144,23 @@
 
     // Ticks inside the busy segments in view; labels never overlap nor cross the edge.
     var axis = el("g", { "class": "axis", "clip-path": "url(#head-clip)" }, head);
-    var step = niceStep(vspan), lastEnd = -1, ticks = [];
+    // After a collapsed gap, ticks count from the segment's start ("@+3h00m", then
+    // "+20.0ms", ...): offsets from the flow's start would all read "+3h00m".
+    var step = niceStep(vspan), lastEnd = -1, ticks = [], origin = 0, afterGap = false;
     segs.forEach(function (s) {
-      if (s.gap || s.u1 < view[0] || s.u0 > view[1]) { return; }
-      var first = Math.ceil(s.t0 / step - 1e-9) * step;
-      for (var t = first; t <= s.t1 + 1e-12; t += step) { ticks.push(t); }
+      if (s.gap) { afterGap = true; return; }
+      if (afterGap) { origin = s.t0; afterGap = false; }
+      if (s.u1 < view[0] || s.u0 > view[1]) { return; }
+      var first = origin + Math.ceil((s.t0 - origin) / step - 1e-9) * step;
+      for (var t = first; t <= s.t1 + 1e-12; t += step) {
+        ticks.push({ t: t, text: origin > 0 && t - origin < step / 2 ? "@+" + dur(t)
+                                 : "+" + dur(t - origin) });
+      }
     });
-    ticks.forEach(function (t) {
-      var px = x(t);
+    ticks.forEach(function (tick) {
+      var px = x(tick.t);
       if (px < LABEL - 0.5 || px > LABEL + width + 0.5) { return; }
-      var text = "+" + dur(t), w = text.length * CHAR * 0.92;
+      var text = tick.text, w = text.length * CHAR * 0.92;
       var anchorEnd = px + 2 + w > full - 2;
       var left = anchorEnd ? px - 2 - w : px + 2;
       if (left < lastEnd + 6) { return; }
@@ -175,11 +182,14 @@
       if (runs.length > 1) {
         var r = lane.run;
         var title = el("text", { "class": "lane", x: 6, y: y + ROW / 2 + 5 }, rowsG);
-        title.textContent = "run " + r.number + (r.number > 1 ? " (resumed)" : "") + " \u00b7 +" +
-          dur(r.start) + (r.end_state ? " \u2192 " + r.end_state : "");
-        el("rect", { "class": "lanebar", x: x(r.start), y: y + ROW / 2 - 1,
-                     width: Math.max(2, x(r.end === null ? span : r.end) - x(r.start)),
+        title.textContent = "run " + r.number + (r.number > 1 ? " (resumed)" : "");
+        var r0 = x(r.start), r1 = x(r.end === null ? span : r.end);
+        el("rect", { "class": "lanebar", x: r0, y: y + ROW - 4, width: Math.max(2, r1 - r0),
                      height: 2 }, plot);
+        var about = el("text", { "class": "lanenote", x: Math.max(r0, LABEL) + 2,
+                                 y: y + ROW / 2 + 3 }, plot);
+        about.textContent = "+" + dur(r.start) + " \u2192 " + (r.end_state || "running") +
+          (r.end !== null ? " (" + dur(r.end - r.start) + ")" : "");
         y += ROW;
       }
       lane.rows.forEach(function (row) {
@@ -215,10 +225,11 @@
       el("rect", { x: x0, y: 0, width: Math.max(1, x1 - x0), height: height }, g);
       el("title", {}, g).textContent = "idle " + dur(s.t1 - s.t0) + " (collapsed)";
       var label = el("text", { x: (x0 + x1) / 2, y: 14, "text-anchor": "middle" }, g);
-      label.textContent = x1 - x0 > 60 ? "idle " + dur(s.t1 - s.t0) : "\u22ef";
+      var idle = "idle " + dur(s.t1 - s.t0);
+      label.textContent = x1 - x0 > idle.length * CHAR * 0.85 + 6 ? idle : "idle";
       var hl = el("text", { "class": "gaplabel", x: (x0 + x1) / 2, y: AXIS - 12,
                             "text-anchor": "middle" }, axis);
-      hl.textContent = "\u2016";
+      hl.textContent = x1 - x0 > idle.length * CHAR * 0.85 + 6 ? "\u2016" : dur(s.t1 - s.t0);
     });
     runs.forEach(function (run, i) {
       if (i === 0) { return; }
