@@ -124,8 +124,12 @@ def atom_stats(
 
     The window applies to transition times: an attempt counts when it started
     (entered RUNNING) inside it. ``exact``: ``name`` is a name, not a pattern.
+    ``flows``: only attempts of these flows (a SELECT of flow uuids, e.g.
+    :func:`recorder.query.history.runs_of`).
     """
-    stmt = attempts_query(conn.dialect.name, name=name, since=since, until=until, exact=exact)
+    stmt = attempts_query(
+        conn.dialect.name, name=name, since=since, until=until, exact=exact, flows=flows
+    )
     acc: dict[str, _Acc] = {}
     for row in conn.execute(stmt):
         item = acc.get(row.name)
