@@ -10,8 +10,8 @@ RUNNING. Against another run the baseline is that run's own numbers (p50 = p95 =
 its duration); against the history it is :class:`~recorder.query.stats.AtomStats`
 of earlier runs of the same flow name (per attempt durations, attempts per run).
 An atom is *slower* when its duration is above the baseline's p95 by more than
-:data:`SLACK` (so microsecond noise is not news), and *newly failing* when it
-failed here and never in the baseline.
+:data:`SLACK` and :data:`MIN_SLOWER_S` (so microsecond noise is not news), and
+*newly failing* when it failed here and never in a baseline that ran it.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ class AtomDelta:
 
     @property
     def newly_failing(self) -> bool:
-        return self.failures > 0 and (self.baseline is None or self.baseline.failures == 0)
+        """Failed here, never in a baseline that ran it (no baseline: "new", not news)."""
+        return self.failures > 0 and self.baseline is not None and self.baseline.failures == 0
 
     @property
     def more_attempts(self) -> bool:
@@ -78,10 +79,10 @@ class AtomDelta:
     @property
     def verdict(self) -> str:
         """One word for the table: the most important change first."""
-        if self.newly_failing:
-            return "newly fails"
         if self.baseline is None:
             return "new"
+        if self.newly_failing:
+            return "newly fails"
         if self.slower:
             return "slower"
         if self.more_attempts:

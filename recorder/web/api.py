@@ -33,8 +33,7 @@ JSON_TYPE = "application/json"
 
 
 def reader_of(request: Request) -> Reader:
-    reader = request.app.state.reader
-    assert isinstance(reader, Reader)
+    reader: Reader = request.app.state.reader
     return reader
 
 

@@ -68,8 +68,8 @@ def status_of(exc: RecorderError) -> int:
 
 
 async def _recorder_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RecorderError)
-    status = status_of(exc)
+    """Registered for RecorderError only: a 4xx/5xx page (or JSON) with its one line."""
+    status = status_of(exc) if isinstance(exc, RecorderError) else 500
     if request.url.path.startswith("/api/"):
         return api.error(str(exc), status)
     return pages.error_page(request, str(exc), status)
