@@ -31,7 +31,7 @@ def compare(ctx: click.Context, flow_a: str, flow_b: str | None, runs: int, as_j
 
     \b
     Examples:
-      recorder compare order-fulfilment            # the latest run against earlier ones
+      recorder compare order-fulfilment --runs 50
       recorder compare 3f2a 9c1d
       recorder compare order-fulfilment --json
     """

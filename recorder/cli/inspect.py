@@ -58,6 +58,7 @@ def flows(
       recorder flows --name 'order-*' --state REVERTED --since 7d
       recorder flows --json --limit 100
     """
+    from recorder.query.history import flow_durations
     from recorder.query.reads import list_flows
     from recorder.query.records import FlowCursor
     from recorder.render import tabular, text
@@ -74,13 +75,14 @@ def flows(
             limit=limit,
             after=cursor,
         )
+        took = flow_durations(conn, page.items)
     if as_json:
-        click.echo(tabular.flows_json(page.items, page.next))
+        click.echo(tabular.flows_json(page.items, page.next, took))
         return
     if not page.items:
         click.echo("no flows recorded%s" % (" that match" if name or states or since else ""))
         return
-    say(text.flows_table(page.items))
+    say(text.flows_table(page.items, took))
     if page.next is not None:
         click.echo("more: recorder flows --after %s" % page.next.encode())
 

@@ -60,7 +60,7 @@ def serve(ctx: click.Context, host: str, port: int, poll: float) -> None:
     Examples:
       recorder serve
       recorder --db postgresql://127.0.0.1/recorder serve --port 8000
-      curl -s http://127.0.0.1:8150/api/flows?state=REVERTED
+      recorder serve --port 0 --poll 10
     """
     try:
         import uvicorn

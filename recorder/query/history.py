@@ -8,11 +8,14 @@ restricted to those flows (:func:`recorder.query.stats.atom_stats` with ``flows=
 
 A run's duration here is the flow's own: from its first flow event (entering
 RUNNING) to its last recorded one (SUCCESS, REVERTED, ...), the same span as
-``took`` in ``recorder timeline``. A resumed flow's downtime is inside it.
+``took`` in ``recorder timeline`` and TOOK in ``recorder flows``
+(:func:`flow_durations`). A resumed flow's downtime is inside it. A flow
+without a transitions trail falls back to its rows' creation to last update.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +26,7 @@ from recorder import states
 from recorder.persistence.schema import flow_details, transitions
 from recorder.query.compare import Comparison, compare_history
 from recorder.query.model import JSON, Timeline, iso, seconds
+from recorder.query.records import FlowRecord
 from recorder.query.stats import AtomStats, atom_stats
 
 HISTORY_FORMAT = "recorder.history/1"
@@ -54,7 +58,7 @@ class RunPoint:
 
     @property
     def finished(self) -> bool:
-        return self.state not in (None, states.RUNNING, states.PENDING, states.RESUMING)
+        return _finished(self.state)
 
     @property
     def duration(self) -> float | None:
@@ -86,6 +90,31 @@ def run_points(conn: Connection, name: str, *, limit: int = DEFAULT_RUNS) -> lis
         .order_by(f.created_at, f.uuid)
     )
     return [RunPoint(*row) for row in conn.execute(stmt)]
+
+
+def _finished(state: str | None) -> bool:
+    return state not in (None, states.RUNNING, states.PENDING, states.RESUMING)
+
+
+def flow_durations(conn: Connection, flows: Sequence[FlowRecord]) -> dict[str, float | None]:
+    """TOOK of each flow (by uuid): first to last flow event; None while it runs.
+
+    One statement for the page: the flows' flow events through ``(flow_uuid, seq)``.
+    """
+    if not flows:
+        return {}
+    t = transitions.c
+    stmt = (
+        select(t.flow_uuid, func.min(t.at), func.max(t.at))
+        .where(t.flow_uuid.in_([f.uuid for f in flows]), t.kind == states.KIND_FLOW)
+        .group_by(t.flow_uuid)
+    )
+    spans = {uuid: (start, end) for uuid, start, end in conn.execute(stmt)}
+    took: dict[str, float | None] = {}
+    for f in flows:
+        start, end = spans.get(f.uuid, (f.created_at, f.updated_at))
+        took[f.uuid] = seconds(start, end) if _finished(f.state) else None
+    return took
 
 
 def state_counts(conn: Connection, name: str) -> dict[str, int]:

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from recorder.query.compare import compare_runs
-from recorder.query.history import DEFAULT_RUNS, against_history, name_history
+from recorder.query.history import DEFAULT_RUNS, against_history, flow_durations, name_history
 from recorder.query.load import load_report
 from recorder.query.reads import atom_names_matching, find_flow
 from recorder.query.stats import atom_stats, untracked
@@ -49,7 +49,8 @@ def flows(request: Request) -> Response:
     wanted = FlowFilter.parse(request.query_params)
     with reader_of(request).connection() as conn:
         page = wanted.page(conn)
-    return document(tabular.flows_json(page.items, page.next))
+        took = flow_durations(conn, page.items)
+    return document(tabular.flows_json(page.items, page.next, took))
 
 
 def flow(request: Request) -> Response:

@@ -18,7 +18,7 @@ from starlette.responses import HTMLResponse
 from recorder import states
 from recorder.audit import verify_flow
 from recorder.exceptions import RecorderError
-from recorder.query.history import DEFAULT_RUNS, against_history, name_history
+from recorder.query.history import DEFAULT_RUNS, against_history, flow_durations, name_history
 from recorder.query.load import load_report
 from recorder.query.reads import find_flow
 from recorder.render.html import gantt_sections
@@ -56,21 +56,15 @@ def error_page(_request: Request, message: str, status: int) -> HTMLResponse:
     return render("error.html", status, message=message, status=status)
 
 
-def took(flow: Any) -> float | None:
-    """TOOK as ``recorder flows`` shows it (see docs/cli.md)."""
-    if flow.updated_at is None or flow.state in (states.RUNNING, states.PENDING, None):
-        return None
-    return float((flow.updated_at - flow.created_at).total_seconds())
-
-
 def flows_page(request: Request) -> HTMLResponse:
     wanted = FlowFilter.parse(request.query_params)
     with reader_of(request).connection() as conn:
         page = wanted.page(conn)
+        took = flow_durations(conn, page.items)
     next_token = page.next.encode() if page.next else None
     return render(
         "flows.html",
-        flows=[(f, took(f)) for f in page.items],
+        flows=[(f, took.get(f.uuid)) for f in page.items],
         wanted=wanted,
         states=FLOW_STATES,
         next_url="/?" + wanted.query_string(after=next_token) if next_token else None,

@@ -15,10 +15,6 @@
     if (s < 3600) { return Math.floor(s / 60) + "m" + ("0" + Math.round(s % 60)).slice(-2) + "s"; }
     return Math.floor(s / 3600) + "h" + ("0" + Math.floor((s % 3600) / 60)).slice(-2) + "m";
   }
-  function took(f) {
-    if (!f.updated_at || f.state === "RUNNING" || f.state === "PENDING" || !f.state) { return null; }
-    return (Date.parse(f.updated_at) - Date.parse(f.created_at)) / 1000;
-  }
   function cell(row, text, cls, href) {
     var td = document.createElement("td");
     if (cls) { td.className = cls; }
@@ -51,7 +47,7 @@
       badge.textContent = f.state || "-";
       st.appendChild(badge);
       cell(tr, (f.created_at || "").replace("T", " ").slice(0, 19), null, null);
-      cell(tr, dur(took(f)), "num", null);
+      cell(tr, dur(f.duration_s), "num", null);
       rows.appendChild(tr);
     });
     if (!doc.flows.length) { return; }
