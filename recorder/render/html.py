@@ -148,7 +148,7 @@ def _path_section(path: CriticalPath | None) -> str:
     parts = [
         ("running", path.running),
         ("reverting", path.reverting),
-        ("waiting", path.waiting),
+        ("idle", path.waiting),
     ]
     share = ", ".join(
         "%s %s (%d%%)" % (name, fmt_duration(value), round(100 * path.share(value)))

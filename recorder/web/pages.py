@@ -27,6 +27,9 @@ from recorder.web.api import reader_of
 from recorder.web.params import FlowFilter
 from recorder.web.plot import duration_plot
 
+PAGE_RUNS = 50
+"""The flow page compares with this many earlier runs (the API and CLI: ``runs``, 200)."""
+
 FLOW_STATES = (
     states.RUNNING,
     states.SUCCESS,
@@ -83,7 +86,7 @@ def flow_page(request: Request) -> HTMLResponse:
             verdict = (checked.ok, checked.reason, checked.checked)
         except RecorderError as exc:
             verdict = (False, str(exc), 0)
-        comparison = against_history(conn, report.timeline, flow.created_at)
+        comparison = against_history(conn, report.timeline, flow.created_at, limit=PAGE_RUNS)
     return render(
         "flow.html",
         flow=flow,
