@@ -175,6 +175,16 @@ def test_walk_flows_flow_stats_zoom_and_nothing_leaves(
             page = narrow.open(base + "/flows/" + uuid, gantt=True)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 760, (name, width)
+            # Axis labels and bar labels end inside the chart, never cut at its right edge.
+            overflow = page.evaluate(
+                """() => Array.from(document.querySelectorAll(
+                    '#chart .gantt-axis text, #chart text.barlabel')).filter(t => {
+                      const box = t.getBBox(), svg = t.ownerSVGElement;
+                      return box.width > 0 && box.x + box.width > svg.width.baseVal.value;
+                    }).map(t => t.textContent)"""
+            )
+            assert overflow == [], (name, overflow)
+            assert int(page.get_attribute("#chart", "data-ticks") or 0) >= 3
             narrow.shot(out / ("flow-%s-760.png" % name))
         failed = page.locator('#chart g.bar[data-atom="book-courier"] rect.phase-running')
         failed.hover()
