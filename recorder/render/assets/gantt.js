@@ -201,7 +201,10 @@
         var shown = (atom.kind === "retry" ? "\u21bb " : "") + atom.name;
         var fits = Math.floor((LABEL - 12) / CHAR);
         var name = el("text", { "class": "name", x: 6, y: y + ROW / 2 + 4 }, rowsG);
-        name.textContent = shown.length > fits ? shown.slice(0, fits - 1) + "\u2026" : shown;
+        // Cut in the middle: names of one flow often differ only at their ends.
+        var head = Math.ceil((fits - 1) * 0.4), tail = fits - 1 - head;
+        name.textContent = shown.length > fits
+          ? shown.slice(0, head) + "\u2026" + shown.slice(shown.length - tail) : shown;
         el("title", {}, name).textContent = atom.name + " (" + atom.kind + ", " + atom.state + ")";
         row.attempts.forEach(function (attempt) {
           drawAttempt(plot, atom, attempt, y);
