@@ -28,6 +28,7 @@ The tree::
     ├── InvariantViolation                    an internal invariant broke (a bug, or rows
     │                                         edited by hand)
     ├── InstallationError                     recorder's own files are missing or inconsistent
+    │   └── MissingExtra                      an optional part's extra is not installed
     ├── FlowDefinitionError                   the flow cannot be compiled
     │   ├── DuplicateName (ValueError)        two atoms (or flows) share a name
     │   └── DependencyFailure                 requirements and provisions do not fit
@@ -168,6 +169,10 @@ class InvariantViolation(RecorderError):
 
 class InstallationError(RecorderError):
     """recorder's own files (e.g. its migration scripts) are missing or inconsistent."""
+
+
+class MissingExtra(InstallationError):
+    """An optional part of recorder needs packages of an extra that is not installed."""
 
 
 class FlowDefinitionError(RecorderError):

@@ -5,6 +5,10 @@ first use, not when the CLI starts.
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -45,6 +49,19 @@ def reading(ctx: click.Context) -> Iterator[Connection]:
         ) from exc
     finally:
         backend.close()
+
+
+def command_name() -> str:
+    """How to run this recorder again, as shell words: ``recorder`` when that name on
+    PATH is this very program (or it was not started as ``recorder``), else the path
+    it was started by (``.venv/bin/recorder`` after ``./scripts/demo``)."""
+    started = sys.argv[0] if sys.argv else ""
+    if os.path.basename(started) != "recorder":
+        return "recorder"
+    found = shutil.which("recorder")
+    if found is not None and os.path.realpath(found) == os.path.realpath(started):
+        return "recorder"
+    return shlex.quote(started)
 
 
 def say(text: str, *, err: bool = False) -> None:

@@ -93,7 +93,12 @@ def current(ctx: click.Context) -> None:
     url = database_url(ctx)
     rev = migrate.current(url)
     head = migrate.head_revision()
-    status = "up to date" if rev == head else "run `recorder db upgrade`"
+    if rev == head:
+        status = "up to date"
+    elif rev is None or rev in migrate.known_revisions():
+        status = "run `recorder db upgrade`"
+    else:  # written by a newer recorder: upgrade would refuse
+        status = "newer than this recorder: upgrade recorder"
     click.echo("%s (head %s: %s)" % (_describe(rev), head, status))
 
 

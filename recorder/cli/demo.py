@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from recorder.cli.common import reading, say, write_file
+from recorder.cli.common import command_name, reading, say, write_file
 from recorder.cli.options import database_url, db_option
 from recorder.persistence import urls
 
@@ -104,4 +104,4 @@ def demo(ctx: click.Context, html_path: Path | None, speed: float) -> None:
         "stats",
         "verify",
     ):
-        click.echo("  recorder%s %s" % (db, command))
+        click.echo("  %s%s %s" % (command_name(), db, command))

@@ -7,16 +7,19 @@ documented in docs/post-mortem-sql.md.
 
 from __future__ import annotations
 
+import shlex
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from recorder.cli.common import say, when_option, write_output
+from recorder.cli.common import command_name, say, when_option, write_output
 from recorder.cli.options import (
     db_option,
     format_option,
+    given_db,
     json_option,
     name_option,
     output_option,
@@ -25,11 +28,13 @@ from recorder.cli.options import (
     until_option,
 )
 from recorder.cli.sources import reading_tables, tables_option
+from recorder.persistence import urls
 
 # The query layer and renderers are imported inside each command, so `recorder
 # --help` and `recorder db ...` do not load them.
 
 FORMATS = ("table", "json", "csv", "html")
+DEFAULT_LIMIT = 20
 
 
 @click.command()
@@ -37,7 +42,7 @@ FORMATS = ("table", "json", "csv", "html")
 @click.option("--state", "states", multiple=True, metavar="STATE", help="Only flows in STATE.")
 @since_option("Created at or after WHEN (2h, 7d, 2024-11-26).")
 @until_option("Created before WHEN.")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--limit", default=DEFAULT_LIMIT, show_default=True, type=click.IntRange(1, 10_000))
 @click.option("--after", metavar="TOKEN", help="Continue after a previous page (its token).")
 @json_option("recorder.flows/1")
 @tables_option
@@ -63,6 +68,7 @@ def flows(
       recorder flows --json --limit 100
     """
     from recorder.query import reads, taskflow_db
+    from recorder.query.history import flow_durations
     from recorder.query.records import FlowCursor
     from recorder.render import tabular, text
 
@@ -79,15 +85,49 @@ def flows(
             limit=limit,
             after=cursor,
         )
+        took = flow_durations(conn, page.items, trail=not of_taskflow)
     if as_json:
-        click.echo(tabular.flows_json(page.items, page.next))
+        click.echo(tabular.flows_json(page.items, page.next, took))
         return
     if not page.items:
         click.echo("no flows recorded%s" % (" that match" if name or states or since else ""))
         return
-    say(text.flows_table(page.items))
+    say(text.flows_table(page.items, took))
     if page.next is not None:
-        click.echo("more: recorder flows --after %s" % page.next.encode())
+        say("more: %s" % _next_page(ctx, name, states, start, end, limit, page.next.encode()))
+
+
+def _next_page(
+    ctx: click.Context,
+    name: str | None,
+    states: tuple[str, ...],
+    since: datetime | None,
+    until: datetime | None,
+    limit: int,
+    token: str,
+) -> str:
+    """The command for the next page: the same database and filters, to paste as printed.
+
+    A relative ``--since 2h`` is written as the time it meant, so the next page
+    keeps the window of this one. A password in ``--db`` is shown as ``***``.
+    """
+    words = []
+    given = given_db(ctx)
+    if given is not None:
+        words += ["--db", urls.redact(given)]
+    words.append("flows")
+    if name:
+        words += ["--name", name]
+    for state in states:
+        words += ["--state", state]
+    if since is not None:
+        words += ["--since", since.isoformat()]
+    if until is not None:
+        words += ["--until", until.isoformat()]
+    if limit != DEFAULT_LIMIT:
+        words += ["--limit", str(limit)]
+    words += ["--after", token]
+    return " ".join([command_name(), *(shlex.quote(w) for w in words)])
 
 
 @click.command()

@@ -41,6 +41,12 @@ after the subcommand (``recorder --db X db upgrade`` and ``recorder db upgrade -
 mean the same). The value is kept in ``ctx.meta``, shared by the whole invocation."""
 
 
+def given_db(ctx: click.Context) -> str | None:
+    """The ``--db`` value as given (None when the URL came from the environment or default)."""
+    value = ctx.meta.get(_DB_KEY)
+    return value if isinstance(value, str) else None
+
+
 def database_url(ctx: click.Context) -> str:
     """The URL from ``--db``, else ``$RECORDER_DATABASE_URL``, else the default."""
     value = ctx.meta.get(_DB_KEY)

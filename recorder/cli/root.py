@@ -20,7 +20,7 @@ from typing import Any
 import click
 
 from recorder import __version__
-from recorder.cli import db, demo, export, inspect, jobs, resume, verify, worker
+from recorder.cli import compare, db, demo, export, inspect, jobs, resume, serve, verify, worker
 from recorder.cli.common import ERROR_EXIT
 from recorder.cli.options import db_option
 from recorder.exceptions import RecorderError
@@ -68,12 +68,14 @@ COMMANDS: tuple[click.Command, ...] = (
     inspect.show,
     inspect.timeline,
     inspect.stats,
+    compare.compare,
     verify.verify,
     resume.resume,
     jobs.jobs_group,
     worker.worker,
     demo.demo,
     export.export_group,
+    serve.serve,
 )
 
 for _command in COMMANDS:

@@ -115,10 +115,29 @@ def _create_engine(url: URL, **kwargs: Any) -> Engine:
     read (``?timeout=soon``) refused in one line instead of a traceback."""
     try:
         return create_engine(url, **kwargs)
-    except (ArgumentError, ImportError, ValueError, TypeError) as exc:
+    except ImportError as exc:
+        raise InvalidArgument(
+            "cannot open database at %s: %s" % (urls.redact(url), missing_driver(url, exc))
+        ) from exc
+    except (ArgumentError, ValueError, TypeError) as exc:
         raise InvalidArgument(
             "cannot open database at %s: %s" % (urls.redact(url), describe(exc))
         ) from exc
+
+
+POSTGRES_EXTRA = "pip install 'flow-recorder[postgres]'"
+
+
+def missing_driver(url: URL, exc: ImportError) -> str:
+    """What to do when the URL's driver does not import: one line naming the install."""
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() != "psycopg":
+        return (
+            "recorder speaks PostgreSQL through psycopg 3, not %s: write postgresql://... "
+            "(or postgresql+psycopg://...), with %s" % (url.get_driver_name(), POSTGRES_EXTRA)
+        )
+    if url.get_backend_name() == "postgresql":
+        return "psycopg (3) is not installed (%s): %s" % (describe(exc), POSTGRES_EXTRA)
+    return describe(exc)
 
 
 def _setup_sqlite(

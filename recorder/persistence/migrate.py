@@ -237,7 +237,16 @@ def upgrade_engine(engine: Engine, rev: str = "head") -> tuple[str | None, str |
 
 
 def downgrade(url: str, rev: str) -> tuple[str | None, str | None]:
-    """Migrate the database at ``url`` down to ``rev`` (``base`` drops everything)."""
+    """Migrate the database at ``url`` down to ``rev`` (``base`` drops everything).
+
+    A SQLite file that does not exist is refused: opening it would create it.
+    """
+    if db.sqlite_file_missing(url):
+        shown = urls.redact(url)
+        raise SchemaMismatch(
+            "database at %s does not exist: nothing to downgrade" % shown,
+            expected=head_revision(),
+        )
     return _run(url, "downgrade", rev)
 
 

@@ -40,7 +40,11 @@ def parse(url: str | URL) -> URL:
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
-        raise InvalidArgument("not a database URL: %r" % redact_text(str(url))) from exc
+        shown = redact_text(str(url))
+        hint = ""
+        if "://" not in shown and shown.strip():
+            hint = "; for a SQLite file write sqlite:///%s" % shown.strip()
+        raise InvalidArgument("not a database URL: %r%s" % (shown, hint)) from exc
     if parsed.drivername in _PG_ALIASES:
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed

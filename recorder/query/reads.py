@@ -323,8 +323,10 @@ def attempts_query(
     since: datetime | None = None,
     until: datetime | None = None,
     exact: bool = False,
+    flows: Any = None,
 ) -> Any:
-    """One row per atom attempt: name, kind, atom_uuid, attempt, duration_s, failed, ..."""
+    """One row per atom attempt (name, kind, atom_uuid, duration_s, failed, ...); ``flows``:
+    a SELECT of the flow uuids the attempts must belong to (None: any flow)."""
     t = transitions.c
     state = t.new_state
     started = func.min(case((state == states.RUNNING, t.at)))
@@ -336,6 +338,8 @@ def attempts_query(
         conditions.append(t.at >= since)
     if until is not None:
         conditions.append(t.at < until)
+    if flows is not None:
+        conditions.append(t.flow_uuid.in_(flows))
     per_attempt = (
         select(
             t.name.label("name"),

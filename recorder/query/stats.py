@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -117,13 +118,18 @@ def atom_stats(
     since: datetime | None = None,
     until: datetime | None = None,
     exact: bool = False,
+    flows: Any = None,
 ) -> list[AtomStats]:
     """Statistics per atom name (filtered by a name or ``*``/``?`` pattern and a time window).
 
     The window applies to transition times: an attempt counts when it started
     (entered RUNNING) inside it. ``exact``: ``name`` is a name, not a pattern.
+    ``flows``: only attempts of these flows (a SELECT of flow uuids, e.g.
+    :func:`recorder.query.history.runs_of`).
     """
-    stmt = attempts_query(conn.dialect.name, name=name, since=since, until=until, exact=exact)
+    stmt = attempts_query(
+        conn.dialect.name, name=name, since=since, until=until, exact=exact, flows=flows
+    )
     acc: dict[str, _Acc] = {}
     for row in conn.execute(stmt):
         item = acc.get(row.name)

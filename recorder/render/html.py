@@ -105,7 +105,12 @@ def view_model(timeline: Timeline, path: CriticalPath | None) -> dict[str, Any]:
             {"name": atom.name, "kind": atom.kind, "state": atom.state, "attempts": attempts}
         )
     runs = [
-        {"number": r.number, "start": _offset(r.started_at, origin), "end_state": r.end_state}
+        {
+            "number": r.number,
+            "start": _offset(r.started_at, origin),
+            "end": _offset(r.ended_at, origin),
+            "end_state": r.end_state,
+        }
         for r in timeline.runs
     ]
     return {"flow": timeline.flow_name, "span": span or 0.0, "runs": runs, "atoms": atoms}
@@ -143,7 +148,7 @@ def _path_section(path: CriticalPath | None) -> str:
     parts = [
         ("running", path.running),
         ("reverting", path.reverting),
-        ("waiting", path.waiting),
+        ("idle", path.waiting),
     ]
     share = ", ".join(
         "%s %s (%d%%)" % (name, fmt_duration(value), round(100 * path.share(value)))
@@ -219,6 +224,26 @@ LEGEND = (
 )
 
 
+def gantt_sections(report: FlowReport) -> str:
+    """The page's body below the title: facts, legend, chart, critical path, failures,
+    notes and the chart's data block (``recorder serve`` puts it in its flow page)."""
+    t = report.timeline
+    return "\n".join(
+        [
+            _facts(report),
+            LEGEND,
+            '<div id="chart"><noscript>The chart needs JavaScript; the facts below do not.'
+            "</noscript></div>",
+            '<div id="tip" role="tooltip"></div>',
+            _path_section(report.critical_path),
+            _failures_section(report),
+            _notes_section(t),
+            '<script type="application/json" id="gantt-data">%s</script>'
+            % _json_block(view_model(t, report.critical_path)),
+        ]
+    )
+
+
 def gantt_html(report: FlowReport) -> str:
     """The whole page as one string (write it with UTF-8)."""
     t = report.timeline
@@ -243,16 +268,7 @@ def gantt_html(report: FlowReport) -> str:
             "<body>",
             "<h1>%s</h1>" % html.escape(t.flow_name),
             '<p class="sub">%s</p>' % html.escape(t.flow_uuid),
-            _facts(report),
-            LEGEND,
-            '<div id="chart"><noscript>The chart needs JavaScript; the facts below do not.'
-            "</noscript></div>",
-            '<div id="tip" role="tooltip"></div>',
-            _path_section(report.critical_path),
-            _failures_section(report),
-            _notes_section(t),
-            '<script type="application/json" id="gantt-data">%s</script>'
-            % _json_block(view_model(t, report.critical_path)),
+            gantt_sections(report),
             "<script>%s</script>" % script,
             "</body>",
             "</html>",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from recorder.query.load import FlowReport
@@ -105,11 +105,17 @@ def timeline_csv(report: FlowReport) -> str:
     return out.getvalue()
 
 
-def flows_json(flows: Sequence[FlowRecord], next_page: FlowCursor | None) -> str:
+def flows_json(
+    flows: Sequence[FlowRecord],
+    next_page: FlowCursor | None,
+    took: Mapping[str, float | None] | None = None,
+) -> str:
+    """``took``: each flow's ``duration_s`` (:func:`recorder.query.history.flow_durations`)."""
+    durations = took or {}
     return dumps(
         {
             "format": FLOWS_FORMAT,
-            "flows": [f.to_json() for f in flows],
+            "flows": [{**f.to_json(), "duration_s": durations.get(f.uuid)} for f in flows],
             "next": next_page.encode() if next_page else None,
         }
     )

@@ -1,4 +1,8 @@
-"""Plain-text tables for a terminal: every line fits in 80 columns.
+"""Plain-text tables for a terminal: every line fits its width (80 columns at least).
+
+The width is the terminal's (``$COLUMNS``, else the terminal of standard output,
+else 80); the name columns take what is wider than 80. Wrapped text never breaks
+a name at its hyphens.
 
 Times are shown relative to the flow's start (``+1.234s``) in the timeline so
 columns stay narrow; absolute times (UTC) appear once in the header. Long
@@ -9,8 +13,9 @@ Nothing here reads a database: it renders what the query layer returned.
 
 from __future__ import annotations
 
+import shutil
 import textwrap
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from recorder.query.critical_path import CriticalPath
@@ -22,6 +27,7 @@ from recorder.query.stats import AtomStats
 from recorder.render.visible import visible
 
 WIDTH = 80
+MAX_WIDTH = 240
 _SPACES = {ord(c): " " for c in "\t\n\x0b\x0c\r"}
 
 
@@ -39,6 +45,15 @@ def fmt_duration(value: float | None) -> str:
         return "%dm%02ds" % divmod(round(value), 60)
     hours, rest = divmod(round(value), 3600)
     return "%dh%02dm" % (hours, rest // 60)
+
+
+def width() -> int:
+    """The text width: the terminal's, at least :data:`WIDTH`, at most :data:`MAX_WIDTH`."""
+    return max(WIDTH, min(MAX_WIDTH, shutil.get_terminal_size((WIDTH, 24)).columns))
+
+
+def _extra() -> int:
+    return width() - WIDTH
 
 
 def fmt_time(value: datetime | None, with_ms: bool = False) -> str:
@@ -74,26 +89,36 @@ def table(
 
 def _wrap(text: str, indent: str = "  ") -> list[str]:
     text = visible(text.translate(_SPACES))  # as textwrap would; then escape what is left
-    return textwrap.wrap(text, WIDTH, initial_indent=indent, subsequent_indent=indent + "  ") or [
-        indent
-    ]
+    lines = textwrap.wrap(
+        text,
+        width(),
+        initial_indent=indent,
+        subsequent_indent=indent + "  ",
+        break_on_hyphens=False,
+    )
+    return lines or [indent]
 
 
 # -- flows -----------------------------------------------------------------------
 
 
-def flows_table(flows: Sequence[FlowRecord]) -> str:
-    """``recorder flows``: uuid prefix, name, state, creation time, time to last change."""
+def flows_table(flows: Sequence[FlowRecord], took: Mapping[str, float | None]) -> str:
+    """``recorder flows``: uuid prefix, name, state, creation time, ``took`` (by uuid; see
+    :func:`recorder.query.history.flow_durations` for its one definition)."""
     rows = []
     for f in flows:
-        took = None
-        if f.updated_at is not None and f.state not in ("RUNNING", "PENDING", None):
-            took = (f.updated_at - f.created_at).total_seconds()
         rows.append(
-            [f.uuid[:8], f.name, f.state or "-", fmt_time(f.created_at), fmt_duration(took)]
+            [
+                f.uuid[:8],
+                f.name,
+                f.state or "-",
+                fmt_time(f.created_at),
+                fmt_duration(took.get(f.uuid)),
+            ]
         )
     header = ["UUID", "NAME", "STATE", "CREATED (UTC)", "TOOK"]
-    return "\n".join(table(header, rows, [8, 27, 14, 19, 7], [False, False, False, False, True]))
+    widths = [8, 27 + _extra(), 14, 19, 7]
+    return "\n".join(table(header, rows, widths, [False, False, False, False, True]))
 
 
 # -- stats -----------------------------------------------------------------------
@@ -113,9 +138,18 @@ def stats_table(stats: Sequence[AtomStats]) -> str:
         ]
         for s in stats
     ]
-    header = ["ATOM", "RUNS", "RETRIES", "FAIL%", "P50", "P95", "MAX"]
-    widths = [26, 7, 7, 5, 9, 9, 9]
-    return "\n".join(table(header, rows, widths, [False] + [True] * 6))
+    header = ["ATOM", "RUNS", "RETRIES", "TRY FAIL%", "P50", "P95", "MAX"]
+    widths = [22 + _extra(), 5, 7, 9, 9, 9, 9]
+    lines = table(header, rows, widths, [False] + [True] * 6)
+    lines += _wrap(STATS_NOTE, "")
+    return "\n".join(lines)
+
+
+STATS_NOTE = (
+    "RUNS counts flow runs that reached the atom, RETRIES its attempts beyond the first "
+    "in each; TRY FAIL% is per attempt: failed attempts out of finished ones; "
+    "P50/P95/MAX: the running time of finished attempts."
+)
 
 
 # -- timeline --------------------------------------------------------------------
@@ -127,6 +161,8 @@ def _phase(attempt: Attempt, name: str, as_of: datetime | None) -> str:
         return "-"
     if phase.open and as_of is not None:
         return fmt_duration(phase.duration_until(as_of)) + "+"
+    if name == RUNNING and attempt.outcome == "INTERRUPTED":
+        return "unknown"  # the process died: when it stopped running was not recorded
     return fmt_duration(phase.duration)
 
 
@@ -218,7 +254,7 @@ def timeline_lines(timeline: Timeline, path: CriticalPath | None) -> list[str]:
                 ]
             )
     header = [" ATOM", "TRY", "START", "WAIT", "RUN", "REVERT", "OUTCOME"]
-    widths = [21, 3, 9, 8, 8, 8, 17]
+    widths = [21 + _extra(), 3, 9, 8, 8, 8, 17]
     return table(header, rows, widths, [False, True, True, True, True, True, False])
 
 
@@ -228,7 +264,7 @@ def path_lines(path: CriticalPath | None) -> list[str]:
     state = " (run still open)" if path.open else ""
     text = (
         "critical path (* above)%s: %s wall = running %s (%d%%) + reverting %s (%d%%) "
-        "+ waiting %s (%d%%); %d steps"
+        "+ idle %s (%d%%); %d steps"
         % (
             state,
             fmt_duration(path.wall),
@@ -293,11 +329,15 @@ def show_text(report: FlowReport) -> str:
     """``recorder show``: the flow, one line per atom, failures and the critical path."""
     t = report.timeline
     rows = []
+    path = report.critical_path
     for atom in t.atoms:
         last = atom.attempts[-1] if atom.attempts else None
+        on_path = path is not None and any(
+            path.contains(atom.name, a.number, RUNNING) for a in atom.attempts
+        )
         rows.append(
             [
-                atom.name,
+                ("*" if on_path else " ") + atom.name,
                 atom.kind,
                 atom.state or "PENDING",
                 str(len(atom.attempts)),
@@ -307,9 +347,10 @@ def show_text(report: FlowReport) -> str:
                 ),
             ]
         )
-    header = ["ATOM", "KIND", "STATE", "TRIES", "LAST RUN", "TOTAL RUN"]
+    header = [" ATOM", "KIND", "STATE", "TRIES", "LAST RUN", "TOTAL RUN"]
+    widths = [26 + _extra(), 5, 14, 5, 10, 10]
     lines = [*header_lines(report), ""]
-    lines += table(header, rows, [26, 5, 14, 5, 10, 10], [False, False, False, True, True, True])
+    lines += table(header, rows, widths, [False, False, False, True, True, True])
     extra = failure_lines(report.failures) + path_lines(report.critical_path)
     if extra:
         lines += ["", *extra]
