@@ -1,17 +1,13 @@
 """Every error recorder raises on purpose is a :class:`RecorderError`.
 
-Catch ``RecorderError`` to catch them all; the CLI turns any of them into one
-line and a documented exit code. Errors that TaskFlow raises as ``ValueError`` or
-``KeyError`` also derive from those, so code written against TaskFlow keeps
-working after the import change. No built-in exception is raised on purpose
-through the public API (``tests/test_error_boundary.py`` holds the code to it).
+Catch ``RecorderError`` to catch them all; the CLI turns any into one line and
+a documented exit code. Errors TaskFlow raises as ``ValueError`` or ``KeyError``
+derive from those too, so TaskFlow code keeps working after the import change;
+no built-in exception is raised on purpose (``tests/test_error_boundary.py``).
 
-An error raised because a lower layer failed (the database driver, alembic, a
-file) chains that failure as its ``__cause__``: the message is one line for
-people, the cause is there for code and tracebacks. Errors carry what they are
-about as attributes too (``SchemaMismatch.current`` / ``.expected``,
-``LookupFailed.query``, ``AmbiguousFlow.candidates``, ``WriteFailed.unstored_ops``,
-``InvalidState.kind`` / ``.old`` / ``.new``, ...), so code need not parse messages.
+A lower layer's failure (driver, alembic, a file) is chained as ``__cause__``;
+errors carry what they are about as attributes (``SchemaMismatch.current``,
+``WriteFailed.unstored_ops``, ``InvalidState.old``, ...): code need not parse messages.
 
 The tree::
 
@@ -25,8 +21,7 @@ The tree::
     │   ├── InvalidState                      a transition the state tables forbid
     │   └── EngineError
     │       └── AlreadyRunning                run() while the engine is running
-    ├── InvariantViolation                    an internal invariant broke (a bug, or rows
-    │                                         edited by hand)
+    ├── InvariantViolation                    an internal invariant broke (bug, edited rows)
     ├── InstallationError                     recorder's own files are missing or inconsistent
     │   └── MissingExtra                      an optional part's extra is not installed
     ├── FlowDefinitionError                   the flow cannot be compiled
@@ -199,13 +194,8 @@ class MissingDependencies(DependencyFailure):
     message already names them all, so ``str()`` leaves the causes out.
     """
 
-    def __init__(
-        self,
-        *args: Any,
-        cause: BaseException | None = None,
-        requirements: Sequence[str] = (),
-    ) -> None:
-        super().__init__(*args, cause=cause)
+    def __init__(self, *args: Any, requirements: Sequence[str] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.missing_requirements = sorted(requirements)
 
     def __str__(self) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import create_engine, text
 from recorder import task
 from recorder.cli import main
 from recorder.patterns import linear_flow
+from recorder.persistence import coexist
 from recorder.render.text import fmt_duration
 from tests.query.runs import record, record_demo
 from tests.support.crashflow import resume_in_child, start_and_kill
@@ -137,7 +138,7 @@ def test_a_missing_or_wrong_postgres_driver_is_one_line_naming_the_install() -> 
 def test_db_current_on_a_newer_schema_does_not_advise_upgrade(sqlite_url: str) -> None:
     engine = create_engine(sqlite_url)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = 'ffff'"))
+        conn.execute(text("UPDATE %s SET version_num = 'ffff'" % coexist.VERSION_TABLE))
     engine.dispose()
     out = cli(sqlite_url, "db", "current").stdout
     assert "newer than this recorder" in out and "db upgrade" not in out
