@@ -207,8 +207,12 @@ def throughput(url: str, kind: str, workers: int, jobs: int) -> float:
     return jobs / took
 
 
-def listener_cost(url: str, tasks: int = 200, repeat: int = 3) -> dict[str, float]:
-    """Microseconds per state change: recording, the claim check, the check plus fence."""
+def listener_cost(url: str, tasks: int = 200, repeat: int = 5) -> dict[str, float]:
+    """Microseconds per state change: recording, the claim check, the check plus fence.
+
+    The four variants run in turn, ``repeat`` rounds, so a busy machine's drift
+    hits them alike; each figure is the median of its rounds.
+    """
     from recorder import engines, task
     from recorder.jobs import backends
     from recorder.listeners.claims import CheckingClaimListener
@@ -222,31 +226,36 @@ def listener_cost(url: str, tasks: int = 200, repeat: int = 3) -> dict[str, floa
     changes = 2 * tasks + 2
 
     def run(database: bool, check: bool, fence: bool) -> float:
-        times = []
-        for _ in range(repeat):
-            backend = connect(url) if database else None
-            with backends.backend("cost", url) as board:
-                job = board.post("cost")
-                board.claim(job, "w")
-                if fence and backend is not None:
-                    backend.set_fence(board.fence(job, "w"))
-                flow = linear_flow.Flow("cost").add(*(Noop("t%d" % i) for i in range(tasks)))
-                engine = engines.load(flow, backend=backend)
-                started = time.perf_counter()
-                if check:
-                    with CheckingClaimListener(engine, job, board, "w", heartbeat=3600):
-                        engine.run()
-                else:
+        backend = connect(url) if database else None
+        with backends.backend("cost", url) as board:
+            job = board.post("cost")
+            board.claim(job, "w")
+            if fence and backend is not None:
+                backend.set_fence(board.fence(job, "w"))
+            flow = linear_flow.Flow("cost").add(*(Noop("t%d" % i) for i in range(tasks)))
+            engine = engines.load(flow, backend=backend)
+            started = time.perf_counter()
+            if check:
+                with CheckingClaimListener(engine, job, board, "w", heartbeat=3600):
                     engine.run()
-                times.append(time.perf_counter() - started)
-            if backend is not None:
-                backend.close()
-        return statistics.median(times) * 1e6 / changes
+            else:
+                engine.run()
+            took = time.perf_counter() - started
+        if backend is not None:
+            backend.close()
+        return took * 1e6 / changes
 
-    memory = run(False, False, False)
-    recorded = run(True, False, False)
-    checked = run(True, True, False)
-    fenced = run(True, True, True)
+    variants = {
+        "memory": (False, False, False),
+        "recorded": (True, False, False),
+        "checked": (True, True, False),
+        "fenced": (True, True, True),
+    }
+    rounds: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeat):
+        for name, how in variants.items():
+            rounds[name].append(run(*how))
+    memory, recorded, checked, fenced = (statistics.median(rounds[n]) for n in variants)
     return {
         "memory": memory,
         "recording": recorded - memory,
@@ -256,8 +265,11 @@ def listener_cost(url: str, tasks: int = 200, repeat: int = 3) -> dict[str, floa
 
 
 def report(name: str, url: str, workers: list[int], jobs: int) -> None:
-    print("\n%s: claim -> consume, jobs/s (%d jobs)" % (name, jobs))
-    print("  workers   raw loop   board   board/raw   conductor (claim->run->consume)   cond/raw")
+    if workers:
+        print("\n%s: claim -> consume, jobs/s (%d jobs)" % (name, jobs))
+        print(
+            "  workers   raw loop   board   board/raw   conductor (claim->run->consume)   cond/raw"
+        )
     for count in workers:
         raw = throughput(url, "raw", count, jobs)
         board = throughput(url, "board", count, jobs)
@@ -278,6 +290,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--jobs", type=int, default=400)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 4, 8])
+    parser.add_argument(
+        "--workers-none", dest="workers", action="store_const", const=[], help="Only part 2."
+    )
     args = parser.parse_args()
     print("load average before: %.2f %.2f %.2f" % os.getloadavg())
     with tempfile.TemporaryDirectory() as tmp:

@@ -29,7 +29,7 @@ from tests.support import jobflows
 from tests.support.workers import Pool, events, first_free, holdings
 
 JOBS = 30
-LEASE = 2.0
+LEASE = 3.0  # well above a live worker's longest pause on a loaded 2-core machine
 POLL = 0.25
 MAX_CLAIMS = 5
 SLACK = 1.0  # a loaded 2-core machine: scheduling, process start, one commit

@@ -18,6 +18,7 @@ from recorder import states
 from recorder.cli import main
 from recorder.conductors import backends as conductors
 from recorder.conductors.posting import post_flow
+from recorder.exceptions import NotFound
 from recorder.jobs import backends
 from recorder.persistence import connect
 from tests.support import jobflows
@@ -184,3 +185,60 @@ def test_what_becomes_of_jobs(db_url: str, tmp_path: Path) -> None:
     assert backend.load_flow(good.flow_uuid).state == states.SUCCESS
     assert backend.load_flow(failing.flow_uuid).state == states.REVERTED
     backend.close()
+
+
+def test_a_worker_whose_claim_is_taken_over_leaves_the_job_alone(
+    db_url: str, tmp_path: Path
+) -> None:
+    backend = connect(db_url)
+    with backends.backend("poster", db_url) as board:
+        job = post_flow(
+            board, backend, "tests.support.jobflows:make_stolen_flow", store=_store(tmp_path)
+        )
+    backend.close()
+    # The task needs its own job's uuid: add it to the stored store values.
+    execute(
+        db_url,
+        'UPDATE jobs SET details = \'{"flow_uuid": "%s", "store": {"url": "%s", '
+        '"job_uuid": "%s"}}\' WHERE uuid = \'%s\'' % (job.flow_uuid, db_url, job.uuid, job.uuid),
+    )
+    conductor = _conductor(db_url)
+    try:
+        conductor.run(max_dispatches=1)
+        assert conductor.outcomes == {"lost": 1}
+        board = conductor._board
+        assert board.find_owner(job) == "thief"  # not consumed, not abandoned
+        assert [e["kind"] for e in board.events(job)][-2:] == ["lost", "claimed"]
+    finally:
+        conductor.close()
+    backend = connect(db_url)
+    stored = backend.load_flow(job.flow_uuid)
+    assert stored.atoms["before"].state == states.SUCCESS
+    assert stored.atoms["steal"].state == states.RUNNING  # its SUCCESS was fenced off
+    assert stored.state == states.RUNNING
+    backend.close()
+
+
+def test_the_nonblocking_conductor_runs_jobs_side_by_side(db_url: str, tmp_path: Path) -> None:
+    posted = [_post(db_url, tmp_path, key="j%d" % i, pause=0.3) for i in range(6)]
+    board = backends.fetch("c", {"url": db_url, "lease": 30, "poll_interval": 0.1})
+    conductor = conductors.fetch(
+        "nonblocking", "nb", board, persistence=db_url, max_simultaneous_jobs=3, idle_exit=0.5
+    )
+    conductor.connect()
+    try:
+        conductor.run()
+        assert conductor.outcomes == {"consume": 6}
+        assert all(board.get(job.uuid).stored_state == "COMPLETE" for job in posted)
+    finally:
+        conductor.close()
+    starts = sorted(at for _key, name, at, _pid in jobflows.executions(str(tmp_path / "runs.log")))
+    firsts = sorted(
+        at
+        for key, name, at, _pid in jobflows.executions(str(tmp_path / "runs.log"))
+        if name == "step0"
+    )
+    assert len(starts) == 6 * jobflows.STEPS
+    assert firsts[2] - firsts[0] < 0.3  # three jobs started together, not one after another
+    with pytest.raises(NotFound, match="unknown conductor kind 'threaded'"):
+        conductors.fetch("threaded", "x", board)

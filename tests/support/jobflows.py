@@ -40,3 +40,29 @@ def executions(log: str) -> list[tuple[str, str, float, int]]:
             if len(parts) == 4:  # a line cut short by SIGKILL is not an execution
                 found.append((parts[0], parts[1], float(parts[2]), int(parts[3])))
     return found
+
+
+class StealsItsClaim(task.Task):
+    """Takes its own job over for another owner (the lease expired, someone claimed
+    it), as happens to a worker that paused longer than its lease."""
+
+    def execute(self, url: str, job_uuid: str) -> str:
+        from sqlalchemy import create_engine, text
+
+        from recorder.jobs import backends
+        from recorder.persistence import urls
+
+        engine = create_engine(urls.normalize(url))
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE jobs SET lease_expires_at = '2000-01-01 00:00:00+00:00'"))
+        engine.dispose()
+        with backends.backend("thief", url) as board:
+            board.claim(board.get(job_uuid), "thief")
+        return "too late"
+
+
+def make_stolen_flow() -> linear_flow.Flow:
+    """One logged step, then a step during which the job's claim is taken over."""
+    return linear_flow.Flow("stolen-flow").add(
+        LoggedStep("before", provides="early"), StealsItsClaim("steal", provides="late")
+    )

@@ -70,7 +70,8 @@ class Pool:
             proc.kill()
             proc.wait()
             log.close()
-            raise AssertionError("worker did not start: %r" % first)
+            stderr = Path(log.name).read_text(encoding="utf-8", errors="replace")
+            raise AssertionError("worker did not start: %r; stderr: %s" % (first, stderr[-2000:]))
         worker = Worker(proc, first.split()[1], time.time(), log)
         self.workers.append(worker)
         return worker
