@@ -135,7 +135,7 @@ class ActionEngine:
         if not self._run_lock.acquire(blocking=False):
             raise AlreadyRunning("engine for flow %r is already running" % self._storage.flow_name)
         try:
-            for _state in self.run_iter():
+            for _state in self._iterate(yield_states=False):
                 pass
         finally:
             self._run_lock.release()
@@ -144,6 +144,9 @@ class ActionEngine:
         """Run the flow step by step, yielding the engine's states (RESUMING,
         SCHEDULING, WAITING, ANALYZING, ..., then SUCCESS, REVERTED, FAILURE or
         SUSPENDED); ``send(True)`` suspends the run."""
+        return self._iterate(yield_states=True)
+
+    def _iterate(self, yield_states: bool) -> Generator[str, Any, None]:
         self.compile()
         self.prepare()
         self.validate()
@@ -151,7 +154,7 @@ class ActionEngine:
         executor, shutdown = self._make_executor()
         try:
             runner = Runner(self._run_setup(), executor)
-            yield from Machine(runner, self._statistics).iterate()
+            yield from Machine(runner, self._statistics).iterate(yield_states)
         finally:
             if shutdown and executor is not None:
                 executor.shutdown(wait=True)

@@ -44,7 +44,9 @@ class Machine:
         self.reraise: list[Failure] = []  # what the run re-raises once it ends
         self.statistics = statistics
 
-    def iterate(self) -> Generator[str, Any, None]:
+    def iterate(self, yield_states: bool = True) -> Generator[str, Any, None]:
+        """Run, yielding each state (``yield_states=False``: yield none, for ``run()``,
+        which saves a generator round trip per step)."""
         runner = self.runner
         setup = runner.setup
         stats = self.statistics
@@ -55,7 +57,7 @@ class Machine:
         state = states.RESUMING
         try:
             while True:
-                if not closed:
+                if yield_states and not closed:
                     try:
                         sent = yield state
                     except GeneratorExit:
