@@ -22,7 +22,7 @@ def _compare(url: str, *args: str) -> tuple[int, str]:
 
 def test_a_slower_run_and_a_new_failure_are_named(db_url: str) -> None:
     fast_ok = record_demo(db_url, fails=False, speed=200)
-    slow_failing = record_demo(db_url, fails=True, speed=10)
+    slow_failing = record_demo(db_url, fails=True, speed=2)
     code, out = _compare(db_url, slow_failing, fast_ok, "--json")
     assert code == 0, out
     doc = json.loads(out)
@@ -30,7 +30,7 @@ def test_a_slower_run_and_a_new_failure_are_named(db_url: str) -> None:
     assert doc["against"] == {"kind": "flow", "uuid": fast_ok, "name": "order-fulfilment"}
     by_name = {a["name"]: a for a in doc["atoms"]}
     assert by_name["book-courier"]["verdict"] == "newly fails"
-    # Twenty times slower: every task that slept is slower than the fast run's p95.
+    # A hundred times slower: every task that slept is slower than the fast run's p95.
     assert by_name["charge-card"]["slower"] and by_name["reserve-stock"]["slower"]
     code, text = _compare(db_url, slow_failing, fast_ok)
     lines = text.splitlines()
