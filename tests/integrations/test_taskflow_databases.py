@@ -55,6 +55,7 @@ def test_a_database_written_by_taskflow_reads_through_every_reading_command(
     check_timeline_uses_meta_times_and_the_retry_history(written)
     check_show_tells_the_failure_and_its_reverts(written)
     check_stats_counts_attempts_and_failures_from_retries(written)
+    check_export_otel_of_a_taskflow_flow(written)
     check_beside_recorder_auto_reads_recorders_and_taskflow_on_request(written)  # last: migrates
 
 
@@ -116,6 +117,19 @@ def check_stats_counts_attempts_and_failures_from_retries(
     table = cli(url, "stats", "--name", "fla*")
     assert table.exit_code == 0
     assert "flaky" in table.stdout and "latest attempt only" in table.stdout
+
+
+def check_export_otel_of_a_taskflow_flow(taskflow_url: tuple[str, dict[str, str]]) -> None:
+    url, uuids = taskflow_url
+    result = cli(url, "export", "otel", "tf-retried")
+    document = ok_json(result)
+    spans = document["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    root = spans[0]
+    assert {a["key"]: a["value"] for a in root["attributes"]}["cicd.pipeline.run.id"] == {
+        "stringValue": uuids["tf-retried"]
+    }
+    attempts = [s for s in spans if s.get("parentSpanId") == root["spanId"]]
+    assert sorted(s["name"] for s in attempts) == ["again", "flaky", "prepare"]  # latest only
 
 
 def check_beside_recorder_auto_reads_recorders_and_taskflow_on_request(
