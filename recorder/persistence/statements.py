@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Hashable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
@@ -101,6 +102,22 @@ class Prepared(NamedTuple):
 # Saves of parents go before saves of children when a batch is reordered.
 _SAVE_RANK = {"logbooks": 0, "flow_details": 1, "atom_details": 2}
 
+_TRANSITION_VALUES = attrgetter(*TRANSITION_COLUMNS)
+# Parameter names of a SQLite meta merge's i-th key and value (built once, not per op).
+_PATCH_NAMES = [("b_p%d" % i, "b_v%d" % i) for i in range(32)]
+_MAX_CACHED_PATHS = 1024
+
+
+def _dump_encoded(value: Any) -> str:
+    """JSON text of one :func:`encoding.encode`-d value: the text ``encoding.dumps``
+    gives, without its encoder for the plain numbers timing meta is made of."""
+    kind = type(value)
+    if kind is float:  # encode() left only finite floats plain; json writes their repr
+        return float.__repr__(value)
+    if kind is int:
+        return int.__repr__(value)
+    return encoding.dumps(value)
+
 
 def _opt_str(value: Any, what: str) -> str | None:
     if value is None or isinstance(value, str):
@@ -117,17 +134,21 @@ class Statements:
         self.dialect = dialect
         self._pg = dialect == "postgresql"
         self._cache: dict[Hashable, str] = {}
+        self._shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._paths: dict[str, str] = {}
 
     # -- preparing (caller's thread) -----------------------------------------
 
     def _time(self, value: Any, what: str) -> Any:
+        if type(value) is datetime and value.tzinfo is timezone.utc:  # what recorder makes
+            return value if self._pg else value.isoformat(" ", "microseconds")
         if not isinstance(value, datetime):
             raise InvalidArgument("%s must be a datetime, not %r" % (what, value))
         return require_aware(value, what) if self._pg else format_sqlite_time(value)
 
     @staticmethod
     def _json(value: Any) -> str | None:
-        return None if value is None else encoding.dumps(encoding.encode(value))
+        return None if value is None else _dump_encoded(encoding.encode(value))
 
     @staticmethod
     def _meta(meta: Mapping[str, Any] | None) -> str:
@@ -143,7 +164,7 @@ class Statements:
 
     def _prepare_one(self, op: Op) -> list[Prepared]:
         if isinstance(op, AppendTransition):
-            params = {name: getattr(op, name) for name in TRANSITION_COLUMNS}
+            params = dict(zip(TRANSITION_COLUMNS, _TRANSITION_VALUES(op), strict=True))
             params["old_state"] = _opt_str(op.old_state, "old_state")
             params["at"] = self._time(op.at, "transition time")
             params["seq"] = int(op.seq)
@@ -200,13 +221,13 @@ class Statements:
         changes: Mapping[str, Any],
         meta_patch: Mapping[str, Any] | None,
     ) -> list[Prepared]:
-        unknown = set(changes) - ATOM_FIELDS
-        if unknown:
+        if not ATOM_FIELDS.issuperset(changes):
+            unknown = set(changes) - ATOM_FIELDS
             raise InvalidArgument("UpdateAtom cannot change %s" % ", ".join(sorted(unknown)))
         fields: dict[str, Any] = {}
         for field, value in changes.items():
             if field in JSON_FIELDS:
-                fields[field] = self._json(value)
+                fields[field] = None if value is None else self._json(value)
             elif field == "attempt":
                 fields[field] = int(value)
             else:
@@ -218,24 +239,45 @@ class Statements:
         self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, Any]
     ) -> list[Prepared]:
         params: dict[str, Any] = {"b_uuid": uuid, "b_at": at}
-        params.update(("b_" + field, value) for field, value in fields.items())
-        shape = tuple(sorted(fields))
+        for field, value in fields.items():
+            params["b_" + field] = value
+        names = tuple(fields)
+        shape = self._shapes.get(names)
+        if shape is None:
+            shape = self._shapes[names] = tuple(sorted(names))
         row, change = (table, uuid), (at, fields, patch)
         if not patch:
             return [Prepared(("update", table, shape, 0), params, row, change)]
         if self._pg:
             params["b_patch"] = encoding.dumps(patch)
             return [Prepared(("update", table, shape, 1), params, row, change)]
-        if any('"' in key for key in patch):
+        paths = [self._path(key) for key in patch]
+        if None in paths:
             rewrite = {"b_uuid": uuid, "patch": patch}
             return [
                 Prepared(("update", table, shape, 0), params, row, change),
                 Prepared(("rewrite", table), rewrite, row),
             ]
-        for index, (key, value) in enumerate(patch.items()):
-            params["b_p%d" % index] = '$."%s"' % key
-            params["b_v%d" % index] = encoding.dumps(value)
+        for index, (path, value) in enumerate(zip(paths, patch.values(), strict=True)):
+            path_name, value_name = (
+                _PATCH_NAMES[index]
+                if index < len(_PATCH_NAMES)
+                else ("b_p%d" % index, "b_v%d" % index)
+            )
+            params[path_name] = path
+            params[value_name] = _dump_encoded(value)
         return [Prepared(("update", table, shape, len(patch)), params, row, change)]
+
+    def _path(self, key: str) -> str | None:
+        """SQLite's JSON path of a top-level meta key; None when it cannot name it (a ``"``)."""
+        path = self._paths.get(key)
+        if path is None:
+            if '"' in key:
+                return None
+            path = '$."%s"' % key
+            if len(self._paths) < _MAX_CACHED_PATHS:
+                self._paths[key] = path
+        return path
 
     def plan(self, ops: list[Prepared]) -> list[Prepared]:
         """The same effect as ``ops`` in order, in fewer statements.
