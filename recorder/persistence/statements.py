@@ -293,6 +293,9 @@ class Statements:
             return ops
         saves: list[list[Prepared]] = [[], [], []]
         rows: dict[tuple[str, str], tuple[Any, dict[str, Any], dict[str, Any]]] = {}
+        # Rows updated once here: their update is already in final form and is used
+        # as it is (unless its patch needs a rewrite, rebuilt with it below).
+        once: dict[tuple[str, str], Prepared] = {}
         appended: list[Prepared] = []
         deletes: list[list[Prepared]] = [[], [], []]
         for op in ops:
@@ -306,15 +309,22 @@ class Statements:
                 at, fields, patch = op.change
                 folded = rows.get(op.row)
                 if folded is None:
-                    rows[op.row] = (at, dict(fields), dict(patch))
+                    rows[op.row] = (at, fields, patch)
+                    once[op.row] = op
                 else:
+                    if once.pop(op.row, None) is not None:  # now folded: copy before merging
+                        folded = (folded[0], dict(folded[1]), dict(folded[2]))
                     folded[1].update(fields)
                     folded[2].update(patch)
                     rows[op.row] = (at, folded[1], folded[2])
             # "rewrite" ops are rebuilt from their update's patch below
         updates: list[Prepared] = []
-        for (table, uuid), (at, fields, patch) in rows.items():
-            updates.extend(self._update_ops(table, uuid, at, fields, patch))
+        for row, (at, fields, patch) in rows.items():
+            single = once.get(row)
+            if single is not None and (self._pg or not any('"' in key for key in patch)):
+                updates.append(single)
+            else:
+                updates.extend(self._update_ops(row[0], row[1], at, fields, patch))
         updates.sort(key=lambda op: repr(op.key))
         return [
             *saves[0],
