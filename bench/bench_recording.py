@@ -74,14 +74,20 @@ def run_engine_alone(size: int) -> None:
     engines.load(noop_flow(size)).run()
 
 
-def median_us(run: Callable[[], Any], size: int, repeat: int) -> float:
+def measure_us(run: Callable[[], Any], size: int, repeat: int) -> tuple[float, float]:
+    """Median (wall, this process's CPU) microseconds per task over ``repeat`` runs."""
     run()  # warm up (imports, caches, the database file)
-    times = []
+    walls, cpus = [], []
     for _ in range(repeat):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) / size * 1e6
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls) / size * 1e6, statistics.median(cpus) / size * 1e6
+
+
+def median_us(run: Callable[[], Any], size: int, repeat: int) -> float:
+    return measure_us(run, size, repeat)[0]
 
 
 @contextlib.contextmanager
@@ -123,21 +129,23 @@ def capture_one(url: str, mode: str, size: int) -> tuple[list[Txn], dict[str, in
     return capture.txns, capture.summary()
 
 
-def replay_us(kind: str, tmp: str, txns: list[Txn], size: int, repeat: int) -> float:
-    times = []
+def replay_us(kind: str, tmp: str, txns: list[Txn], size: int, repeat: int) -> tuple[float, float]:
+    walls, cpus = [], []
     for _ in range(repeat):
         with fresh_db(kind, tmp) as url:
             assert url is not None
-            times.append(replay(url, txns))
-    return statistics.median(times) / size * 1e6
+            wall, cpu = replay(url, txns)
+            walls.append(wall)
+            cpus.append(cpu)
+    return statistics.median(walls) / size * 1e6, statistics.median(cpus) / size * 1e6
 
 
-def recorder_us(url: str, mode: str, size: int, repeat: int) -> float:
+def recorder_us(url: str, mode: str, size: int, repeat: int) -> tuple[float, float]:
     from recorder.persistence import connect
 
     backend = connect(url, mode=mode)
     try:
-        return median_us(lambda: run_recorded(backend, size), size, repeat)
+        return measure_us(lambda: run_recorded(backend, size), size, repeat)
     finally:
         backend.close()
 
@@ -169,26 +177,36 @@ def taskflow_us(url: str, size: int) -> float | None:
 
 def main_table(args: argparse.Namespace, tmp: str) -> None:
     size, repeat = args.tasks, args.repeat
-    engine = median_us(lambda: run_engine_alone(size), size, repeat)
-    print("engine alone (no backend): %.1f us/task\n" % engine)
+    engine, engine_cpu = measure_us(lambda: run_engine_alone(size), size, repeat)
+    print("engine alone (no backend): %.1f us/task wall, %.1f CPU\n" % (engine, engine_cpu))
+    print("wall, us/task (median of %d):" % repeat)
     print(
-        "%-20s %10s %10s %14s %8s %10s %12s"
-        % ("configuration", "recorder", "replay", "replay+engine", "ratio", "commits", "stmts/task")
+        "%-18s %9s %8s %14s %7s %8s %10s %13s"
+        % (
+            "configuration",
+            "recorder",
+            "replay",
+            "replay+engine",
+            "ratio",
+            "commits",
+            "stmts/task",
+            "CPU ratio",
+        )
     )
     results: dict[str, float] = {}
     for kind in ("sqlite", "postgres"):
         for mode in ("batched", "durable"):
             with fresh_db(kind, tmp) as url:
                 if url is None:
-                    print("%-20s no PostgreSQL server, skipped" % ("%s %s" % (kind, mode)))
+                    print("%-18s no PostgreSQL server, skipped" % ("%s %s" % (kind, mode)))
                     continue
                 txns, summary = capture_one(url, mode, size)
-                ours = recorder_us(url, mode, size, repeat)
-            floor = replay_us(kind, tmp, txns, size, repeat)
+                ours, ours_cpu = recorder_us(url, mode, size, repeat)
+            floor, floor_cpu = replay_us(kind, tmp, txns, size, repeat)
             label = "%s %s" % (kind, mode)
             results[label] = ours
             print(
-                "%-20s %10.1f %10.1f %14.1f %7.2fx %10d %12.2f"
+                "%-18s %9.1f %8.1f %14.1f %6.2fx %8d %10.2f %12.2fx"
                 % (
                     label,
                     ours,
@@ -197,8 +215,13 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
                     ours / (floor + engine),
                     summary["commits"],
                     summary["statements"] / size,
+                    ours_cpu / (floor_cpu + engine_cpu),
                 )
             )
+    print(
+        "(CPU ratio: this process's CPU, recorder / (replay + engine); on PostgreSQL the"
+        " server's share is not in it. Under load, it is the steadier figure.)"
+    )
     if args.no_taskflow:
         return
     print("\nTaskFlow 6.5 + DurationListener + EventTimeListener, %d tasks:" % args.taskflow_tasks)
@@ -248,17 +271,23 @@ def threads_vs_processes(kind: str, tmp: str, flows: int, size: int) -> None:
         backend.close()
         started = time.perf_counter()
         procs = [
-            subprocess.Popen([sys.executable, __file__, "--child-run", url, str(size), "durable"])
+            subprocess.Popen(
+                [sys.executable, __file__, "--child-run", url, str(size), "durable"],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             for _ in range(flows)
         ]
-        for proc in procs:
-            proc.wait()
+        longest = max(float(proc.communicate()[0].split()[-1]) for proc in procs)
         processes = time.perf_counter() - started
     print(
-        "  %-9s %d threads, one durable backend: %.2f s, %d commits for %d writes "
-        "(%.2f commits/write); %d processes: %.2f s; threads/processes %.2fx"
+        "  %-9s %d flows x %d tasks, %d threads on one durable backend: %.2f s, %d commits for"
+        " %d writes (%.2f commits/write); %d processes: %.2f s with start-up, longest flow"
+        " %.2f s; threads / processes' longest flow %.2fx"
         % (
             kind,
+            flows,
+            size,
             flows,
             threaded,
             commits,
@@ -266,7 +295,8 @@ def threads_vs_processes(kind: str, tmp: str, flows: int, size: int) -> None:
             commits / max(1, writes["n"]),
             flows,
             processes,
-            threaded / processes,
+            longest,
+            threaded / longest,
         )
     )
 
@@ -294,25 +324,25 @@ def pg_processes(tmp: str, size: int, procs: int) -> None:
             return
         rows_per_flow = 2 * size + 4  # RUNNING + SUCCESS per task, the flow's own moves
 
-        def run(n: int) -> float:
-            started = time.perf_counter()
+        def run(n: int) -> list[float]:
+            """Each child's seconds for its flow (load + run + flush; not its start-up)."""
             children = [
                 subprocess.Popen(
-                    [sys.executable, __file__, "--child-run", url, str(size), "batched"]
+                    [sys.executable, __file__, "--child-run", url, str(size), "batched"],
+                    stdout=subprocess.PIPE,
+                    text=True,
                 )
                 for _ in range(n)
             ]
-            for child in children:
-                child.wait()
-            return time.perf_counter() - started
+            return [float(child.communicate()[0].split()[-1]) for child in children]
 
-        one = rows_per_flow / run(1)
-        many_wall = run(procs)
-        each = rows_per_flow / many_wall
+        one = rows_per_flow / statistics.median(run(1) + run(1) + run(1))
+        seconds = run(procs)
+        each = statistics.mean(rows_per_flow / s for s in seconds)
     print(
         "  postgres batched, %d processes x %d tasks: %.0f transitions/s each (single process "
         "%.0f: %.0f%%), aggregate %.0f rows/s"
-        % (procs, size, each, one, 100 * each / one, procs * rows_per_flow / many_wall)
+        % (procs, size, each, one, 100 * each / one, procs * rows_per_flow / max(seconds))
     )
 
 
@@ -382,7 +412,9 @@ def main() -> None:
 
         url, size, mode = args.child_run
         with connect(url, mode=mode) as backend:
+            started = time.perf_counter()
             run_recorded(backend, int(size))
+            print(time.perf_counter() - started)
         return
     if args.child_rss:
         size, recorded, url = args.child_rss

@@ -93,15 +93,15 @@ def _copy(params: Any) -> Any:
     return tuple(params) if params else params
 
 
-def replay(url: str, txns: list[Txn]) -> float:
+def replay(url: str, txns: list[Txn]) -> tuple[float, float]:
     """Send ``txns`` on the bare driver to the (fresh, migrated) database at ``url``;
-    return the seconds it took (connecting is not timed)."""
+    return the seconds it took, wall and this process's CPU (connecting is not timed)."""
     if url.startswith("sqlite"):
         return _replay_sqlite(url.split("///", 1)[1], txns)
     return _replay_pg(url, txns)
 
 
-def _replay_sqlite(path: str, txns: list[Txn]) -> float:
+def _replay_sqlite(path: str, txns: list[Txn]) -> tuple[float, float]:
     conn = sqlite3.connect(path, timeout=5.0)
     conn.isolation_level = None  # as recorder: BEGIN is ours
     conn.execute("PRAGMA busy_timeout = 5000")
@@ -109,7 +109,7 @@ def _replay_sqlite(path: str, txns: list[Txn]) -> float:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA journal_mode = WAL")
     try:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for txn in txns:
             if not txn.statements:
                 continue
@@ -130,17 +130,17 @@ def _replay_sqlite(path: str, txns: list[Txn]) -> float:
                 conn.commit()
             elif txn.end in ("rollback", "open"):
                 conn.rollback()
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
     finally:
         conn.close()
 
 
-def _replay_pg(url: str, txns: list[Txn]) -> float:
+def _replay_pg(url: str, txns: list[Txn]) -> tuple[float, float]:
     import psycopg
 
     plain = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(plain) as conn:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         for txn in txns:
             if not txn.statements:
                 continue
@@ -157,4 +157,4 @@ def _replay_pg(url: str, txns: list[Txn]) -> float:
                 conn.commit()
             else:
                 conn.rollback()
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu
