@@ -37,8 +37,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
-from recorder.exceptions import InvalidArgument, InvariantViolation
-from recorder.persistence import encoding
+from recorder.exceptions import InvalidArgument
+from recorder.persistence import encoding, sql_text
 from recorder.persistence.coltypes import format_sqlite_time, require_aware
 from recorder.persistence.ops import (
     ATOM_FIELDS,
@@ -53,37 +53,7 @@ from recorder.persistence.ops import (
     UpdateFlow,
 )
 from recorder.persistence.schema import TRANSITION_COLUMNS
-
-JSON_FIELDS = frozenset({"results", "failure", "revert_results", "revert_failure"})
-_TABLES = {"flow": "flow_details", "atom": "atom_details"}
-
-# Columns each insert names, in order; JSON columns are cast on PostgreSQL.
-_INSERTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "logbooks": (("uuid", "name", "meta", "created_at"), "uuid"),
-    "flow_details": (
-        ("uuid", "logbook_uuid", "name", "state", "meta", "created_at"),
-        "uuid",
-    ),
-    "atom_details": (
-        (
-            "uuid",
-            "flow_uuid",
-            "name",
-            "kind",
-            "state",
-            "intention",
-            "version",
-            "meta",
-            "created_at",
-        ),
-        "uuid",
-    ),
-    "transitions": (
-        TRANSITION_COLUMNS,
-        "flow_uuid, seq",
-    ),
-}
-_JSON_COLUMNS = frozenset({"meta", "details"}) | JSON_FIELDS
+from recorder.persistence.sql_text import JSON_FIELDS
 
 
 class Prepared(NamedTuple):
@@ -359,7 +329,9 @@ class Statements:
                     end += 1
                 if isinstance(key, tuple) and key[0] == "rewrite":
                     for op in ops[start:end]:
-                        statements += self._merge_by_rewrite(conn, _TABLES[key[1]], op.params)
+                        statements += self._merge_by_rewrite(
+                            conn, cursor, sql_text.TABLES[key[1]], op.params
+                        )
                     start = end
                     continue
                 sql = self.sql(key)
@@ -378,62 +350,43 @@ class Statements:
         return statements
 
     def _p(self, name: str, column: str | None = None) -> str:
-        """A placeholder; JSON columns get a cast to jsonb on PostgreSQL."""
-        if not self._pg:
-            return ":" + name
-        if column in _JSON_COLUMNS:
-            return "CAST(%%(%s)s AS jsonb)" % name
-        return "%%(%s)s" % name
+        return sql_text.placeholder(name, column, self._pg)
 
     def sql(self, key: Hashable) -> str:
         """The SQL text for a shape (built once)."""
         text = self._cache.get(key)
         if text is None:
-            text = self._build(key)
+            text = sql_text.build(key, self._pg)
             self._cache[key] = text
         return text
 
-    def _build(self, key: Hashable) -> str:
-        if isinstance(key, str):
-            columns, conflict = _INSERTS[key]
-            return "INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO NOTHING" % (
-                key,
-                ", ".join(columns),
-                ", ".join(self._p(column, column) for column in columns),
-                conflict,
-            )
-        if isinstance(key, tuple) and key[0] == "delete":
-            return "DELETE FROM %s WHERE uuid = %s" % (key[1], self._p("b_uuid"))
-        if not (isinstance(key, tuple) and key[0] == "update"):
-            raise InvariantViolation("no statement is built for the key %r" % (key,))
-        _, table_key, fields, patch = key
-        sets = ["updated_at = %s" % self._p("b_at")]
-        sets.extend("%s = %s" % (field, self._p("b_" + field, field)) for field in fields)
-        if patch and self._pg:
-            sets.append("meta = meta || %s" % self._p("b_patch", "meta"))
-        elif patch:
-            pairs = ", ".join(
-                "%s, json(%s)" % (self._p("b_p%d" % i), self._p("b_v%d" % i)) for i in range(patch)
-            )
-            sets.append("meta = json_set(meta, %s)" % pairs)
-        return "UPDATE %s SET %s WHERE uuid = %s" % (
-            _TABLES[table_key],
-            ", ".join(sets),
-            self._p("b_uuid"),
-        )
+    def _merge_by_rewrite(
+        self, conn: Connection, cursor: Any, table: str, params: dict[str, Any]
+    ) -> int:
+        """Merge a patch SQLite's JSON paths cannot name: read the meta, write it back.
 
-    def _merge_by_rewrite(self, conn: Connection, table: str, params: dict[str, Any]) -> int:
-        stored = conn.exec_driver_sql(
-            "SELECT meta FROM %s WHERE uuid = %s" % (table, self._p("b_uuid")),
-            {"b_uuid": params["b_uuid"]},
-        ).scalar_one_or_none()
-        if stored is None:
+        On the driver cursor, inside the caller's transaction (which may have been
+        begun on the driver: a SQLAlchemy execute here would try to begin another).
+        """
+        observers = conn.dispatch.before_cursor_execute
+        select = "SELECT meta FROM %s WHERE uuid = %s" % (table, self._p("b_uuid"))
+        key = {"b_uuid": params["b_uuid"]}
+        if observers:
+            observers(conn, cursor, select, key, None, False)
+        cursor.execute(select, key)
+        found = cursor.fetchone()
+        if found is None or found[0] is None:
             return 1
+        stored = found[0]
         merged: dict[str, Any] = json.loads(stored) if isinstance(stored, str) else dict(stored)
         merged.update(params["patch"])
-        conn.exec_driver_sql(
-            "UPDATE %s SET meta = %s WHERE uuid = %s"
-            % (table, self._p("b_meta", "meta"), self._p("b_uuid")),
-            {"b_meta": encoding.dumps(merged), "b_uuid": params["b_uuid"]},
+        update = "UPDATE %s SET meta = %s WHERE uuid = %s" % (
+            table,
+            self._p("b_meta", "meta"),
+            self._p("b_uuid"),
         )
+        values = {"b_meta": encoding.dumps(merged), "b_uuid": params["b_uuid"]}
+        if observers:
+            observers(conn, cursor, update, values, None, False)
+        cursor.execute(update, values)
         return 2
