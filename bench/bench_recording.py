@@ -381,10 +381,10 @@ def child_rss(size: int, recorded: bool, url: str) -> None:
     from recorder import engines, record
     from recorder.persistence import connect
 
-    flow = noop_flow(size)
     backend = connect(url, mode="batched") if recorded else None
+    # The peak before the flow is built: its atoms are the engine's own, in both children.
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    loaded = engines.load(flow, backend=backend)
+    loaded = engines.load(noop_flow(size), backend=backend)
     if backend is not None:
         with record(loaded):
             loaded.run()
