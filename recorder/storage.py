@@ -298,7 +298,7 @@ class Storage(StorageAPI):
         if not update_with:
             return
         detail = self.atom_detail(name)
-        patch = copy_value(dict(update_with))
+        patch = _own_copy(update_with)
         undo = UndoLog()
         with self._lock:
             undo.keys(detail.meta, patch)
@@ -339,7 +339,7 @@ class Storage(StorageAPI):
             self._update_flow_meta(update_with, UndoLog())
 
     def _update_flow_meta(self, update_with: Mapping[str, Any], undo: UndoLog) -> None:
-        patch = copy_value(dict(update_with))
+        patch = _own_copy(update_with)
         with self._lock:
             undo.keys(self._flow.meta, patch)
             self._flow.meta.update(patch)
@@ -381,6 +381,19 @@ class Storage(StorageAPI):
     def store(self) -> Mapping[str, Any]:
         """The flow-level values, read-only (a view, not a copy: read per atom run)."""
         return MappingProxyType(self._store)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _own_copy(update_with: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a meta update the caller cannot change afterwards (deep, unless every
+    value is a plain scalar -- the timing listeners' -- where a new dict is the same)."""
+    patch = dict(update_with)
+    for value in patch.values():
+        if type(value) not in _SCALARS:
+            return copy_value(patch)
+    return patch
 
 
 def _now() -> datetime:

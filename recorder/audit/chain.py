@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from recorder.persistence.encoding import json_text_encoder
 from recorder.persistence.rows import FIELD_NAMES
 
 GENESIS_HASH = "0" * 64
@@ -44,13 +45,11 @@ def canonical_at(at: datetime | str) -> str:
 
 def canonical_json(fields: Mapping[str, Any]) -> bytes:
     """The bytes that are hashed: sorted keys, compact, ASCII, no NaN."""
-    return _CANONICAL.encode(fields).encode("ascii")
+    return _CANONICAL(fields).encode("ascii")
 
 
 # One encoder for every row: json.dumps with options builds a new one per call.
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-)
+_CANONICAL = json_text_encoder(ensure_ascii=True, sort_keys=True)
 
 
 def field_value(row: Any, name: str) -> Any:

@@ -44,7 +44,7 @@ import base64
 import json
 import math
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,13 +70,36 @@ class StoredRepr:
         return self.repr
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON text of an already :func:`encode`-d value."""
-    return _ENCODER.encode(value)
+def json_text_encoder(*, ensure_ascii: bool, sort_keys: bool = False) -> Callable[[Any], str]:
+    """``json.JSONEncoder(separators=(",", ":"), allow_nan=False, ...).encode``, the same
+    text, made once: the encoder's ``encode`` builds its C encoder anew on every call,
+    which costs more than encoding the small values the write path sends. Only for
+    values without cycles (what :func:`encode` returns, a transition's hashed fields).
+    """
+    python = json.JSONEncoder(
+        separators=(",", ":"), ensure_ascii=ensure_ascii, sort_keys=sort_keys, allow_nan=False
+    )
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # no C accelerator (e.g. PyPy): the plain encoder
+        return python.encode
+    strings = (
+        json.encoder.encode_basestring_ascii if ensure_ascii else json.encoder.encode_basestring
+    )
+    chunks = make(None, python.default, strings, None, ":", ",", sort_keys, False, False)
+
+    def encode_text(value: Any) -> str:
+        return "".join(chunks(value, 0))
+
+    return encode_text
 
 
 # One encoder for every write: json.dumps with options builds a new one per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+_DUMPS = json_text_encoder(ensure_ascii=False)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text of an already :func:`encode`-d value."""
+    return _DUMPS(value)
 
 
 def encode(value: Any) -> Any:

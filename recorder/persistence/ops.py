@@ -129,6 +129,7 @@ def fold_updates(ops: list[Op]) -> list[Op]:
         return ops
     first: dict[tuple[str, str], int] = {}
     folded: list[Op] = []
+    later: dict[int, list[UpdateAtom | UpdateFlow]] = {}  # index in folded -> its row's updates
     for op in ops:
         if not isinstance(op, (UpdateAtom, UpdateFlow)):
             folded.append(op)
@@ -138,19 +139,31 @@ def fold_updates(ops: list[Op]) -> list[Op]:
         if index is None:
             first[key] = len(folded)
             folded.append(op)
-            continue
-        earlier = folded[index]  # same key: the same op type
-        if isinstance(op, UpdateAtom) and isinstance(earlier, UpdateAtom):
-            meta = _merged(earlier.meta_patch, op.meta_patch)
-            folded[index] = UpdateAtom(op.uuid, op.at, {**earlier.changes, **op.changes}, meta)
-        elif isinstance(op, UpdateFlow) and isinstance(earlier, UpdateFlow):
-            meta = _merged(earlier.meta_patch, op.meta_patch)
-            state = op.state if op.state is not None else earlier.state
-            folded[index] = UpdateFlow(op.uuid, op.at, state=state, meta_patch=meta)
+        elif index in later:
+            later[index].append(op)
+        else:
+            later[index] = [folded[index], op]  # type: ignore[list-item]
+    for index, updates in later.items():  # one op per row, built once
+        folded[index] = _fold_row(updates)
     return folded
 
 
-def _merged(
-    earlier: Mapping[str, Any] | None, later: Mapping[str, Any] | None
-) -> dict[str, Any] | None:
-    return {**(earlier or {}), **(later or {})} or None
+def _fold_row(updates: list[UpdateAtom | UpdateFlow]) -> Op:
+    """One op with the effect of ``updates`` of one row (all of one type), in order."""
+    meta: dict[str, Any] = {}
+    last = updates[-1]
+    if isinstance(last, UpdateAtom):
+        changes: dict[str, Any] = {}
+        for op in updates:
+            if isinstance(op, UpdateAtom):  # all are: one row, one op type
+                changes.update(op.changes)
+            if op.meta_patch:
+                meta.update(op.meta_patch)
+        return UpdateAtom(last.uuid, last.at, changes, meta or None)
+    state = None
+    for op in updates:
+        if isinstance(op, UpdateFlow) and op.state is not None:
+            state = op.state
+        if op.meta_patch:
+            meta.update(op.meta_patch)
+    return UpdateFlow(last.uuid, last.at, state=state, meta_patch=meta or None)

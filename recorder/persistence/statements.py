@@ -31,13 +31,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Hashable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timezone
+from operator import attrgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
-from recorder.exceptions import InvalidArgument, InvariantViolation
-from recorder.persistence import encoding
+from recorder.exceptions import InvalidArgument
+from recorder.persistence import encoding, sql_text
 from recorder.persistence.coltypes import format_sqlite_time, require_aware
 from recorder.persistence.ops import (
     ATOM_FIELDS,
@@ -51,40 +52,8 @@ from recorder.persistence.ops import (
     UpdateAtom,
     UpdateFlow,
 )
-from recorder.persistence.schema import TRANSITION_COLUMNS, logbooks
-
-JSON_FIELDS = frozenset({"results", "failure", "revert_results", "revert_failure"})
-_TABLES = {"flow": "flow_details", "atom": "atom_details"}
-# The ops' table names (TaskFlow's words) -> the tables' names in recorder's schema.
-_TABLE_NAMES = {"logbooks": logbooks.name}
-
-# Columns each insert names, in order; JSON columns are cast on PostgreSQL.
-_INSERTS: dict[str, tuple[tuple[str, ...], str]] = {
-    "logbooks": (("uuid", "name", "meta", "created_at"), "uuid"),
-    "flow_details": (
-        ("uuid", "logbook_uuid", "name", "state", "meta", "created_at"),
-        "uuid",
-    ),
-    "atom_details": (
-        (
-            "uuid",
-            "flow_uuid",
-            "name",
-            "kind",
-            "state",
-            "intention",
-            "version",
-            "meta",
-            "created_at",
-        ),
-        "uuid",
-    ),
-    "transitions": (
-        TRANSITION_COLUMNS,
-        "flow_uuid, seq",
-    ),
-}
-_JSON_COLUMNS = frozenset({"meta", "details"}) | JSON_FIELDS
+from recorder.persistence.schema import TRANSITION_COLUMNS
+from recorder.persistence.sql_text import JSON_FIELDS
 
 
 class Prepared(NamedTuple):
@@ -103,6 +72,22 @@ class Prepared(NamedTuple):
 # Saves of parents go before saves of children when a batch is reordered.
 _SAVE_RANK = {"logbooks": 0, "flow_details": 1, "atom_details": 2}
 
+_TRANSITION_VALUES = attrgetter(*TRANSITION_COLUMNS)
+# Parameter names of a SQLite meta merge's i-th key and value (built once, not per op).
+_PATCH_NAMES = [("b_p%d" % i, "b_v%d" % i) for i in range(32)]
+_MAX_CACHED_PATHS = 1024
+
+
+def _dump_encoded(value: Any) -> str:
+    """JSON text of one :func:`encoding.encode`-d value: the text ``encoding.dumps``
+    gives, without its encoder for the plain numbers timing meta is made of."""
+    kind = type(value)
+    if kind is float:  # encode() left only finite floats plain; json writes their repr
+        return float.__repr__(value)
+    if kind is int:
+        return int.__repr__(value)
+    return encoding.dumps(value)
+
 
 def _opt_str(value: Any, what: str) -> str | None:
     if value is None or isinstance(value, str):
@@ -119,17 +104,21 @@ class Statements:
         self.dialect = dialect
         self._pg = dialect == "postgresql"
         self._cache: dict[Hashable, str] = {}
+        self._shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._paths: dict[str, str] = {}
 
     # -- preparing (caller's thread) -----------------------------------------
 
     def _time(self, value: Any, what: str) -> Any:
+        if type(value) is datetime and value.tzinfo is timezone.utc:  # what recorder makes
+            return value if self._pg else value.isoformat(" ", "microseconds")
         if not isinstance(value, datetime):
             raise InvalidArgument("%s must be a datetime, not %r" % (what, value))
         return require_aware(value, what) if self._pg else format_sqlite_time(value)
 
     @staticmethod
     def _json(value: Any) -> str | None:
-        return None if value is None else encoding.dumps(encoding.encode(value))
+        return None if value is None else _dump_encoded(encoding.encode(value))
 
     @staticmethod
     def _meta(meta: Mapping[str, Any] | None) -> str:
@@ -145,7 +134,7 @@ class Statements:
 
     def _prepare_one(self, op: Op) -> list[Prepared]:
         if isinstance(op, AppendTransition):
-            params = {name: getattr(op, name) for name in TRANSITION_COLUMNS}
+            params = dict(zip(TRANSITION_COLUMNS, _TRANSITION_VALUES(op), strict=True))
             params["old_state"] = _opt_str(op.old_state, "old_state")
             params["at"] = self._time(op.at, "transition time")
             params["seq"] = int(op.seq)
@@ -202,13 +191,13 @@ class Statements:
         changes: Mapping[str, Any],
         meta_patch: Mapping[str, Any] | None,
     ) -> list[Prepared]:
-        unknown = set(changes) - ATOM_FIELDS
-        if unknown:
+        if not ATOM_FIELDS.issuperset(changes):
+            unknown = set(changes) - ATOM_FIELDS
             raise InvalidArgument("UpdateAtom cannot change %s" % ", ".join(sorted(unknown)))
         fields: dict[str, Any] = {}
         for field, value in changes.items():
             if field in JSON_FIELDS:
-                fields[field] = self._json(value)
+                fields[field] = None if value is None else self._json(value)
             elif field == "attempt":
                 fields[field] = int(value)
             else:
@@ -220,24 +209,45 @@ class Statements:
         self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, Any]
     ) -> list[Prepared]:
         params: dict[str, Any] = {"b_uuid": uuid, "b_at": at}
-        params.update(("b_" + field, value) for field, value in fields.items())
-        shape = tuple(sorted(fields))
+        for field, value in fields.items():
+            params["b_" + field] = value
+        names = tuple(fields)
+        shape = self._shapes.get(names)
+        if shape is None:
+            shape = self._shapes[names] = tuple(sorted(names))
         row, change = (table, uuid), (at, fields, patch)
         if not patch:
             return [Prepared(("update", table, shape, 0), params, row, change)]
         if self._pg:
             params["b_patch"] = encoding.dumps(patch)
             return [Prepared(("update", table, shape, 1), params, row, change)]
-        if any('"' in key for key in patch):
+        paths = [self._path(key) for key in patch]
+        if None in paths:
             rewrite = {"b_uuid": uuid, "patch": patch}
             return [
                 Prepared(("update", table, shape, 0), params, row, change),
                 Prepared(("rewrite", table), rewrite, row),
             ]
-        for index, (key, value) in enumerate(patch.items()):
-            params["b_p%d" % index] = '$."%s"' % key
-            params["b_v%d" % index] = encoding.dumps(value)
+        for index, (path, value) in enumerate(zip(paths, patch.values(), strict=True)):
+            path_name, value_name = (
+                _PATCH_NAMES[index]
+                if index < len(_PATCH_NAMES)
+                else ("b_p%d" % index, "b_v%d" % index)
+            )
+            params[path_name] = path
+            params[value_name] = _dump_encoded(value)
         return [Prepared(("update", table, shape, len(patch)), params, row, change)]
+
+    def _path(self, key: str) -> str | None:
+        """SQLite's JSON path of a top-level meta key; None when it cannot name it (a ``"``)."""
+        path = self._paths.get(key)
+        if path is None:
+            if '"' in key:
+                return None
+            path = '$."%s"' % key
+            if len(self._paths) < _MAX_CACHED_PATHS:
+                self._paths[key] = path
+        return path
 
     def plan(self, ops: list[Prepared]) -> list[Prepared]:
         """The same effect as ``ops`` in order, in fewer statements.
@@ -253,6 +263,9 @@ class Statements:
             return ops
         saves: list[list[Prepared]] = [[], [], []]
         rows: dict[tuple[str, str], tuple[Any, dict[str, Any], dict[str, Any]]] = {}
+        # Rows updated once here: their update is already in final form and is used
+        # as it is (unless its patch needs a rewrite, rebuilt with it below).
+        once: dict[tuple[str, str], Prepared] = {}
         appended: list[Prepared] = []
         deletes: list[list[Prepared]] = [[], [], []]
         for op in ops:
@@ -266,15 +279,22 @@ class Statements:
                 at, fields, patch = op.change
                 folded = rows.get(op.row)
                 if folded is None:
-                    rows[op.row] = (at, dict(fields), dict(patch))
+                    rows[op.row] = (at, fields, patch)
+                    once[op.row] = op
                 else:
+                    if once.pop(op.row, None) is not None:  # now folded: copy before merging
+                        folded = (folded[0], dict(folded[1]), dict(folded[2]))
                     folded[1].update(fields)
                     folded[2].update(patch)
                     rows[op.row] = (at, folded[1], folded[2])
             # "rewrite" ops are rebuilt from their update's patch below
         updates: list[Prepared] = []
-        for (table, uuid), (at, fields, patch) in rows.items():
-            updates.extend(self._update_ops(table, uuid, at, fields, patch))
+        for row, (at, fields, patch) in rows.items():
+            single = once.get(row)
+            if single is not None and (self._pg or not any('"' in key for key in patch)):
+                updates.append(single)
+            else:
+                updates.extend(self._update_ops(row[0], row[1], at, fields, patch))
         updates.sort(key=lambda op: repr(op.key))
         return [
             *saves[0],
@@ -309,7 +329,9 @@ class Statements:
                     end += 1
                 if isinstance(key, tuple) and key[0] == "rewrite":
                     for op in ops[start:end]:
-                        statements += self._merge_by_rewrite(conn, _TABLES[key[1]], op.params)
+                        statements += self._merge_by_rewrite(
+                            conn, cursor, sql_text.TABLES[key[1]], op.params
+                        )
                     start = end
                     continue
                 sql = self.sql(key)
@@ -328,63 +350,43 @@ class Statements:
         return statements
 
     def _p(self, name: str, column: str | None = None) -> str:
-        """A placeholder; JSON columns get a cast to jsonb on PostgreSQL."""
-        if not self._pg:
-            return ":" + name
-        if column in _JSON_COLUMNS:
-            return "CAST(%%(%s)s AS jsonb)" % name
-        return "%%(%s)s" % name
+        return sql_text.placeholder(name, column, self._pg)
 
     def sql(self, key: Hashable) -> str:
         """The SQL text for a shape (built once)."""
         text = self._cache.get(key)
         if text is None:
-            text = self._build(key)
+            text = sql_text.build(key, self._pg)
             self._cache[key] = text
         return text
 
-    def _build(self, key: Hashable) -> str:
-        if isinstance(key, str):
-            columns, conflict = _INSERTS[key]
-            return "INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO NOTHING" % (
-                _TABLE_NAMES.get(key, key),
-                ", ".join(columns),
-                ", ".join(self._p(column, column) for column in columns),
-                conflict,
-            )
-        if isinstance(key, tuple) and key[0] == "delete":
-            table = _TABLE_NAMES.get(key[1], key[1])
-            return "DELETE FROM %s WHERE uuid = %s" % (table, self._p("b_uuid"))
-        if not (isinstance(key, tuple) and key[0] == "update"):
-            raise InvariantViolation("no statement is built for the key %r" % (key,))
-        _, table_key, fields, patch = key
-        sets = ["updated_at = %s" % self._p("b_at")]
-        sets.extend("%s = %s" % (field, self._p("b_" + field, field)) for field in fields)
-        if patch and self._pg:
-            sets.append("meta = meta || %s" % self._p("b_patch", "meta"))
-        elif patch:
-            pairs = ", ".join(
-                "%s, json(%s)" % (self._p("b_p%d" % i), self._p("b_v%d" % i)) for i in range(patch)
-            )
-            sets.append("meta = json_set(meta, %s)" % pairs)
-        return "UPDATE %s SET %s WHERE uuid = %s" % (
-            _TABLES[table_key],
-            ", ".join(sets),
-            self._p("b_uuid"),
-        )
+    def _merge_by_rewrite(
+        self, conn: Connection, cursor: Any, table: str, params: dict[str, Any]
+    ) -> int:
+        """Merge a patch SQLite's JSON paths cannot name: read the meta, write it back.
 
-    def _merge_by_rewrite(self, conn: Connection, table: str, params: dict[str, Any]) -> int:
-        stored = conn.exec_driver_sql(
-            "SELECT meta FROM %s WHERE uuid = %s" % (table, self._p("b_uuid")),
-            {"b_uuid": params["b_uuid"]},
-        ).scalar_one_or_none()
-        if stored is None:
+        On the driver cursor, inside the caller's transaction (which may have been
+        begun on the driver: a SQLAlchemy execute here would try to begin another).
+        """
+        observers = conn.dispatch.before_cursor_execute
+        select = "SELECT meta FROM %s WHERE uuid = %s" % (table, self._p("b_uuid"))
+        key = {"b_uuid": params["b_uuid"]}
+        if observers:
+            observers(conn, cursor, select, key, None, False)
+        cursor.execute(select, key)
+        found = cursor.fetchone()
+        if found is None or found[0] is None:
             return 1
+        stored = found[0]
         merged: dict[str, Any] = json.loads(stored) if isinstance(stored, str) else dict(stored)
         merged.update(params["patch"])
-        conn.exec_driver_sql(
-            "UPDATE %s SET meta = %s WHERE uuid = %s"
-            % (table, self._p("b_meta", "meta"), self._p("b_uuid")),
-            {"b_meta": encoding.dumps(merged), "b_uuid": params["b_uuid"]},
+        update = "UPDATE %s SET meta = %s WHERE uuid = %s" % (
+            table,
+            self._p("b_meta", "meta"),
+            self._p("b_uuid"),
         )
+        values = {"b_meta": encoding.dumps(merged), "b_uuid": params["b_uuid"]}
+        if observers:
+            observers(conn, cursor, update, values, None, False)
+        cursor.execute(update, values)
         return 2

@@ -54,11 +54,16 @@ class DurableWriter:
         self._cond = threading.Condition()
         self._pending: list[_Request] = []
         self._leading = False
+        # Requests submitted and finished, counted: leaders take pending requests
+        # oldest first, so a flush waits only for the ones submitted before it.
+        self._submitted = 0
+        self._finished = 0
 
     def submit(self, ops: list[Prepared]) -> None:
         request = _Request(ops)
         with self._cond:
             self._pending.append(request)
+            self._submitted += 1
             while not request.done and self._leading:
                 self._cond.wait()
             if request.done:
@@ -77,15 +82,22 @@ class DurableWriter:
                 for item, error in zip(batch, errors, strict=True):
                     item.error = None if error is None else unstored_error(error, [item.ops])
                     item.done = True
+                self._finished += len(batch)
                 self._leading = False
                 self._cond.notify_all()
         if request.error is not None:
             raise request.error
 
     def flush(self) -> None:
-        """Everything submitted has been committed when submit returned; wait for a leader."""
+        """Wait until every write submitted before this call is done (committed or failed).
+
+        Writes submitted after it are not waited for: with other threads writing
+        all the time there is always a leader or a pending write, and waiting for
+        none would starve the caller (e.g. a flow registering its trail).
+        """
         with self._cond:
-            while self._leading or self._pending:
+            target = self._submitted
+            while self._finished < target:
                 self._cond.wait()
 
     def close(self) -> None:

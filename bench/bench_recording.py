@@ -1,0 +1,439 @@
+"""The cost of full recording against the SQL it writes, measured side by side in one run.
+
+For a linear flow of trivial tasks (default 1,000) with full recording -- the
+engine's default transitions trail plus ``recorder.record(engine)`` (duration
+and event-time meta) -- this prints, in microseconds per task (median of
+``--repeat`` runs, load + run + flush):
+
+* ``recorder``: SQLite and PostgreSQL (scratch database), ``batched`` and ``durable``;
+* ``replay``: the statements that recorder actually sent for one such flow
+  (captured with SQLAlchemy's ``before_cursor_execute`` and ``commit`` events,
+  see ``replay.py``), sent again on the bare driver (``sqlite3`` / ``psycopg``)
+  into a fresh migrated database with the same transactions; only the replay
+  is timed -- the floor, measured, never assumed;
+* ``engine``: the same flow on an engine without a backend;
+* the ratio recorder / (replay + engine) per configuration, and TaskFlow 6.5
+  (+ DurationListener + EventTimeListener on its SQLAlchemy backend, a smaller
+  flow, ``--taskflow-tasks``) / recorder.
+
+``--concurrency`` adds: 8 threads sharing one durable backend vs 8 processes
+(commits per write, wall time), the parallel engine against the serial one
+(unordered flow), and 8 processes x 1,000-task flows on one PostgreSQL
+(transitions/s each and in aggregate). ``--memory`` adds the peak RSS growth
+per task of a 100,000-task batched flow beyond the engine's own (subprocesses,
+``resource``).
+
+    .venv/bin/python bench/bench_recording.py [--tasks 1000] [--concurrency] [--memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from replay import Capture, Txn, replay
+from scratch import scratch_pg
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def noop_flow(size: int, pattern: str = "linear") -> Any:
+    from recorder import task
+    from recorder.patterns import linear_flow, unordered_flow
+
+    class Noop(task.Task):
+        def execute(self) -> int:
+            return 1
+
+    module = linear_flow if pattern == "linear" else unordered_flow
+    return module.Flow("bench").add(*(Noop("t%d" % i) for i in range(size)))
+
+
+def run_recorded(backend: Any, size: int, engine: str = "serial", pattern: str = "linear") -> None:
+    """Load and run one fully recorded flow on ``backend``, then flush it."""
+    from recorder import engines, record
+
+    loaded = engines.load(noop_flow(size, pattern), backend=backend, engine=engine)
+    with record(loaded):
+        loaded.run()
+    backend.flush()
+
+
+def run_engine_alone(size: int) -> None:
+    from recorder import engines
+
+    engines.load(noop_flow(size)).run()
+
+
+def measure_us(run: Callable[[], Any], size: int, repeat: int) -> tuple[float, float]:
+    """Median (wall, this process's CPU) microseconds per task over ``repeat`` runs."""
+    run()  # warm up (imports, caches, the database file)
+    walls, cpus = [], []
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), time.process_time()
+        run()
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls) / size * 1e6, statistics.median(cpus) / size * 1e6
+
+
+def median_us(run: Callable[[], Any], size: int, repeat: int) -> float:
+    return measure_us(run, size, repeat)[0]
+
+
+@contextlib.contextmanager
+def fresh_db(kind: str, tmp: str) -> Iterator[str | None]:
+    """A fresh migrated database of ``kind`` ('sqlite' or 'postgres')."""
+    from recorder.persistence import migrate
+
+    if kind == "sqlite":
+        url = "sqlite:///%s/%s.db" % (tmp, uuid.uuid4().hex[:8])
+        migrate.upgrade(url)
+        yield url
+        return
+    with scratch_pg() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def taskflow_db(kind: str, tmp: str) -> Iterator[str | None]:
+    """An empty database for TaskFlow's own schema (it migrates it itself)."""
+    if kind == "sqlite":
+        yield "sqlite:///%s/taskflow-%s.db" % (tmp, uuid.uuid4().hex[:8])
+        return
+    with scratch_pg(migrated=False) as url:
+        yield None if url is None else url.replace("postgresql://", "postgresql+psycopg://")
+
+
+def capture_one(url: str, mode: str, size: int) -> tuple[list[Txn], dict[str, int]]:
+    from recorder.persistence import connect
+
+    backend = connect(url, mode=mode)
+    try:
+        capture = Capture(backend.engine)
+        try:
+            run_recorded(backend, size)
+        finally:
+            capture.stop()
+    finally:
+        backend.close()
+    return capture.txns, capture.summary()
+
+
+def replay_us(kind: str, tmp: str, txns: list[Txn], size: int, repeat: int) -> tuple[float, float]:
+    walls, cpus = [], []
+    for _ in range(repeat):
+        with fresh_db(kind, tmp) as url:
+            assert url is not None
+            wall, cpu = replay(url, txns)
+            walls.append(wall)
+            cpus.append(cpu)
+    return statistics.median(walls) / size * 1e6, statistics.median(cpus) / size * 1e6
+
+
+def recorder_us(url: str, mode: str, size: int, repeat: int) -> tuple[float, float]:
+    from recorder.persistence import connect
+
+    backend = connect(url, mode=mode)
+    try:
+        return measure_us(lambda: run_recorded(backend, size), size, repeat)
+    finally:
+        backend.close()
+
+
+def taskflow_us(url: str, size: int) -> float | None:
+    try:
+        from taskflow import engines, task
+        from taskflow.listeners import timing
+        from taskflow.patterns import linear_flow
+        from taskflow.persistence import backends
+    except ImportError:
+        return None
+    backend = backends.fetch({"connection": url})
+    with contextlib.closing(backend.get_connection()) as conn:
+        conn.upgrade()
+
+    class Noop(task.Task):  # type: ignore[misc]
+        def execute(self) -> int:
+            return 1
+
+    def run() -> None:
+        flow = linear_flow.Flow("bench").add(*(Noop("t%d" % i) for i in range(size)))
+        engine = engines.load(flow, backend=backend)
+        with timing.DurationListener(engine), timing.EventTimeListener(engine):
+            engine.run()
+
+    return median_us(run, size, 1)
+
+
+def main_table(args: argparse.Namespace, tmp: str) -> None:
+    size, repeat = args.tasks, args.repeat
+    engine, engine_cpu = measure_us(lambda: run_engine_alone(size), size, repeat)
+    print("engine alone (no backend): %.1f us/task wall, %.1f CPU\n" % (engine, engine_cpu))
+    print("wall, us/task (median of %d):" % repeat)
+    print(
+        "%-18s %9s %8s %14s %7s %8s %10s %13s"
+        % (
+            "configuration",
+            "recorder",
+            "replay",
+            "replay+engine",
+            "ratio",
+            "commits",
+            "stmts/task",
+            "CPU ratio",
+        )
+    )
+    results: dict[str, float] = {}
+    for kind in ("sqlite", "postgres"):
+        for mode in ("batched", "durable"):
+            with fresh_db(kind, tmp) as url:
+                if url is None:
+                    print("%-18s no PostgreSQL server, skipped" % ("%s %s" % (kind, mode)))
+                    continue
+                txns, summary = capture_one(url, mode, size)
+                ours, ours_cpu = recorder_us(url, mode, size, repeat)
+            floor, floor_cpu = replay_us(kind, tmp, txns, size, repeat)
+            label = "%s %s" % (kind, mode)
+            results[label] = ours
+            print(
+                "%-18s %9.1f %8.1f %14.1f %6.2fx %8d %10.2f %12.2fx"
+                % (
+                    label,
+                    ours,
+                    floor,
+                    floor + engine,
+                    ours / (floor + engine),
+                    summary["commits"],
+                    summary["statements"] / size,
+                    ours_cpu / (floor_cpu + engine_cpu),
+                )
+            )
+    print(
+        "(CPU ratio: this process's CPU, recorder / (replay + engine); on PostgreSQL the"
+        " server's share is not in it. Under load, it is the steadier figure.)"
+    )
+    if args.no_taskflow:
+        return
+    print("\nTaskFlow 6.5 + DurationListener + EventTimeListener, %d tasks:" % args.taskflow_tasks)
+    for kind in ("sqlite", "postgres"):
+        with taskflow_db(kind, tmp) as url:
+            if url is None:
+                continue
+            theirs = taskflow_us(url, args.taskflow_tasks)
+            if theirs is None:
+                print("  not installed")
+                return
+            print("  %-9s %10.1f us/task" % (kind, theirs))
+            for label, ours in results.items():
+                if label.startswith(kind):
+                    print("    TaskFlow / recorder %-18s %8.0fx" % (label, theirs / ours))
+
+
+# -- concurrency ------------------------------------------------------------------
+
+
+def threads_vs_processes(kind: str, tmp: str, flows: int, size: int) -> None:
+    from recorder.persistence import connect
+
+    with fresh_db(kind, tmp) as url:
+        if url is None:
+            return
+        backend = connect(url, mode="durable")
+        writes = {"n": 0}
+        real_write = backend.write
+
+        def counting_write(ops: Any) -> None:
+            writes["n"] += 1
+            real_write(ops)
+
+        backend.write = counting_write  # type: ignore[method-assign]
+        import threading
+
+        commits0 = backend.stats.commits
+        started = time.perf_counter()
+        pool = [threading.Thread(target=run_recorded, args=(backend, size)) for _ in range(flows)]
+        for thread in pool:
+            thread.start()
+        for thread in pool:
+            thread.join()
+        threaded = time.perf_counter() - started
+        commits = backend.stats.commits - commits0
+        backend.close()
+        started = time.perf_counter()
+        procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, "--child-run", url, str(size), "durable"],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(flows)
+        ]
+        longest = max(float(proc.communicate()[0].split()[-1]) for proc in procs)
+        processes = time.perf_counter() - started
+    print(
+        "  %-9s %d flows x %d tasks, %d threads on one durable backend: %.2f s, %d commits for"
+        " %d writes (%.2f commits/write); %d processes: %.2f s with start-up, longest flow"
+        " %.2f s; threads / processes' longest flow %.2fx"
+        % (
+            kind,
+            flows,
+            size,
+            flows,
+            threaded,
+            commits,
+            writes["n"],
+            commits / max(1, writes["n"]),
+            flows,
+            processes,
+            longest,
+            threaded / longest,
+        )
+    )
+
+
+def parallel_vs_serial(tmp: str, size: int, repeat: int) -> None:
+    from recorder.persistence import connect
+
+    with fresh_db("sqlite", tmp) as url:
+        assert url is not None
+        backend = connect(url, mode="batched")
+        serial = median_us(lambda: run_recorded(backend, size, "serial", "unordered"), size, repeat)
+        parallel = median_us(
+            lambda: run_recorded(backend, size, "parallel", "unordered"), size, repeat
+        )
+        backend.close()
+    print(
+        "  parallel engine, full recording, sqlite batched, %d unordered tasks: serial %.1f, "
+        "parallel %.1f us/task (%.2fx)" % (size, serial, parallel, parallel / serial)
+    )
+
+
+def pg_processes(tmp: str, size: int, procs: int) -> None:
+    with fresh_db("postgres", tmp) as url:
+        if url is None:
+            return
+        rows_per_flow = 2 * size + 4  # RUNNING + SUCCESS per task, the flow's own moves
+
+        def run(n: int) -> list[float]:
+            """Each child's seconds for its flow (load + run + flush; not its start-up)."""
+            children = [
+                subprocess.Popen(
+                    [sys.executable, __file__, "--child-run", url, str(size), "batched"],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                for _ in range(n)
+            ]
+            return [float(child.communicate()[0].split()[-1]) for child in children]
+
+        one = rows_per_flow / statistics.median(run(1) + run(1) + run(1))
+        seconds = run(procs)
+        each = statistics.mean(rows_per_flow / s for s in seconds)
+    print(
+        "  postgres batched, %d processes x %d tasks: %.0f transitions/s each (single process "
+        "%.0f: %.0f%%), aggregate %.0f rows/s"
+        % (procs, size, each, one, 100 * each / one, procs * rows_per_flow / max(seconds))
+    )
+
+
+# -- memory -----------------------------------------------------------------------
+
+
+def peak_rss_child(size: int, recorded: bool, url: str) -> int:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child-rss", str(size), "1" if recorded else "0", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(out.stdout.strip())
+
+
+def memory(tmp: str, size: int) -> None:
+    with fresh_db("sqlite", tmp) as url:
+        assert url is not None
+        figures = []
+        for n in (size // 2, size):
+            alone = peak_rss_child(n, False, url)
+            recorded = peak_rss_child(n, True, url)
+            figures.append((n, alone, recorded))
+    for n, alone, recorded in figures:
+        print(
+            "  %7d tasks: peak RSS growth engine alone %.1f MiB, recorded batched %.1f MiB: "
+            "%.0f bytes/task beyond the engine's"
+            % (n, alone / 2**20, recorded / 2**20, (recorded - alone) / n)
+        )
+
+
+def child_rss(size: int, recorded: bool, url: str) -> None:
+    import resource
+
+    from recorder import engines, record
+    from recorder.persistence import connect
+
+    backend = connect(url, mode="batched") if recorded else None
+    # The peak before the flow is built: its atoms are the engine's own, in both children.
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    loaded = engines.load(noop_flow(size), backend=backend)
+    if backend is not None:
+        with record(loaded):
+            loaded.run()
+        backend.flush()
+    else:
+        loaded.run()
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) * 1024)  # ru_maxrss is KiB on Linux
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--taskflow-tasks", type=int, default=100)
+    parser.add_argument("--no-taskflow", action="store_true")
+    parser.add_argument("--concurrency", action="store_true")
+    parser.add_argument("--memory", action="store_true")
+    parser.add_argument("--memory-tasks", type=int, default=100_000)
+    parser.add_argument("--child-run", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--child-rss", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_run:
+        from recorder.persistence import connect
+
+        url, size, mode = args.child_run
+        with connect(url, mode=mode) as backend:
+            started = time.perf_counter()
+            run_recorded(backend, int(size))
+            print(time.perf_counter() - started)
+        return
+    if args.child_rss:
+        size, recorded, url = args.child_rss
+        child_rss(int(size), recorded == "1", url)
+        return
+    print("load average: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
+    with tempfile.TemporaryDirectory() as tmp:
+        main_table(args, tmp)
+        if args.concurrency:
+            print("\nconcurrency:")
+            for kind in ("sqlite", "postgres"):
+                threads_vs_processes(kind, tmp, 8, 200)
+            parallel_vs_serial(tmp, args.tasks, args.repeat)
+            pg_processes(tmp, args.tasks, 8)
+        if args.memory:
+            print("\nmemory:")
+            memory(tmp, args.memory_tasks)
+    print("load average: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
+
+
+if __name__ == "__main__":
+    main()

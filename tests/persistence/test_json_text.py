@@ -1,0 +1,55 @@
+"""The write path's JSON text is exactly the standard encoder's, byte for byte.
+
+Stored meta, results and the hash chain's canonical JSON are made by encoders
+built once (:func:`recorder.persistence.encoding.json_text_encoder`) and by a
+shortcut for plain numbers in meta merges; a stored chain must still verify,
+so their text may not differ from ``json.dumps`` with the same options.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from recorder.audit.chain import canonical_json
+from recorder.persistence import encoding
+from recorder.persistence.statements import _dump_encoded
+
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+@given(_values)
+def test_dumps_is_the_standard_compact_text(value: Any) -> None:
+    stored = encoding.encode(value)
+    expected = json.dumps(stored, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    assert encoding.dumps(stored) == expected
+    assert _dump_encoded(stored) == expected
+
+
+@given(st.dictionaries(st.text(), _values, max_size=6))
+def test_canonical_json_is_the_standard_sorted_ascii_text(fields: dict[str, Any]) -> None:
+    stored = encoding.encode(fields)
+    expected = json.dumps(
+        stored, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+    )
+    assert canonical_json(stored) == expected.encode("ascii")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), {"x": float("inf")}, [float("-inf")]])
+def test_what_json_cannot_write_is_refused_as_before(bad: Any) -> None:
+    with pytest.raises(ValueError):
+        encoding.dumps(bad)
+    with pytest.raises(ValueError):
+        canonical_json({"details": bad})
