@@ -19,7 +19,6 @@ linear flow whose state is written to a database:
 from __future__ import annotations
 
 import argparse
-import contextlib
 import statistics
 import tempfile
 import time
@@ -29,6 +28,7 @@ from typing import Any
 from scratch import scratch_pg
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from taskflow_side import taskflow_case
 
 STATEMENTS = {"n": 0}
 
@@ -57,34 +57,6 @@ def recorder_case(url: str, mode: str, size: int, full: bool) -> Callable[[], No
             from recorder import record
 
             with record(engine):
-                engine.run()
-        else:
-            engine.run()
-
-    return run
-
-
-def taskflow_case(url: str, size: int, full: bool) -> Callable[[], None] | None:
-    try:
-        from taskflow import engines, task
-        from taskflow.listeners import timing
-        from taskflow.patterns import linear_flow
-        from taskflow.persistence import backends
-    except ImportError:
-        return None
-    backend = backends.fetch({"connection": url})
-    with contextlib.closing(backend.get_connection()) as conn:
-        conn.upgrade()
-
-    class Noop(task.Task):  # type: ignore[misc]
-        def execute(self) -> int:
-            return 1
-
-    def run() -> None:
-        flow = linear_flow.Flow("bench").add(*(Noop("t%d" % i) for i in range(size)))
-        engine = engines.load(flow, backend=backend)
-        if full:
-            with timing.DurationListener(engine), timing.EventTimeListener(engine):
                 engine.run()
         else:
             engine.run()

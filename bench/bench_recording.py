@@ -42,6 +42,7 @@ from typing import Any
 
 from replay import Capture, Txn, replay
 from scratch import scratch_pg
+from taskflow_side import taskflow_case
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -151,28 +152,8 @@ def recorder_us(url: str, mode: str, size: int, repeat: int) -> tuple[float, flo
 
 
 def taskflow_us(url: str, size: int) -> float | None:
-    try:
-        from taskflow import engines, task
-        from taskflow.listeners import timing
-        from taskflow.patterns import linear_flow
-        from taskflow.persistence import backends
-    except ImportError:
-        return None
-    backend = backends.fetch({"connection": url})
-    with contextlib.closing(backend.get_connection()) as conn:
-        conn.upgrade()
-
-    class Noop(task.Task):  # type: ignore[misc]
-        def execute(self) -> int:
-            return 1
-
-    def run() -> None:
-        flow = linear_flow.Flow("bench").add(*(Noop("t%d" % i) for i in range(size)))
-        engine = engines.load(flow, backend=backend)
-        with timing.DurationListener(engine), timing.EventTimeListener(engine):
-            engine.run()
-
-    return median_us(run, size, 1)
+    run = taskflow_case(url, size, full=True)
+    return None if run is None else median_us(run, size, 1)
 
 
 def main_table(args: argparse.Namespace, tmp: str) -> None:
