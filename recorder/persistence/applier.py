@@ -120,12 +120,10 @@ class Applier:
         conn = self._connection()
         ops = [op for group in groups for op in group]
         try:
-            if self.fence is None:
-                self.stats.statements += self._run_in_driver_transaction(conn, ops)
-            else:  # the fence is SQLAlchemy code: a transaction SQLAlchemy knows of
-                with conn.begin():
+            with conn.begin():
+                if self.fence is not None:
                     self.fence(conn)
-                    self.stats.statements += self._statements.execute(conn, ops)
+                self.stats.statements += self._statements.execute(conn, ops)
         except Exception as exc:
             if db.is_transient(exc) or len(groups) == 1:
                 raise
@@ -133,33 +131,6 @@ class Applier:
         self.stats.commits += 1
         self.stats.ops += len(ops)
         return [None for _ in groups]
-
-    def _run_in_driver_transaction(self, conn: Connection, ops: list[Prepared]) -> int:
-        """Run ``ops`` in one transaction begun and committed on the driver connection.
-
-        SQLAlchemy's begin/commit machinery costs more per commit than a durable
-        write's statements take to run, so the hot path goes around it; its
-        ``begin`` (which sends SQLite's ``BEGIN IMMEDIATE``, see :mod:`db`),
-        ``commit`` and ``rollback`` event listeners are still called, in the
-        same places. The rollback after an error is the driver's too, so the
-        connection is left as ``conn.begin()`` would have left it.
-        """
-        dispatch = conn.dispatch
-        driver = conn.connection.driver_connection
-        dispatch.begin(conn)
-        try:
-            count = self._statements.execute(conn, ops)
-            driver.commit()  # type: ignore[union-attr]
-        except BaseException:
-            with contextlib.suppress(Exception):
-                driver.rollback()  # type: ignore[union-attr]
-            if dispatch.rollback:
-                with contextlib.suppress(Exception):
-                    dispatch.rollback(conn)
-            raise
-        if dispatch.commit:
-            dispatch.commit(conn)
-        return count
 
     def _isolate(
         self, conn: Connection, groups: list[list[Prepared]], stop_at_failure: bool

@@ -126,7 +126,10 @@ def test_random_kills_and_refused_writes_leave_resumable_prefixes(
         if mode == "batched" and not _stored(db_url, flow_uuid):
             lost += 1  # killed before its set-up was committed: nothing of it was stored
             continue
-        stored = assert_consistent(db_url, flow_uuid)
+        try:
+            stored = assert_consistent(db_url, flow_uuid)
+        except AssertionError as exc:  # name the seed, so the case can be replayed
+            raise AssertionError("%s: %s" % (case, exc)) from exc
         committed = {name for name, atom in stored.atoms.items() if atom.state == "SUCCESS"}
         if stored.state == "SUCCESS":
             assert len(committed) == SIZE, case
