@@ -16,16 +16,17 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, case, cast, func, literal_column, select, tuple_
+from sqlalchemy import Integer, Select, and_, case, cast, func, literal_column, select
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
 from recorder import states
-from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument, StorageError
+from recorder.exceptions import AmbiguousFlow, FlowNotFound, StorageError
 from recorder.persistence import encoding
 from recorder.persistence.rows import TRAIL_META_KEY, StoredAtom, StoredFlow, TransitionRow
 from recorder.persistence.schema import atom_details, flow_details, transitions
 from recorder.persistence.trail_sql import read_trail
+from recorder.query.flow_pages import flow_page, like_pattern, name_filter, newest_first
 from recorder.query.records import (
     AtomName,
     AtomRecord,
@@ -69,22 +70,8 @@ def _atom(row: RowMapping) -> AtomRecord:
     )
 
 
-def like_pattern(pattern: str) -> str | None:
-    """A shell-style pattern (``*``, ``?``) as a LIKE pattern; None when it has no wildcard."""
-    if "*" not in pattern and "?" not in pattern:
-        return None
-    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped.replace("*", "%").replace("?", "_")
-
-
-def name_filter(column: Any, pattern: str) -> Any:
-    """``column`` matches ``pattern``: equality (index-friendly) unless it has wildcards."""
-    like = like_pattern(pattern)
-    return column == pattern if like is None else column.like(like, escape="\\")
-
-
 def _newest_first(stmt: Select[Any]) -> Select[Any]:
-    return stmt.order_by(flow_details.c.created_at.desc(), flow_details.c.uuid.desc())
+    return newest_first(stmt, flow_details)  # type: ignore[no-any-return]
 
 
 def list_flows(
@@ -102,25 +89,17 @@ def list_flows(
     ``since`` is inclusive, ``until`` exclusive. Pass the returned page's
     ``next`` as ``after`` for the following page.
     """
-    if limit < 1:
-        raise InvalidArgument("limit must be at least 1, got %d" % limit)
-    c = flow_details.c
-    stmt = select(flow_details)
-    if name is not None:
-        stmt = stmt.where(name_filter(c.name, name))
-    if state is not None:
-        wanted = [state] if isinstance(state, str) else list(state)
-        stmt = stmt.where(c.state.in_([s.upper() for s in wanted]))
-    if since is not None:
-        stmt = stmt.where(c.created_at >= since)
-    if until is not None:
-        stmt = stmt.where(c.created_at < until)
-    if after is not None:
-        stmt = stmt.where(tuple_(c.created_at, c.uuid) < tuple_(after.created_at, after.uuid))
-    rows = list(conn.execute(_newest_first(stmt).limit(limit + 1)).mappings())
-    items = tuple(_flow(r) for r in rows[:limit])
-    more = len(rows) > limit
-    return Page(items, FlowCursor(items[-1].created_at, items[-1].uuid) if more else None)
+    return flow_page(
+        conn,
+        flow_details,
+        _flow,
+        name=name,
+        state=state,
+        since=since,
+        until=until,
+        limit=limit,
+        after=after,
+    )
 
 
 def get_flow(conn: Connection, uuid: str) -> FlowRecord:

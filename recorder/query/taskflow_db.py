@@ -22,13 +22,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, cast, select, tuple_
+from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, cast, select
 from sqlalchemy.engine import Connection, RowMapping
 
 from recorder import states
-from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument
+from recorder.exceptions import AmbiguousFlow, FlowNotFound
 from recorder.persistence.coexist import has_taskflow_tables
-from recorder.query.reads import like_pattern, name_filter
+from recorder.query.flow_pages import flow_page, like_pattern, newest_first
 from recorder.query.records import AtomRecord, FlowCursor, FlowRecord, Page
 
 __all__ = ["RetryAttempt", "atoms_of", "find_flow", "has_taskflow_tables", "list_flows"]
@@ -106,7 +106,12 @@ def _flow(row: RowMapping) -> FlowRecord:
 
 
 def _newest_first(stmt: Any) -> Any:
-    return stmt.order_by(flowdetails.c.created_at.desc(), flowdetails.c.uuid.desc())
+    return newest_first(stmt, flowdetails)
+
+
+def _naive_utc(t: datetime) -> datetime:
+    """A time as TaskFlow stores it: naive UTC."""
+    return t.astimezone(timezone.utc).replace(tzinfo=None)
 
 
 def list_flows(
@@ -120,30 +125,18 @@ def list_flows(
     after: FlowCursor | None = None,
 ) -> Page[FlowRecord]:
     """TaskFlow's flow details newest first, filtered as :func:`recorder.query.reads.list_flows`."""
-    if limit < 1:
-        raise InvalidArgument("limit must be at least 1, got %d" % limit)
-    c = flowdetails.c
-    stmt = select(flowdetails)
-    if name is not None:
-        stmt = stmt.where(name_filter(c.name, name))
-    if state is not None:
-        wanted = [state] if isinstance(state, str) else list(state)
-        stmt = stmt.where(c.state.in_([s.upper() for s in wanted]))
-    naive = [
-        None if t is None else t.astimezone(timezone.utc).replace(tzinfo=None)
-        for t in (since, until)
-    ]
-    if naive[0] is not None:
-        stmt = stmt.where(c.created_at >= naive[0])
-    if naive[1] is not None:
-        stmt = stmt.where(c.created_at < naive[1])
-    if after is not None:
-        at = after.created_at.astimezone(timezone.utc).replace(tzinfo=None)
-        stmt = stmt.where(tuple_(c.created_at, c.uuid) < tuple_(at, after.uuid))
-    rows = list(conn.execute(_newest_first(stmt).limit(limit + 1)).mappings())
-    items = tuple(_flow(r) for r in rows[:limit])
-    more = len(rows) > limit
-    return Page(items, FlowCursor(items[-1].created_at, items[-1].uuid) if more else None)
+    return flow_page(
+        conn,
+        flowdetails,
+        _flow,
+        name=name,
+        state=state,
+        since=since,
+        until=until,
+        limit=limit,
+        after=after,
+        db_time=_naive_utc,
+    )
 
 
 def find_flow(conn: Connection, ident: str) -> FlowRecord:

@@ -19,9 +19,9 @@ from recorder import states
 from recorder.listeners.timing import DURATION_KEY
 from recorder.query.critical_path import critical_path
 from recorder.query.failures import failures_from_timeline
+from recorder.query.flow_pages import name_filter
 from recorder.query.from_meta import failure_summary, timeline_from_meta
 from recorder.query.load import FlowReport
-from recorder.query.reads import name_filter
 from recorder.query.records import FlowRecord
 from recorder.query.stats import AtomStats, percentile
 from recorder.query.taskflow_db import (
