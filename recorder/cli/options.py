@@ -1,6 +1,6 @@
 """The options the commands share, declared once: ``--db`` (and :func:`database_url`,
-the URL it chooses), ``--json``, ``--source``, ``--format``, ``-o/--output`` and the
-``--name`` / ``--since`` / ``--until`` filters.
+the URL it chooses), ``--json``, ``--source``, ``--format``, ``-o/--output``, ``--engine``
+and the ``--name`` / ``--since`` / ``--until`` filters.
 
 Each is a decorator a command applies where it is defined, so no command is changed
 after its definition. Nothing here loads SQLAlchemy, the query layer or a renderer:
@@ -21,6 +21,16 @@ from recorder.query.model import SOURCES
 F = TypeVar("F", bound=Callable[..., Any])
 
 _DB_KEY = "recorder.db"
+
+engine_option: Callable[[F], F] = click.option(
+    "--engine",
+    "engine_kind",
+    type=click.Choice(["serial", "parallel"]),
+    default="serial",
+    show_default=True,
+    help="The engine that runs the flow.",
+)
+"""``--engine serial|parallel`` (as ``engine_kind``), for the commands that run flows."""
 
 
 def _remember_db(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import click
 
 from recorder.cli.common import say
-from recorder.cli.options import database_url, db_option
+from recorder.cli.options import database_url, db_option, engine_option
 from recorder.exceptions import EngineError, RecorderError
 
 
@@ -31,13 +31,7 @@ from recorder.exceptions import EngineError, RecorderError
     show_default=True,
     help="Write mode for the resumed run.",
 )
-@click.option(
-    "--engine",
-    "engine_kind",
-    type=click.Choice(["serial", "parallel"]),
-    default="serial",
-    show_default=True,
-)
+@engine_option
 @db_option
 @click.pass_context
 def resume(ctx: click.Context, flow: str, mode: str, engine_kind: str) -> None:

@@ -14,19 +14,13 @@ from typing import Any
 import click
 
 from recorder.cli.common import say
-from recorder.cli.options import database_url, db_option
+from recorder.cli.options import database_url, db_option, engine_option
 
 
 @click.command()
 @click.option("--name", default="worker", show_default=True, help="Worker name (made unique).")
 @click.option("--lease", type=float, default=30.0, show_default=True, help="Claim lease, seconds.")
-@click.option(
-    "--engine",
-    "engine_kind",
-    type=click.Choice(["serial", "parallel"]),
-    default="serial",
-    show_default=True,
-)
+@engine_option
 @click.option("--max-jobs", type=int, default=None, help="Exit after running K jobs.")
 @click.option(
     "--idle-exit", type=float, default=None, help="Exit after SECONDS without a claimable job."
