@@ -90,7 +90,7 @@ class FailureFormatter:
         return fail.exc_info, os.linesep.join(parts)
 
     def _predecessors(self, storage: Storage, c: Compilation, root: int) -> str:
-        position = {node: pos for pos, node in enumerate(c.order)}
+        position = c.position
 
         def preds(idx: int) -> list[int]:  # most recent (latest in run order) first
             return sorted(c.preds[idx], key=position.__getitem__, reverse=True)

@@ -60,6 +60,7 @@ class Compilation:
     retry_of: list[int | None] = field(default_factory=list)
     scope: dict[int, list[int]] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)  # a topological order
+    position: dict[int, int] = field(default_factory=dict)  # atom index -> place in order
     arg_sources: list[list[ArgSource]] = field(default_factory=list)
     parent: list[int] = field(default_factory=list)  # id() of the flow holding each atom
     deciders: dict[int, list[EdgeDecider]] = field(default_factory=dict)
@@ -78,8 +79,7 @@ class Compilation:
         idx = self.index.get(name)
         if idx is None:
             return None
-        position = {node: pos for pos, node in enumerate(self.order)}
-        seen = sorted(_ancestors(self.preds, idx), key=position.__getitem__, reverse=True)
+        seen = sorted(_ancestors(self.preds, idx), key=self.position.__getitem__, reverse=True)
         return [[self.atoms[i].name] for i in seen]
 
     def iter_ancestors(self, name: str) -> Iterable[str]:
@@ -199,6 +199,7 @@ def compile_flow(flow: Flow | Atom) -> Compilation:
     builder = _Builder(flow)
     builder.compile_item(flow, None)
     builder.c.order = builder.topological_order()
+    builder.c.position = {node: pos for pos, node in enumerate(builder.c.order)}
     return builder.c
 
 
@@ -208,7 +209,7 @@ class _ArgumentFinder:
     def __init__(self, c: Compilation, store: Mapping[str, Any]) -> None:
         self.c = c
         self.store = store
-        self.position = {node: pos for pos, node in enumerate(c.order)}
+        self.position = c.position
         self.providers: dict[str, list[int]] = {}
         for idx, atom in enumerate(c.atoms):
             for symbol in atom.provides:

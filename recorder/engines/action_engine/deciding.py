@@ -75,8 +75,7 @@ def _affected(runner: Runner, idx: int, depth: Depth) -> list[int]:
                 found.add(succ)
                 if depth != Depth.NEIGHBORS:
                     frontier.append(succ)
-    position = {node: pos for pos, node in enumerate(c.order)}
-    return sorted(found, key=position.__getitem__)
+    return sorted(found, key=c.position.__getitem__)
 
 
 def ignore(runner: Runner, atoms: Iterable[int]) -> None:
