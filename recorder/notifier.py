@@ -1,6 +1,7 @@
 """Notifier: tell registered callbacks about events (state changes, progress).
 
-Callbacks are called as ``callback(event_type, *args, details=<copy>, **kwargs)``;
+Callbacks are called as ``callback(event_type, *args, details=<copy>, **kwargs)``
+(a details filter is asked first, on the event's own details, and must not change them);
 callbacks registered for :data:`ANY` hear every event, before the event's own
 callbacks, each group in registration order. Registration is thread-safe;
 ``notify`` calls a snapshot of the callbacks, so a callback may (de)register
@@ -87,6 +88,17 @@ class Listener:
         if self._details_filter is not None and not self._details_filter(details):
             return
         self._callback(event_type, *self._args, details=details, **self._kwargs)
+
+    def deliver(self, event_type: str, details: Mapping[str, Any]) -> None:
+        """Call the callback with its own copy of ``details`` if the filter passes.
+
+        The filter is asked first, on the shared details (it must not change
+        them), so an event the filter rejects costs no copy: listeners register a
+        task and a retry receiver each, and every atom event is for one of them.
+        """
+        if self._details_filter is not None and not self._details_filter(details):  # type: ignore[arg-type]
+            return
+        self._callback(event_type, *self._args, details=dict(details), **self._kwargs)
 
     def is_equivalent(
         self, callback: Callback, details_filter: DetailsFilter | None = None
@@ -237,7 +249,7 @@ class Notifier:
             return
         for listener in self._listeners_for(event_type):
             try:
-                listener(event_type, dict(details))
+                listener.deliver(event_type, details)
             except Exception:
                 self._record_failure(event_type, listener.callback, Failure())
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -49,6 +49,23 @@ AbortHook = Callable[[], None]
 
 def to_datetime(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+class _Deferred:
+    """The block of :meth:`WritePath.deferred`."""
+
+    __slots__ = ("_outermost", "_path")
+
+    def __init__(self, path: WritePath) -> None:
+        self._path = path
+        self._outermost = False
+
+    def __enter__(self) -> None:
+        self._outermost = self._path._begin_deferred()
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._outermost:
+            self._path._end_deferred()
 
 
 class WritePath:
@@ -94,29 +111,31 @@ class WritePath:
                 on_abort()
             raise
 
-    @contextlib.contextmanager
-    def deferred(self) -> Iterator[None]:
+    def deferred(self) -> contextlib.AbstractContextManager[None]:
         """Hold writes made in the block and hand them to the backend as one write.
 
         Updates of one row inside the batch are folded into one op first (the
         state change and the meta keys two listeners add become one UPDATE).
-        Nested blocks join the outermost one.
+        Nested blocks join the outermost one. (A class, not a generator: the
+        engine enters one per state change.)
         """
+        return _Deferred(self)
+
+    def _begin_deferred(self) -> bool:
+        """Start gathering writes; False when an outer block already is."""
         with self._lock:
-            outermost = self._deferred is None
-            if outermost:
-                self._deferred = []
-        if not outermost:
-            yield
-            return
-        try:
-            yield
-        finally:
-            with self._lock:
-                ops, self._deferred = self._deferred or [], None
-                undo, self._deferred_undo = self._deferred_undo, UndoLog()
-            if self._backend is not None and (ops or self._setup):
-                self._send(fold_updates(ops), undo)
+            if self._deferred is not None:
+                return False
+            self._deferred = []
+            return True
+
+    def _end_deferred(self) -> None:
+        """Send what the outermost block gathered, folded, as one write."""
+        with self._lock:
+            ops, self._deferred = self._deferred or [], None
+            undo, self._deferred_undo = self._deferred_undo, UndoLog()
+        if self._backend is not None and (ops or self._setup):
+            self._send(fold_updates(ops), undo)
 
     # -- transition hooks ------------------------------------------------------
 

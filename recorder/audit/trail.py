@@ -34,7 +34,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from recorder import states
-from recorder.audit.chain import GENESIS_HASH, row_hash
+from recorder.audit.chain import GENESIS_HASH, fields_hash
 from recorder.exceptions import InvalidArgument
 from recorder.failure import Failure
 from recorder.naming import type_name
@@ -189,32 +189,48 @@ class TransitionRecorder:
         self.deregister()
 
     def _hook(self, storage: Storage, transition: Transition) -> Sequence[Op]:
-        fields: dict[str, Any] = {
-            "flow_uuid": storage.flow_uuid,
-            "atom_uuid": transition.atom_uuid,
-            "kind": transition.kind,
-            "name": transition.name,
-            "old_state": transition.old_state,
-            "new_state": transition.new_state,
-            "at": to_datetime(transition.timestamp),
-            "attempt": int(transition.attempt),
-            "details": summarize(transition),
-        }
+        flow_uuid = storage.flow_uuid
+        at = to_datetime(transition.timestamp)
+        attempt = int(transition.attempt)
+        details = summarize(transition)
         # Number and chain under the lock, so rows from any thread stay gap-free.
         with self._lock:
             if self._stale:
                 self._resync()
-            fields["seq"] = self._seq + 1
-            fields["prev_hash"] = self._head
-            digest = row_hash(fields)
-            self._seq, self._head = fields["seq"], digest
-            mark, self._mark_trail = self._mark_trail, False
-        ops: list[Op] = [AppendTransition(hash=digest, **fields)]
-        if mark:  # committed with the row: a trail's existence is on record with it
-            ops.append(
-                UpdateFlow(storage.flow_uuid, fields["at"], meta_patch={TRAIL_META_KEY: True})
+            seq, prev = self._seq + 1, self._head
+            digest = fields_hash(
+                flow_uuid,
+                transition.atom_uuid,
+                transition.kind,
+                transition.name,
+                transition.old_state,
+                transition.new_state,
+                at,
+                seq,
+                attempt,
+                details,
+                prev,
             )
-        return ops
+            self._seq, self._head = seq, digest
+            mark, self._mark_trail = self._mark_trail, False
+        row = AppendTransition(
+            flow_uuid,
+            transition.atom_uuid,
+            transition.kind,
+            transition.name,
+            transition.old_state,
+            transition.new_state,
+            at,
+            seq,
+            attempt,
+            details,
+            prev,
+            digest,
+        )
+        if not mark:
+            return (row,)
+        # Committed with the row: a trail's existence is on record with it.
+        return (row, UpdateFlow(flow_uuid, at, meta_patch={TRAIL_META_KEY: True}))
 
     def _write_failed(self) -> None:
         """A write failed: its rows may or may not be stored, so do not number past them."""

@@ -23,7 +23,7 @@ import contextlib
 import queue
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from concurrent import futures
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -52,6 +52,7 @@ _DONE_STATES = frozenset({states.SUCCESS, states.IGNORE})
 _PROGRESS_START: Mapping[str, float] = MappingProxyType({META_PROGRESS: 0.0})
 _PROGRESS_END: Mapping[str, float] = MappingProxyType({META_PROGRESS: 1.0})
 _STARTABLE = frozenset({states.PENDING, states.RUNNING, states.RETRYING})
+_NO_BATCH = contextlib.nullcontext()  # the write path without a backend: nothing to gather
 
 
 @dataclass(frozen=True)
@@ -101,16 +102,11 @@ class Runner:
 
     # -- announcing state changes --------------------------------------------
 
-    @contextlib.contextmanager
-    def _one_write(self) -> Iterator[None]:
+    def _one_write(self) -> contextlib.AbstractContextManager[None]:
         """Make a state change, its audit row and what listeners write on hearing
         it one backend write: one commit in durable mode, done before the engine
         goes on. (Storage in memory already has the new state when they hear.)"""
-        if self.deferring:
-            with self.storage.deferred_writes():
-                yield
-        else:
-            yield
+        return self.storage.deferred_writes() if self.deferring else _NO_BATCH
 
     def flow_to(self, new: str, announce: bool = True) -> bool:
         """Move the flow to ``new`` (stored, with its trail row); listeners hear it
