@@ -127,7 +127,7 @@ def encode_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     for key, value in meta.items():
-        if type(key) is not str or not _plain_str(key):
+        if type(key) is not str or not is_plain_str(key):
             raise InvalidArgument("meta keys must be strings without NUL characters: %r" % (key,))
         out[key] = encode(value)
     return out
@@ -145,7 +145,7 @@ def decode_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
 # -- encoding -------------------------------------------------------------
 
 
-def _plain_str(text: str) -> bool:
+def is_plain_str(text: str) -> bool:
     """True when PostgreSQL's jsonb and SQLite both store ``text`` unchanged."""
     if text.isascii():
         return "\x00" not in text
@@ -173,7 +173,7 @@ def _safe_repr(value: Any) -> str:
 def storable_text(text: str) -> str:
     """``text`` as a string both databases store unchanged: a NUL is written ``\\x00``,
     and text holding lone surrogates is escaped to ASCII; readable text is kept."""
-    if _plain_str(text):
+    if is_plain_str(text):
         return text
     try:
         text.encode("utf-8")
@@ -193,7 +193,7 @@ def _repr_tag(value: Any, text: str | None = None) -> dict[str, Any]:
 
 
 def _enc_str(text: str) -> Any:
-    if _plain_str(text):
+    if is_plain_str(text):
         return str(text)
     raw = text.encode("utf-8", "surrogatepass")
     return {TAG: "str", "base64": base64.b64encode(raw).decode("ascii")}
@@ -265,7 +265,7 @@ def _enc_other(value: Any) -> Any:
 
 
 def _enc_dict(value: dict[Any, Any]) -> Any:
-    if all(type(key) is str and _plain_str(key) for key in value) and TAG not in value:
+    if all(type(key) is str and is_plain_str(key) for key in value) and TAG not in value:
         return {key: _enc(item) for key, item in value.items()}
     return {TAG: "dict", "items": [[_enc(key), _enc(item)] for key, item in value.items()]}
 

@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable, Iterable, Mapping
 from datetime import datetime, timezone
-from operator import attrgetter
 from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
@@ -52,7 +51,6 @@ from recorder.persistence.ops import (
     UpdateAtom,
     UpdateFlow,
 )
-from recorder.persistence.schema import TRANSITION_COLUMNS
 from recorder.persistence.sql_text import JSON_FIELDS
 
 
@@ -72,10 +70,13 @@ class Prepared(NamedTuple):
 # Saves of parents go before saves of children when a batch is reordered.
 _SAVE_RANK = {"logbooks": 0, "flow_details": 1, "atom_details": 2}
 
-_TRANSITION_VALUES = attrgetter(*TRANSITION_COLUMNS)
 # Parameter names of a SQLite meta merge's i-th key and value (built once, not per op).
 _PATCH_NAMES = [("b_p%d" % i, "b_v%d" % i) for i in range(32)]
 _MAX_CACHED_PATHS = 1024
+# Floats whose JSON is their repr and that encode() keeps plain (finite, under 1e16,
+# not -0.0; 0.0 takes the general path, which keeps it plain too).
+_PLAIN_FLOAT_MIN, _PLAIN_FLOAT_MAX = -1e16, 1e16
+_KEY_TEXT = json.encoder.encode_basestring  # a key's JSON text, as encoding.dumps writes it
 
 
 def _dump_encoded(value: Any) -> str:
@@ -104,8 +105,10 @@ class Statements:
         self.dialect = dialect
         self._pg = dialect == "postgresql"
         self._cache: dict[Hashable, str] = {}
-        self._shapes: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._paths: dict[str, str] = {}
+        self._keys: set[str] = set()  # meta keys checked once (bounded, like _paths)
+        self._ranks: dict[Hashable, str] = {}
+        self._shapes: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     # -- preparing (caller's thread) -----------------------------------------
 
@@ -134,12 +137,21 @@ class Statements:
 
     def _prepare_one(self, op: Op) -> list[Prepared]:
         if isinstance(op, AppendTransition):
-            params = dict(zip(TRANSITION_COLUMNS, _TRANSITION_VALUES(op), strict=True))
-            params["old_state"] = _opt_str(op.old_state, "old_state")
-            params["at"] = self._time(op.at, "transition time")
-            params["seq"] = int(op.seq)
-            params["attempt"] = int(op.attempt)
-            params["details"] = self._meta(op.details)
+            details = op.details
+            params = {
+                "flow_uuid": op.flow_uuid,
+                "atom_uuid": op.atom_uuid,
+                "kind": op.kind,
+                "name": op.name,
+                "old_state": _opt_str(op.old_state, "old_state"),
+                "new_state": op.new_state,
+                "at": self._time(op.at, "transition time"),
+                "seq": int(op.seq),
+                "attempt": int(op.attempt),
+                "details": "{}" if type(details) is dict and not details else self._meta(details),
+                "prev_hash": op.prev_hash,
+                "hash": op.hash,
+            }
             return [Prepared("transitions", params)]
         if isinstance(op, UpdateAtom):
             return self._prepare_update("atom", op.uuid, op.at, op.changes, op.meta_patch)
@@ -202,24 +214,47 @@ class Statements:
                 fields[field] = int(value)
             else:
                 fields[field] = _opt_str(value, field)
-        patch = encoding.encode_meta(meta_patch)
+        patch = self._patch_texts(meta_patch) if meta_patch else {}
         return self._update_ops(table, uuid, self._time(at, "update time"), fields, patch)
 
+    def _patch_texts(self, meta_patch: Mapping[str, Any]) -> dict[str, str]:
+        """A meta patch as each key's JSON text (:func:`encoding.encode_meta`'s rules):
+        encoded once here, used as it is by a SQLite merge and joined into one object
+        for PostgreSQL, also when the writer folds several updates of a row."""
+        texts: dict[str, str] = {}
+        known = self._keys
+        for key, value in meta_patch.items():
+            if key not in known:
+                if type(key) is not str or not encoding.is_plain_str(key):
+                    raise InvalidArgument(
+                        "meta keys must be strings without NUL characters: %r" % (key,)
+                    )
+                if len(known) < _MAX_CACHED_PATHS:
+                    known.add(key)
+            if type(value) is float and _PLAIN_FLOAT_MIN < value < _PLAIN_FLOAT_MAX and value:
+                texts[key] = float.__repr__(value)  # (the timing listeners' values)
+            else:
+                texts[key] = _dump_encoded(encoding.encode(value))
+        return texts
+
     def _update_ops(
-        self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, Any]
+        self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, str]
     ) -> list[Prepared]:
-        params: dict[str, Any] = {"b_uuid": uuid, "b_at": at}
-        for field, value in fields.items():
-            params["b_" + field] = value
         names = tuple(fields)
-        shape = self._shapes.get(names)
-        if shape is None:
-            shape = self._shapes[names] = tuple(sorted(names))
+        found = self._shapes.get(names)
+        if found is None:
+            found = self._shapes[names] = (tuple(sorted(names)), tuple("b_" + n for n in names))
+        shape, param_names = found
+        params: dict[str, Any] = dict(zip(param_names, fields.values(), strict=True))
+        params["b_uuid"] = uuid
+        params["b_at"] = at
         row, change = (table, uuid), (at, fields, patch)
         if not patch:
             return [Prepared(("update", table, shape, 0), params, row, change)]
         if self._pg:
-            params["b_patch"] = encoding.dumps(patch)
+            params["b_patch"] = "{%s}" % ",".join(
+                [_KEY_TEXT(key) + ":" + text for key, text in patch.items()]
+            )
             return [Prepared(("update", table, shape, 1), params, row, change)]
         paths = [self._path(key) for key in patch]
         if None in paths:
@@ -228,14 +263,14 @@ class Statements:
                 Prepared(("update", table, shape, 0), params, row, change),
                 Prepared(("rewrite", table), rewrite, row),
             ]
-        for index, (path, value) in enumerate(zip(paths, patch.values(), strict=True)):
+        for index, (path, text) in enumerate(zip(paths, patch.values(), strict=True)):
             path_name, value_name = (
                 _PATCH_NAMES[index]
                 if index < len(_PATCH_NAMES)
                 else ("b_p%d" % index, "b_v%d" % index)
             )
             params[path_name] = path
-            params[value_name] = _dump_encoded(value)
+            params[value_name] = text
         return [Prepared(("update", table, shape, len(patch)), params, row, change)]
 
     def _path(self, key: str) -> str | None:
@@ -295,7 +330,7 @@ class Statements:
                 updates.append(single)
             else:
                 updates.extend(self._update_ops(row[0], row[1], at, fields, patch))
-        updates.sort(key=lambda op: repr(op.key))
+        updates.sort(key=self._rank)
         return [
             *saves[0],
             *saves[1],
@@ -304,6 +339,13 @@ class Statements:
             *appended,
             *[d for r in deletes for d in r],
         ]
+
+    def _rank(self, op: Prepared) -> str:
+        """A stable order of update shapes (their repr, computed once per shape)."""
+        rank = self._ranks.get(op.key)
+        if rank is None:
+            rank = self._ranks[op.key] = repr(op.key)
+        return rank
 
     # -- running (writer's thread) -------------------------------------------
 
@@ -379,7 +421,7 @@ class Statements:
             return 1
         stored = found[0]
         merged: dict[str, Any] = json.loads(stored) if isinstance(stored, str) else dict(stored)
-        merged.update(params["patch"])
+        merged.update({key: json.loads(text) for key, text in params["patch"].items()})
         update = "UPDATE %s SET meta = %s WHERE uuid = %s" % (
             table,
             self._p("b_meta", "meta"),
