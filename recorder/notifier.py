@@ -98,7 +98,10 @@ class Listener:
         """
         if self._details_filter is not None and not self._details_filter(details):  # type: ignore[arg-type]
             return
-        self._callback(event_type, *self._args, details=dict(details), **self._kwargs)
+        if self._args or self._kwargs:
+            self._callback(event_type, *self._args, details=dict(details), **self._kwargs)
+        else:
+            self._callback(event_type, details=dict(details))
 
     def is_equivalent(
         self, callback: Callback, details_filter: DetailsFilter | None = None
@@ -119,6 +122,9 @@ class Notifier:
 
     def __init__(self) -> None:
         self._topics: dict[str, list[Listener]] = collections.defaultdict(list)
+        # event type -> who hears it (ANY's first), built on first notify and
+        # dropped by every (de)registration: notify runs per state change.
+        self._heard_by: dict[str, tuple[Listener, ...]] = {}
         self._count = 0  # registrations, kept so len() is cheap on hot paths
         self._lock = threading.RLock()
         self._failure_lock = threading.Lock()
@@ -182,6 +188,7 @@ class Notifier:
                     % (event_type, callback, details_filter)
                 )
             self._topics[event_type].append(Listener(callback, args, kwargs, details_filter))
+            self._heard_by = {}
             self._count += 1
 
     def deregister(
@@ -193,6 +200,7 @@ class Notifier:
             for index, listener in enumerate(listeners):
                 if listener.is_equivalent(callback, details_filter):
                     listeners.pop(index)
+                    self._heard_by = {}
                     self._count -= 1
                     if not listeners:
                         self._topics.pop(event_type, None)
@@ -203,6 +211,7 @@ class Notifier:
         """Remove every registration for ``event_type``; return how many there were."""
         with self._lock:
             removed = len(self._topics.pop(event_type, []))
+            self._heard_by = {}
             self._count -= removed
             return removed
 
@@ -210,6 +219,7 @@ class Notifier:
         """Remove every registration (the failure count and record stay)."""
         with self._lock:
             self._topics.clear()
+            self._heard_by = {}
             self._count = 0
 
     def listeners_iter(self) -> Iterator[tuple[str, list[Listener]]]:
@@ -224,17 +234,25 @@ class Notifier:
         with self._lock:
             for event_type, listeners in self._topics.items():
                 clone._topics[event_type] = list(listeners)
+            clone._heard_by = {}
             clone._count = self._count
         return clone
 
     def _empty_copy(self) -> Notifier:
         return Notifier()
 
-    def _listeners_for(self, event_type: str) -> list[Listener]:
+    def _listeners_for(self, event_type: str) -> tuple[Listener, ...]:
+        heard_by = self._heard_by
+        found = heard_by.get(event_type)
+        if found is not None:
+            return found
         with self._lock:
             if not self._topics:
-                return []
-            return [*self._topics.get(ANY, ()), *self._topics.get(event_type, ())]
+                return ()
+            found = (*self._topics.get(ANY, ()), *self._topics.get(event_type, ()))
+            if heard_by is self._heard_by:  # no (de)registration since it was read
+                heard_by[event_type] = found
+            return found
 
     def notify(self, event_type: str, details: Mapping[str, Any]) -> None:
         """Call every callback for ``event_type`` (ANY's first) with a copy of ``details``.

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
 from types import MappingProxyType
 from typing import Any
 
@@ -57,6 +56,8 @@ from recorder.storage_writes import (
     Transition,
     TransitionHook,
     WritePath,
+    now_utc,
+    own_copy,
     to_datetime,
 )
 from recorder.undo import UndoLog
@@ -177,7 +178,7 @@ class Storage(StorageAPI):
         """Whether any transition hook is registered (else the engine skips building them)."""
         return self._writes.wants_transitions
 
-    def _hook_ops(self, transition: Transition | None) -> list[Op]:
+    def _hook_ops(self, transition: Transition | None) -> Sequence[Op]:
         return self._writes.hook_ops(self, transition)
 
     # -- atoms ---------------------------------------------------------------
@@ -293,18 +294,24 @@ class Storage(StorageAPI):
         """One key of the flow's meta, not copied: read it, do not change it."""
         return self._flow.meta.get(key, default)
 
-    def update_atom_metadata(self, name: str, update_with: Mapping[str, Any]) -> None:
-        """Merge ``update_with`` into the atom's meta (top-level keys, like dict.update)."""
+    def update_atom_metadata(
+        self, name: str, update_with: Mapping[str, Any], *, handed_over: bool = False
+    ) -> None:
+        """Merge ``update_with`` into the atom's meta (top-level keys, like dict.update).
+
+        ``handed_over``: the values are new objects the caller never changes again
+        (the timing listeners'), so they need no deep copy.
+        """
         if not update_with:
             return
         detail = self.atom_detail(name)
-        patch = _own_copy(update_with)
+        patch = dict(update_with) if handed_over else own_copy(update_with)
         undo = UndoLog()
         with self._lock:
             undo.keys(detail.meta, patch)
             detail.meta.update(patch)
         if self._backend is not None:
-            self._write([UpdateAtom(detail.uuid, _now(), {}, patch)], undo)
+            self._write([UpdateAtom(detail.uuid, now_utc(), {}, patch)], undo)
 
     # -- the flow ------------------------------------------------------------
 
@@ -316,7 +323,7 @@ class Storage(StorageAPI):
         self, state: str, timestamp: float | None = None, transition: Transition | None = None
     ) -> None:
         if timestamp is None:
-            timestamp = _now().timestamp()
+            timestamp = now_utc().timestamp()
         if self._backend is None:
             self._flow.state = state
             return
@@ -339,12 +346,12 @@ class Storage(StorageAPI):
             self._update_flow_meta(update_with, UndoLog())
 
     def _update_flow_meta(self, update_with: Mapping[str, Any], undo: UndoLog) -> None:
-        patch = _own_copy(update_with)
+        patch = own_copy(update_with)
         with self._lock:
             undo.keys(self._flow.meta, patch)
             self._flow.meta.update(patch)
         if self._backend is not None:
-            self._write([UpdateFlow(self._flow.uuid, _now(), meta_patch=patch)], undo)
+            self._write([UpdateFlow(self._flow.uuid, now_utc(), meta_patch=patch)], undo)
 
     # -- symbols ------------------------------------------------------------
 
@@ -381,20 +388,3 @@ class Storage(StorageAPI):
     def store(self) -> Mapping[str, Any]:
         """The flow-level values, read-only (a view, not a copy: read per atom run)."""
         return MappingProxyType(self._store)
-
-
-_SCALARS = (str, int, float, bool, type(None))
-
-
-def _own_copy(update_with: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of a meta update the caller cannot change afterwards (deep, unless every
-    value is a plain scalar -- the timing listeners' -- where a new dict is the same)."""
-    patch = dict(update_with)
-    for value in patch.values():
-        if type(value) not in _SCALARS:
-            return copy_value(patch)
-    return patch
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from recorder.persistence.base import Backend
+from recorder.persistence.copying import copy_value
 from recorder.persistence.ops import Op, fold_updates
 from recorder.undo import UndoLog
 
@@ -49,6 +50,23 @@ AbortHook = Callable[[], None]
 
 def to_datetime(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def own_copy(update_with: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of a meta update the caller cannot change afterwards (deep, unless every
+    value is a plain scalar, where a new dict is the same)."""
+    patch = dict(update_with)
+    for value in patch.values():
+        if type(value) not in _SCALARS:
+            return copy_value(patch)
+    return patch
 
 
 class _Deferred:
@@ -153,10 +171,13 @@ class WritePath:
     def wants_transitions(self) -> bool:
         return bool(self._hooks)
 
-    def hook_ops(self, storage: Storage, transition: Transition | None) -> list[Op]:
-        if transition is None or not self._hooks:
-            return []
+    def hook_ops(self, storage: Storage, transition: Transition | None) -> Sequence[Op]:
+        hooks = self._hooks
+        if transition is None or not hooks:
+            return ()
+        if len(hooks) == 1:  # (the engine's trail, on every state change)
+            return hooks[0](storage, transition)
         ops: list[Op] = []
-        for hook in list(self._hooks):
+        for hook in list(hooks):
             ops.extend(hook(storage, transition))
         return ops

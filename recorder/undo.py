@@ -10,43 +10,34 @@ restores it all, newest first.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
 _MISSING = object()
 
 
 class UndoLog:
-    """Restore actions for changes not yet known to be stored."""
+    """Restore actions for changes not yet known to be stored.
+
+    Each change is kept as ``(target, saved, is_mapping)``: the engine records one
+    or more per state change, so no closure is built for the (rare) rollback.
+    """
+
+    __slots__ = ("_actions",)
 
     def __init__(self) -> None:
-        self._actions: list[Callable[[], None]] = []
+        self._actions: list[tuple[Any, list[tuple[str, Any]], bool]] = []
 
     def __bool__(self) -> bool:
         return bool(self._actions)
 
     def attrs(self, target: object, names: Iterable[str]) -> None:
         """Remember ``target``'s current values of ``names`` (attributes)."""
-        saved = [(name, getattr(target, name)) for name in names]
-
-        def restore() -> None:
-            for name, value in saved:
-                setattr(target, name, value)
-
-        self._actions.append(restore)
+        self._actions.append((target, [(name, getattr(target, name)) for name in names], False))
 
     def keys(self, target: MutableMapping[str, Any], keys: Iterable[str]) -> None:
         """Remember ``target``'s current values of ``keys`` (absent keys are removed again)."""
-        saved = [(key, target.get(key, _MISSING)) for key in keys]
-
-        def restore() -> None:
-            for key, value in saved:
-                if value is _MISSING:
-                    target.pop(key, None)
-                else:
-                    target[key] = value
-
-        self._actions.append(restore)
+        self._actions.append((target, [(key, target.get(key, _MISSING)) for key in keys], True))
 
     def extend(self, other: UndoLog) -> None:
         """Take over ``other``'s actions (they run after this log's older ones)."""
@@ -56,9 +47,13 @@ class UndoLog:
     def rollback(self) -> None:
         """Undo every recorded change, newest first, and forget them."""
         actions, self._actions = self._actions, []
-        for action in reversed(actions):
-            action()
-
-    def clear(self) -> None:
-        """The changes are stored: forget how to undo them."""
-        self._actions = []
+        for target, saved, is_mapping in reversed(actions):
+            if not is_mapping:
+                for name, value in saved:
+                    setattr(target, name, value)
+                continue
+            for key, value in saved:
+                if value is _MISSING:
+                    target.pop(key, None)
+                else:
+                    target[key] = value

@@ -99,11 +99,12 @@ class _MetaWriter(base.Listener):
         return storage.atom_meta_value(name, key)
 
     def _update(self, kind: str, name: str, update: dict[str, Any]) -> None:
+        """Merge ``update``, whose values this listener built for the call alone."""
         storage = self._engine.storage
         if kind == base.FLOW:
             storage.update_flow_metadata(update)
         else:
-            storage.update_atom_metadata(name, update)
+            storage.update_atom_metadata(name, update, handed_over=True)
 
 
 class DurationListener(_MetaWriter):

@@ -235,7 +235,7 @@ def test_a_storage_error_in_a_timing_listener_is_counted_not_swallowed(
 ) -> None:
     engine = engines.load(linear_flow.Flow("f").add(Const(1, name="t")))
 
-    def refuse(name: str, update: dict[str, Any]) -> None:
+    def refuse(name: str, update: dict[str, Any], **options: Any) -> None:
         raise StorageError("disk full")
 
     monkeypatch.setattr(engine.storage, "update_atom_metadata", refuse)
