@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from recorder.audit.chain import canonical_json
 from recorder.persistence import encoding
-from recorder.persistence.statements import _dump_encoded
+from recorder.persistence.prepare import _dump_encoded
 
 _values = st.recursive(
     st.none()

@@ -1,0 +1,257 @@
+"""Ops to driver-ready parameters, in the caller's thread (see :mod:`.statements`).
+
+:meth:`Preparer.prepare` runs when ops are written: it checks and encodes each
+op into the parameters of its one statement right away (JSON text, UTC times),
+so a bad op fails the ``write()`` that carried it (even in batched mode) and
+later changes to the caller's objects cannot leak into what is stored. A meta
+patch is encoded once, to each key's JSON text, which the writer's fold,
+SQLite's merge and PostgreSQL's one object all use as it is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+
+from recorder.exceptions import InvalidArgument
+from recorder.persistence import encoding
+from recorder.persistence.coltypes import format_sqlite_time, require_aware
+from recorder.persistence.ops import (
+    ATOM_FIELDS,
+    DELETABLE,
+    AppendTransition,
+    DeleteRow,
+    Op,
+    SaveAtom,
+    SaveFlow,
+    SaveLogbook,
+    UpdateAtom,
+    UpdateFlow,
+)
+from recorder.persistence.sql_text import JSON_FIELDS
+
+
+class Prepared(NamedTuple):
+    """One op ready to run: its statement shape and its driver-ready parameters.
+
+    Updates also keep what they change (``row``, ``change``) so several updates
+    of one row in a batch can be folded into one statement.
+    """
+
+    key: Hashable
+    params: dict[str, Any]
+    row: tuple[str, str] | None = None
+    change: tuple[Any, dict[str, Any], dict[str, Any]] | None = None  # (at, fields, patch)
+
+
+# Parameter names of a SQLite meta merge's i-th key and value (built once, not per op).
+_PATCH_NAMES = [("b_p%d" % i, "b_v%d" % i) for i in range(32)]
+_MAX_CACHED_PATHS = 1024
+# Floats whose JSON is their repr and that encode() keeps plain (finite, under 1e16,
+# not -0.0; 0.0 takes the general path, which keeps it plain too).
+_PLAIN_FLOAT_MIN, _PLAIN_FLOAT_MAX = -1e16, 1e16
+_KEY_TEXT = json.encoder.encode_basestring  # a key's JSON text, as encoding.dumps writes it
+
+
+def _dump_encoded(value: Any) -> str:
+    """JSON text of one :func:`encoding.encode`-d value: the text ``encoding.dumps``
+    gives, without its encoder for the plain numbers timing meta is made of."""
+    kind = type(value)
+    if kind is float:  # encode() left only finite floats plain; json writes their repr
+        return float.__repr__(value)
+    if kind is int:
+        return int.__repr__(value)
+    return encoding.dumps(value)
+
+
+def _opt_str(value: Any, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidArgument("%s must be a string or None, not %r" % (what, value))
+
+
+class Preparer:
+    """Prepared ops for one dialect, with the caches of their shapes and meta paths."""
+
+    def __init__(self, dialect: str) -> None:
+        if dialect not in ("sqlite", "postgresql"):
+            raise InvalidArgument("no statements for dialect %r" % dialect)
+        self.dialect = dialect
+        self._pg = dialect == "postgresql"
+        self._paths: dict[str, str] = {}
+        self._keys: set[str] = set()  # meta keys checked once (bounded, like _paths)
+        self._shapes: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+    def _time(self, value: Any, what: str) -> Any:
+        if type(value) is datetime and value.tzinfo is timezone.utc:  # what recorder makes
+            return value if self._pg else value.isoformat(" ", "microseconds")
+        if not isinstance(value, datetime):
+            raise InvalidArgument("%s must be a datetime, not %r" % (what, value))
+        return require_aware(value, what) if self._pg else format_sqlite_time(value)
+
+    @staticmethod
+    def _json(value: Any) -> str | None:
+        return None if value is None else _dump_encoded(encoding.encode(value))
+
+    @staticmethod
+    def _meta(meta: Mapping[str, Any] | None) -> str:
+        if not meta:  # most transitions carry no details: skip the encoder
+            return "{}"
+        return encoding.dumps(encoding.encode_meta(meta))
+
+    def prepare(self, ops: Iterable[Op]) -> list[Prepared]:
+        prepared: list[Prepared] = []
+        for op in ops:
+            prepared.extend(self._prepare_one(op))
+        return prepared
+
+    def _prepare_one(self, op: Op) -> list[Prepared]:
+        if isinstance(op, AppendTransition):
+            details = op.details
+            params = {
+                "flow_uuid": op.flow_uuid,
+                "atom_uuid": op.atom_uuid,
+                "kind": op.kind,
+                "name": op.name,
+                "old_state": _opt_str(op.old_state, "old_state"),
+                "new_state": op.new_state,
+                "at": self._time(op.at, "transition time"),
+                "seq": int(op.seq),
+                "attempt": int(op.attempt),
+                "details": "{}" if type(details) is dict and not details else self._meta(details),
+                "prev_hash": op.prev_hash,
+                "hash": op.hash,
+            }
+            return [Prepared("transitions", params)]
+        if isinstance(op, UpdateAtom):
+            return self._prepare_update("atom", op.uuid, op.at, op.changes, op.meta_patch)
+        if isinstance(op, UpdateFlow):
+            changes = {} if op.state is None else {"state": op.state}
+            return self._prepare_update("flow", op.uuid, op.at, changes, op.meta_patch)
+        if isinstance(op, SaveAtom):
+            params = {
+                "uuid": op.uuid,
+                "flow_uuid": op.flow_uuid,
+                "name": op.name,
+                "kind": op.kind,
+                "state": _opt_str(op.state, "state"),
+                "intention": op.intention,
+                "version": None if op.version is None else str(op.version),
+                "meta": self._meta(op.meta),
+                "created_at": self._time(op.at, "creation time"),
+            }
+            return [Prepared("atom_details", params)]
+        if isinstance(op, SaveFlow):
+            params = {
+                "uuid": op.uuid,
+                "logbook_uuid": op.logbook_uuid,
+                "name": op.name,
+                "state": _opt_str(op.state, "state"),
+                "meta": self._meta(op.meta),
+                "created_at": self._time(op.at, "creation time"),
+            }
+            return [Prepared("flow_details", params)]
+        if isinstance(op, DeleteRow):
+            if op.table not in DELETABLE:
+                raise InvalidArgument("rows of %r cannot be deleted" % (op.table,))
+            return [Prepared(("delete", op.table), {"b_uuid": op.uuid})]
+        if isinstance(op, SaveLogbook):
+            params = {
+                "uuid": op.uuid,
+                "name": op.name,
+                "meta": self._meta(op.meta),
+                "created_at": self._time(op.at, "creation time"),
+            }
+            return [Prepared("logbooks", params)]
+        raise InvalidArgument("not a persistence op: %r" % (op,))
+
+    def _prepare_update(
+        self,
+        table: str,
+        uuid: str,
+        at: datetime,
+        changes: Mapping[str, Any],
+        meta_patch: Mapping[str, Any] | None,
+    ) -> list[Prepared]:
+        if not ATOM_FIELDS.issuperset(changes):
+            unknown = set(changes) - ATOM_FIELDS
+            raise InvalidArgument("UpdateAtom cannot change %s" % ", ".join(sorted(unknown)))
+        fields: dict[str, Any] = {}
+        for field, value in changes.items():
+            if field in JSON_FIELDS:
+                fields[field] = None if value is None else self._json(value)
+            elif field == "attempt":
+                fields[field] = int(value)
+            else:
+                fields[field] = _opt_str(value, field)
+        patch = self._patch_texts(meta_patch) if meta_patch else {}
+        return self._update_ops(table, uuid, self._time(at, "update time"), fields, patch)
+
+    def _patch_texts(self, meta_patch: Mapping[str, Any]) -> dict[str, str]:
+        """A meta patch as each key's JSON text (:func:`encoding.encode_meta`'s rules):
+        encoded once here, used as it is by a SQLite merge and joined into one object
+        for PostgreSQL, also when the writer folds several updates of a row."""
+        texts: dict[str, str] = {}
+        known = self._keys
+        for key, value in meta_patch.items():
+            if key not in known:
+                if type(key) is not str or not encoding.is_plain_str(key):
+                    raise InvalidArgument(
+                        "meta keys must be strings without NUL characters: %r" % (key,)
+                    )
+                if len(known) < _MAX_CACHED_PATHS:
+                    known.add(key)
+            if type(value) is float and _PLAIN_FLOAT_MIN < value < _PLAIN_FLOAT_MAX and value:
+                texts[key] = float.__repr__(value)  # (the timing listeners' values)
+            else:
+                texts[key] = _dump_encoded(encoding.encode(value))
+        return texts
+
+    def _update_ops(
+        self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, str]
+    ) -> list[Prepared]:
+        names = tuple(fields)
+        found = self._shapes.get(names)
+        if found is None:
+            found = self._shapes[names] = (tuple(sorted(names)), tuple("b_" + n for n in names))
+        shape, param_names = found
+        params: dict[str, Any] = dict(zip(param_names, fields.values(), strict=True))
+        params["b_uuid"] = uuid
+        params["b_at"] = at
+        row, change = (table, uuid), (at, fields, patch)
+        if not patch:
+            return [Prepared(("update", table, shape, 0), params, row, change)]
+        if self._pg:
+            params["b_patch"] = "{%s}" % ",".join(
+                [_KEY_TEXT(key) + ":" + text for key, text in patch.items()]
+            )
+            return [Prepared(("update", table, shape, 1), params, row, change)]
+        paths = [self._path(key) for key in patch]
+        if None in paths:
+            rewrite = {"b_uuid": uuid, "patch": patch}
+            return [
+                Prepared(("update", table, shape, 0), params, row, change),
+                Prepared(("rewrite", table), rewrite, row),
+            ]
+        for index, (path, text) in enumerate(zip(paths, patch.values(), strict=True)):
+            path_name, value_name = (
+                _PATCH_NAMES[index]
+                if index < len(_PATCH_NAMES)
+                else ("b_p%d" % index, "b_v%d" % index)
+            )
+            params[path_name] = path
+            params[value_name] = text
+        return [Prepared(("update", table, shape, len(patch)), params, row, change)]
+
+    def _path(self, key: str) -> str | None:
+        """SQLite's JSON path of a top-level meta key; None when it cannot name it (a ``"``)."""
+        path = self._paths.get(key)
+        if path is None:
+            if '"' in key:
+                return None
+            path = '$."%s"' % key
+            if len(self._paths) < _MAX_CACHED_PATHS:
+                self._paths[key] = path
+        return path
