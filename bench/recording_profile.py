@@ -37,6 +37,7 @@ PARTS = (
     ("recorder/audit/", "trail: row, hash, summary"),
     ("recorder/listeners/", "timing listeners"),
     ("recorder/notifier.py", "notifier dispatch"),
+    ("recorder/persistence/prepare.py", "op preparation: SQL params, JSON"),
     ("recorder/persistence/statements.py", "op preparation: SQL params, JSON"),
     ("recorder/persistence/encoding.py", "op preparation: SQL params, JSON"),
     ("recorder/persistence/sql.py", "op preparation: SQL params, JSON"),
@@ -130,7 +131,7 @@ def parts(url: str, size: int) -> dict[str, float]:
     backend = connect(url, mode="batched")
     try:
         run_recorded(backend, size)
-        profile = cProfile.Profile()
+        profile = cProfile.Profile(time.thread_time)  # CPU: not the wait in flush()
         gc.collect()
         gc.disable()
         try:
@@ -141,18 +142,30 @@ def parts(url: str, size: int) -> dict[str, float]:
             gc.enable()
     finally:
         backend.close()
-    shares: dict[str, float] = {}
     stats: dict[Any, Any] = pstats.Stats(profile).stats  # type: ignore[attr-defined]
-    for (filename, _line, _name), (_cc, _nc, own, _cum, callers) in stats.items():
-        part = part_of(filename)
+    shares: dict[str, float] = {}
+    for func, (_cc, _nc, own, _cum, callers) in stats.items():
+        part = part_of(func[0])
         if part is not None:
             shares[part] = shares.get(part, 0.0) + own
             continue
-        # A builtin or library function: its time goes to each recorder caller's part.
-        for (caller_file, _l, _n), (_c, _n2, from_caller, _cu) in callers.items():
-            caller_part = part_of(caller_file) or "other (bench, library callers)"
-            shares[caller_part] = shares.get(caller_part, 0.0) + from_caller
+        # A builtin or library function: its time goes to the part of the recorder
+        # code that called it (through library callers, up to a few levels).
+        for caller, (_c, _n, from_caller, _cu) in callers.items():
+            found = _caller_part(stats, caller, 4)
+            shares[found] = shares.get(found, 0.0) + from_caller
     return shares
+
+
+def _caller_part(stats: dict[Any, Any], func: Any, depth: int) -> str:
+    part = part_of(func[0])
+    if part is not None:
+        return part
+    callers = stats.get(func, (0, 0, 0, 0, {}))[4]
+    if depth == 0 or not callers:
+        return "the bench itself, library code"
+    heaviest = max(callers.items(), key=lambda item: item[1][2])[0]
+    return _caller_part(stats, heaviest, depth - 1)
 
 
 def main() -> None:
