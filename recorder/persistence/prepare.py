@@ -72,6 +72,27 @@ def _opt_str(value: Any, what: str) -> str | None:
     raise InvalidArgument("%s must be a string or None, not %r" % (what, value))
 
 
+# A transition's details as the trail summarizes a result or a failure: one key
+# naming a dict of short texts (see recorder.audit.trail.summarize).
+_SUMMARY_KINDS = frozenset({"result", "failure"})
+_SUMMARY_FIELDS = frozenset({"type", "repr", "message"})
+
+
+def _details_text(details: Mapping[str, Any]) -> str:
+    """JSON text of a transition's details; the trail's summaries skip the general
+    encoder (their keys are known names, their values texts both databases store)."""
+    if type(details) is dict and len(details) == 1:
+        kind, summary = next(iter(details.items()))
+        if (
+            kind in _SUMMARY_KINDS
+            and type(summary) is dict
+            and _SUMMARY_FIELDS.issuperset(summary)
+            and all(type(text) is str and encoding.is_plain_str(text) for text in summary.values())
+        ):
+            return encoding.dumps(details)
+    return Preparer._meta(details)
+
+
 class Preparer:
     """Prepared ops for one dialect, with the caches of their shapes and meta paths."""
 
@@ -120,7 +141,7 @@ class Preparer:
                 "at": self._time(op.at, "transition time"),
                 "seq": int(op.seq),
                 "attempt": int(op.attempt),
-                "details": "{}" if type(details) is dict and not details else self._meta(details),
+                "details": _details_text(details),
                 "prev_hash": op.prev_hash,
                 "hash": op.hash,
             }

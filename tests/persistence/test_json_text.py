@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from recorder.audit.chain import canonical_json
 from recorder.persistence import encoding
-from recorder.persistence.prepare import _dump_encoded
+from recorder.persistence.prepare import Preparer, _details_text, _dump_encoded
 
 _values = st.recursive(
     st.none()
@@ -53,3 +53,22 @@ def test_what_json_cannot_write_is_refused_as_before(bad: Any) -> None:
         encoding.dumps(bad)
     with pytest.raises(ValueError):
         canonical_json({"details": bad})
+
+
+_summaries = st.dictionaries(
+    st.sampled_from(["result", "failure", "resumed", "other"]),
+    st.dictionaries(st.sampled_from(["type", "repr", "message", "__recorder__"]), _values)
+    | _values,
+    max_size=2,
+)
+
+
+@given(_summaries)
+def test_transition_details_text_is_the_general_encoders(details: dict[str, Any]) -> None:
+    assert _details_text(details) == Preparer._meta(details)
+
+
+@given(st.floats(allow_nan=True, allow_infinity=True) | st.integers() | st.text())
+def test_meta_patch_texts_are_the_general_encoders(value: Any) -> None:
+    texts = Preparer("sqlite")._patch_texts({"k": value})
+    assert texts == {"k": _dump_encoded(encoding.encode(value))}
