@@ -1,16 +1,25 @@
-"""Running prepared ops in the writer's thread: planned, then one ``executemany`` per shape.
+"""Running prepared ops in the writer's thread: planned into runs, one ``executemany`` each.
 
 Ops committed together in one transaction are planned first
-(:meth:`Executor.plan`: updates of one row folded, same shapes grouped) and each
-run of one shape is one ``executemany`` on a driver cursor; what each statement
-does is documented with :mod:`~recorder.persistence.statements`, which prepares
-the ops in the caller's thread.
+(:meth:`Executor.plan`): the updates of one row are folded into one statement
+and ops of one shape are gathered into one *run* -- a shape key and the
+driver-ready parameters of each row it touches -- which is one
+``executemany``. Order inside a transaction is invisible to readers, so a plan
+may reorder: saves first (parents before children, each table in written
+order), then one folded update per row (later fields win, meta patches applied
+in order -- the same as applying them one by one), grouped by shape in a stable
+order, then all transitions (they only need their flow row, saved before), then
+deletes, children first.
+
+The plan works on the writes as queued (lists of :class:`Prepared`) without
+flattening them, and builds only the runs: on the batched writer's hot path every
+container made per op is paid twice, once to build and once in garbage collection.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -19,8 +28,14 @@ from recorder.persistence import encoding, sql_text
 from recorder.persistence.ops import DELETABLE
 from recorder.persistence.statements import Prepared, Statements
 
-# Saves of parents go before saves of children when a batch is reordered.
-_SAVE_RANK = {"logbooks": 0, "flow_details": 1, "atom_details": 2}
+Params = dict[str, Any]
+Run = tuple[Hashable, list[Params]]  # one shape, the parameters of each of its rows
+Row = tuple[str, str]
+
+# Saves of parents go before saves of children (shape key = table, by rank).
+_SAVES = ("logbooks", "flow_details", "atom_details")
+_SAVE_RANK = {table: rank for rank, table in enumerate(_SAVES)}
+_DELETES = tuple(("delete", table) for table in DELETABLE)
 
 
 class Executor:
@@ -31,107 +46,121 @@ class Executor:
         self._pg = statements.dialect == "postgresql"
         self._ranks: dict[Hashable, str] = {}
 
-    def plan(self, ops: list[Prepared]) -> list[Prepared]:
-        """The same effect as ``ops`` in order, in fewer statements.
-
-        Only for ops committed together in one transaction, where order inside
-        is invisible to readers: saves first (parents before children, each
-        table in written order), then one folded update per row (later fields
-        win, meta patches applied in order -- the same as applying them one
-        by one), grouped by shape, then all transitions (they only need their
-        flow row, saved before).
-        """
-        if len(ops) < 2:
-            return ops
-        saves: list[list[Prepared]] = [[], [], []]
-        rows: dict[tuple[str, str], tuple[Any, dict[str, Any], dict[str, Any]]] = {}
-        # Rows updated once here: their update is already in final form and is used
-        # as it is (unless its patch needs a rewrite, rebuilt with it below).
-        once: dict[tuple[str, str], Prepared] = {}
-        appended: list[Prepared] = []
-        deletes: list[list[Prepared]] = [[], [], []]
-        for op in ops:
-            if op.key == "transitions":
-                appended.append(op)
-            elif isinstance(op.key, tuple) and op.key[0] == "delete":
-                deletes[DELETABLE.index(op.key[1])].append(op)
-            elif isinstance(op.key, str):
-                saves[_SAVE_RANK[op.key]].append(op)
-            elif op.change is not None and op.row is not None:
-                at, fields, patch = op.change
-                folded = rows.get(op.row)
-                if folded is None:
-                    rows[op.row] = (at, fields, patch)
-                    once[op.row] = op
-                else:
-                    if once.pop(op.row, None) is not None:  # now folded: copy before merging
-                        folded = (folded[0], dict(folded[1]), dict(folded[2]))
-                    folded[1].update(fields)
-                    folded[2].update(patch)
-                    rows[op.row] = (at, folded[1], folded[2])
-            # "rewrite" ops are rebuilt from their update's patch below
-        updates: list[Prepared] = []
-        for row, (at, fields, patch) in rows.items():
-            single = once.get(row)
-            if single is not None and (self._pg or not any('"' in key for key in patch)):
-                updates.append(single)
-            else:
-                updates.extend(self._statements._update_ops(row[0], row[1], at, fields, patch))
-        updates.sort(key=self._rank)
-        return [
-            *saves[0],
-            *saves[1],
-            *saves[2],
-            *updates,
-            *appended,
-            *[d for r in deletes for d in r],
+    def plan(self, groups: Iterable[list[Prepared]]) -> list[Run]:
+        """The runs with the same effect as ``groups``' ops in order (module docstring)."""
+        saves: tuple[list[Params], ...] = ([], [], [])
+        deletes: tuple[list[Params], ...] = ([], [], [])
+        appended: list[Params] = []
+        # Each updated row's update, or every update of a row updated more than once.
+        rows: dict[Row, Prepared | list[Prepared]] = {}
+        rewritten: set[Row] = set()  # rows whose patch SQLite merges by a rewrite
+        for group in groups:
+            for op in group:
+                key, params, row, change = op
+                if change is not None and row is not None:
+                    first = rows.setdefault(row, op)
+                    if first is not op:
+                        if isinstance(first, list):
+                            first.append(op)
+                        else:
+                            rows[row] = [first, op]
+                elif key == "transitions":
+                    appended.append(params)
+                elif isinstance(key, str):
+                    saves[_SAVE_RANK[key]].append(params)
+                elif key[0] == "delete":  # type: ignore[index]
+                    deletes[DELETABLE.index(key[1])].append(params)  # type: ignore[index]
+                elif row is not None:  # ("rewrite", table): rebuilt with its update below
+                    rewritten.add(row)
+        runs: list[Run] = [
+            (table, found) for table, found in zip(_SAVES, saves, strict=True) if found
         ]
+        runs.extend(self._update_runs(rows, rewritten))
+        if appended:
+            runs.append(("transitions", appended))
+        runs.extend((key, found) for key, found in zip(_DELETES, deletes, strict=True) if found)
+        return runs
 
-    def _rank(self, op: Prepared) -> str:
+    def _update_runs(
+        self, rows: dict[Row, Prepared | list[Prepared]], rewritten: set[Row]
+    ) -> list[Run]:
+        """One update per row (folded when it was updated more than once), runs by shape.
+
+        A row updated once keeps its prepared update as it is, unless SQLite merges
+        its patch by a rewrite: the rewrite was dropped above, rebuilt here with it.
+        """
+        by_shape: dict[Hashable, list[Params]] = {}
+        for row, found in rows.items():
+            if isinstance(found, list):
+                self._add_all(by_shape, self._fold(row, found))
+            elif rewritten and row in rewritten:
+                self._add_all(by_shape, self._fold(row, [found]))
+            else:
+                run = by_shape.get(found.key)
+                if run is None:
+                    by_shape[found.key] = [found.params]
+                else:
+                    run.append(found.params)
+        if len(by_shape) == 1:
+            return list(by_shape.items())
+        return [(key, by_shape[key]) for key in sorted(by_shape, key=self._rank)]
+
+    @staticmethod
+    def _add_all(by_shape: dict[Hashable, list[Params]], ops: list[Prepared]) -> None:
+        for op in ops:
+            by_shape.setdefault(op.key, []).append(op.params)
+
+    def _fold(self, row: Row, ops: list[Prepared]) -> list[Prepared]:
+        """The updates of one row as one (later fields win, patches merged in order),
+        prepared again: its shape is that of the merged fields and patch."""
+        fields: dict[str, Any] = {}
+        patch: dict[str, str] = {}
+        at: Any = None
+        for op in ops:
+            assert op.change is not None  # (only updates are folded)
+            at, more_fields, more_patch = op.change
+            fields.update(more_fields)
+            patch.update(more_patch)
+        return self._statements._update_ops(row[0], row[1], at, fields, patch)
+
+    def _rank(self, key: Hashable) -> str:
         """A stable order of update shapes (their repr, computed once per shape)."""
-        rank = self._ranks.get(op.key)
+        rank = self._ranks.get(key)
         if rank is None:
-            rank = self._ranks[op.key] = repr(op.key)
+            rank = self._ranks[key] = repr(key)
         return rank
 
-    def execute(self, conn: Connection, ops: list[Prepared]) -> int:
-        """Run ``ops`` in order on ``conn`` (inside the caller's transaction).
+    def execute(self, conn: Connection, groups: Iterable[list[Prepared]]) -> int:
+        """Run ``groups``' ops on ``conn`` (inside the caller's transaction), planned.
 
         Returns the number of statements sent.
         """
-        ops = self.plan(ops)
+        runs = self.plan(groups)
         statements = 0
-        start = 0
         # The SQL is driver-ready text, so it goes straight to a driver cursor inside
         # the caller's transaction: SQLAlchemy's per-statement machinery costs more
         # than SQLite takes to run a small write. Listeners of SQLAlchemy's
         # before_cursor_execute event (statement counters, logs) still hear each one.
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         observers = conn.dispatch.before_cursor_execute
+        sql_of = self._statements.sql
         try:
-            while start < len(ops):
-                key = ops[start].key
-                end = start + 1
-                while end < len(ops) and ops[end].key == key:
-                    end += 1
+            for key, params in runs:
                 if isinstance(key, tuple) and key[0] == "rewrite":
-                    for op in ops[start:end]:
-                        statements += self._merge_by_rewrite(
-                            conn, cursor, sql_text.TABLES[key[1]], op.params
-                        )
-                    start = end
+                    table = sql_text.TABLES[key[1]]
+                    for one in params:
+                        statements += self._merge_by_rewrite(conn, cursor, table, one)
                     continue
-                sql = self._statements.sql(key)
-                many = end - start > 1
-                params: Any = [op.params for op in ops[start:end]] if many else ops[start].params
-                if observers:
-                    observers(conn, cursor, sql, params, None, many)
-                if many:
+                sql = sql_of(key)
+                if len(params) > 1:
+                    if observers:
+                        observers(conn, cursor, sql, params, None, True)
                     cursor.executemany(sql, params)
                 else:
-                    cursor.execute(sql, params)
+                    if observers:
+                        observers(conn, cursor, sql, params[0], None, False)
+                    cursor.execute(sql, params[0])
                 statements += 1
-                start = end
         finally:
             cursor.close()
         return statements
@@ -139,9 +168,7 @@ class Executor:
     def _p(self, name: str, column: str | None = None) -> str:
         return sql_text.placeholder(name, column, self._pg)
 
-    def _merge_by_rewrite(
-        self, conn: Connection, cursor: Any, table: str, params: dict[str, Any]
-    ) -> int:
+    def _merge_by_rewrite(self, conn: Connection, cursor: Any, table: str, params: Params) -> int:
         """Merge a patch SQLite's JSON paths cannot name: read the meta, write it back.
 
         On the driver cursor, inside the caller's transaction (which may have been
