@@ -14,13 +14,17 @@ deletes, children first.
 The plan works on the writes as queued (lists of :class:`Prepared`) without
 flattening them, and builds only the runs: on the batched writer's hot path every
 container made per op is paid twice, once to build and once in garbage collection.
+The common fold -- two updates of a row (an atom's RUNNING and SUCCESS) whose
+patches name different keys -- is built from the two prepared parameter dicts as
+they are, knowing how :class:`~recorder.persistence.statements.Statements` names
+them; ``tests/persistence/test_plan.py`` holds it to preparing the merged update.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Hashable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
@@ -36,6 +40,29 @@ Row = tuple[str, str]
 _SAVES = ("logbooks", "flow_details", "atom_details")
 _SAVE_RANK = {table: rank for rank, table in enumerate(_SAVES)}
 _DELETES = tuple(("delete", table) for table in DELETABLE)
+_MAX_JOINS = 1024  # pairs of update shapes whose fold is kept (bounded, like the SQL paths)
+
+
+class _Join(NamedTuple):
+    """How two updates of one row, of these shapes, become the folded update's parameters.
+
+    ``merge``: the two parameter dicts merged (the later's fields and time win), and on
+    PostgreSQL both patch objects joined into one (``concat``) -- for PostgreSQL, and
+    for SQLite when the later update has no patch. Otherwise (SQLite): the first's
+    parameters, the later's ``copied`` fields and time, and the later's patch parameters
+    renumbered after the first's (``moved``: source and destination names).
+    """
+
+    key: Hashable
+    merge: bool
+    concat: bool
+    copied: tuple[str, ...]
+    moved: tuple[tuple[str, str], ...]
+
+
+def _patch_names(index: int) -> tuple[str, str]:
+    """The parameter names of a SQLite meta merge's ``index``-th path and value."""
+    return "b_p%d" % index, "b_v%d" % index
 
 
 class Executor:
@@ -45,6 +72,7 @@ class Executor:
         self._statements = statements
         self._pg = statements.dialect == "postgresql"
         self._ranks: dict[Hashable, str] = {}
+        self._joins: dict[tuple[Hashable, Hashable], _Join] = {}
 
     def plan(self, groups: Iterable[list[Prepared]]) -> list[Run]:
         """The runs with the same effect as ``groups``' ops in order (module docstring)."""
@@ -91,16 +119,23 @@ class Executor:
         """
         by_shape: dict[Hashable, list[Params]] = {}
         for row, found in rows.items():
-            if isinstance(found, list):
+            if rewritten and row in rewritten:
+                self._add_all(
+                    by_shape, self._fold(row, found if isinstance(found, list) else [found])
+                )
+                continue
+            if not isinstance(found, list):
+                key, params = found.key, found.params
+            elif len(found) != 2 or (pair := self._fold_two(found[0], found[1])) is None:
                 self._add_all(by_shape, self._fold(row, found))
-            elif rewritten and row in rewritten:
-                self._add_all(by_shape, self._fold(row, [found]))
+                continue
             else:
-                run = by_shape.get(found.key)
-                if run is None:
-                    by_shape[found.key] = [found.params]
-                else:
-                    run.append(found.params)
+                key, params = pair
+            run = by_shape.get(key)
+            if run is None:
+                by_shape[key] = [params]
+            else:
+                run.append(params)
         if len(by_shape) == 1:
             return list(by_shape.items())
         return [(key, by_shape[key]) for key in sorted(by_shape, key=self._rank)]
@@ -122,6 +157,55 @@ class Executor:
             fields.update(more_fields)
             patch.update(more_patch)
         return self._statements._update_ops(row[0], row[1], at, fields, patch)
+
+    def _fold_two(self, first: Prepared, then: Prepared) -> tuple[Hashable, Params] | None:
+        """Two updates of one row as one, from their prepared parameters (what
+        :meth:`_fold` gives, without preparing again); None when their patches share
+        a key (the merged patch is then not the two side by side)."""
+        assert first.change is not None and then.change is not None
+        if not first.change[2].keys().isdisjoint(then.change[2]):
+            return None
+        join = self._joins.get((first.key, then.key))
+        if join is None:
+            join = self._join(first.key, then.key)
+        earlier, later = first.params, then.params
+        if join.merge:
+            params = {**earlier, **later}
+            if join.concat:  # both patches' keys, in order, in one JSON object
+                params["b_patch"] = earlier["b_patch"][:-1] + "," + later["b_patch"][1:]
+            return join.key, params
+        params = earlier.copy()
+        for name in join.copied:
+            params[name] = later[name]
+        for source, name in join.moved:
+            params[name] = later[source]
+        return join.key, params
+
+    def _join(self, first: Any, then: Any) -> _Join:
+        """How :meth:`_fold_two` merges updates of these two shapes (made once per pair)."""
+        _, table, first_fields, first_patch = first
+        _, _, then_fields, then_patch = then
+        shape = tuple(sorted({*first_fields, *then_fields}))
+        moved: tuple[tuple[str, str], ...] = ()
+        if self._pg:  # one patch object, or none
+            count = 1 if first_patch or then_patch else 0
+        else:  # each patch key numbered: the later's come after the first's
+            count = first_patch + then_patch
+            moved = tuple(
+                pair
+                for index in range(then_patch)
+                for pair in zip(_patch_names(index), _patch_names(first_patch + index), strict=True)
+            )
+        join = _Join(
+            ("update", table, shape, count),
+            not moved,
+            bool(self._pg and first_patch and then_patch),
+            (*("b_" + name for name in then_fields), "b_at"),
+            moved,
+        )
+        if len(self._joins) < _MAX_JOINS:
+            self._joins[(first, then)] = join
+        return join
 
     def _rank(self, key: Hashable) -> str:
         """A stable order of update shapes (their repr, computed once per shape)."""

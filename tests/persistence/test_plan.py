@@ -3,7 +3,7 @@
 ``_reference`` is the plan written for clarity (flatten, fold each row's updates by
 preparing them again, sort by shape): :class:`~recorder.persistence.execution.Executor`
 must give the same runs -- shape keys and parameters -- on whole prepared writes of
-either dialect.
+either dialect, including the two-update fold it builds from prepared parameters.
 """
 
 from __future__ import annotations
