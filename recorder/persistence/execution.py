@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.engine import Connection
 
+from recorder.exceptions import InvariantViolation
 from recorder.persistence import encoding, sql_text
 from recorder.persistence.ops import DELETABLE
 from recorder.persistence.statements import Prepared, Statements
@@ -152,7 +153,8 @@ class Executor:
         patch: dict[str, str] = {}
         at: Any = None
         for op in ops:
-            assert op.change is not None  # (only updates are folded)
+            if op.change is None:
+                raise InvariantViolation("only updates are folded, not %r" % (op.key,))
             at, more_fields, more_patch = op.change
             fields.update(more_fields)
             patch.update(more_patch)
@@ -162,8 +164,10 @@ class Executor:
         """Two updates of one row as one, from their prepared parameters (what
         :meth:`_fold` gives, without preparing again); None when their patches share
         a key (the merged patch is then not the two side by side)."""
-        assert first.change is not None and then.change is not None
-        if not first.change[2].keys().isdisjoint(then.change[2]):
+        first_change, then_change = first.change, then.change
+        if first_change is None or then_change is None:
+            raise InvariantViolation("only updates are folded, not %r" % (first.key,))
+        if not first_change[2].keys().isdisjoint(then_change[2]):
             return None
         join = self._joins.get((first.key, then.key))
         if join is None:
