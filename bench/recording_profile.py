@@ -37,7 +37,6 @@ PARTS = (
     ("recorder/audit/", "trail: row, hash, summary"),
     ("recorder/listeners/", "timing listeners"),
     ("recorder/notifier.py", "notifier dispatch"),
-    ("recorder/persistence/prepare.py", "op preparation: SQL params, JSON"),
     ("recorder/persistence/statements.py", "op preparation: SQL params, JSON"),
     ("recorder/persistence/encoding.py", "op preparation: SQL params, JSON"),
     ("recorder/persistence/sql.py", "op preparation: SQL params, JSON"),

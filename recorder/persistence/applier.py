@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from recorder.exceptions import WriteFailed
 from recorder.persistence import db
+from recorder.persistence.execution import Executor
 from recorder.persistence.statements import Prepared, Statements
 
 
@@ -70,7 +71,7 @@ class Applier:
 
     def __init__(self, engine: Engine, statements: Statements, retry_for: float) -> None:
         self._engine = engine
-        self._statements = statements
+        self._executor = Executor(statements)
         self._retry_for = retry_for
         self._conn: Connection | None = None
         self.stats = WriterStats()
@@ -118,19 +119,18 @@ class Applier:
         self, groups: list[list[Prepared]], stop_at_failure: bool
     ) -> list[WriteFailed | None]:
         conn = self._connection()
-        ops = [op for group in groups for op in group]
         try:
             with conn.begin():
                 if self.fence is not None:
                     self.fence(conn)
-                self.stats.statements += self._statements.execute(conn, ops)
+                self.stats.statements += self._executor.execute(conn, groups)
         except Exception as exc:
             if db.is_transient(exc) or len(groups) == 1:
                 raise
             return self._isolate(conn, groups, stop_at_failure)
         self.stats.commits += 1
-        self.stats.ops += len(ops)
-        return [None for _ in groups]
+        self.stats.ops += sum(map(len, groups))
+        return [None] * len(groups)
 
     def _isolate(
         self, conn: Connection, groups: list[list[Prepared]], stop_at_failure: bool
@@ -147,7 +147,7 @@ class Applier:
                     continue
                 try:
                     with conn.begin_nested():
-                        self.stats.statements += self._statements.execute(conn, group)
+                        self.stats.statements += self._executor.execute(conn, [group])
                     errors.append(None)
                 except Exception as exc:
                     if db.is_transient(exc):

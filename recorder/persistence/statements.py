@@ -1,13 +1,15 @@
 """Ops to SQL: one statement touching one row per op, written once per shape and dialect.
 
-:meth:`Statements.prepare` (:mod:`.prepare`) runs in the caller's thread when
-ops are written and turns each into driver-ready parameters. Each prepared op
-has a *shape* key; ops committed together are planned
-(:meth:`Statements.plan`: updates of one row folded, same shapes grouped) and
-each run of one shape is one ``executemany``. The SQL is plain text sent with
-``exec_driver_sql``: the write path is hot (a durable write is a whole
-transaction), and compiling Core constructs per call would cost more than the
-database does.
+:func:`Statements.prepare` runs in the caller's thread when ops are written: it
+checks and encodes the op into driver-ready parameters right away (JSON text,
+UTC times), so a bad op fails the ``write()`` that carried it (even in batched
+mode) and later changes to the caller's objects cannot leak into what is
+stored. Each prepared op has a *shape* key; ops committed together are planned
+(:meth:`~recorder.persistence.execution.Executor.plan`: updates of one row
+folded, same shapes grouped) and each run of one shape is one ``executemany``.
+The SQL is plain text run on a driver cursor: the write path is hot (a
+durable write is a whole transaction), and compiling Core constructs per call
+would cost more than the database does.
 
 * Save* ops: ``INSERT ... ON CONFLICT DO NOTHING`` (re-saving is a no-op).
 * AppendTransition: ``INSERT ... ON CONFLICT (flow_uuid, seq) DO NOTHING``, so a
@@ -28,139 +30,276 @@ database does.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
-from typing import Any
+from collections.abc import Hashable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
 
-from sqlalchemy.engine import Connection
-
+from recorder.exceptions import InvalidArgument
 from recorder.persistence import encoding, sql_text
-from recorder.persistence.ops import DELETABLE
-from recorder.persistence.prepare import Prepared, Preparer
+from recorder.persistence.coltypes import format_sqlite_time, require_aware
+from recorder.persistence.ops import (
+    ATOM_FIELDS,
+    DELETABLE,
+    AppendTransition,
+    DeleteRow,
+    Op,
+    SaveAtom,
+    SaveFlow,
+    SaveLogbook,
+    UpdateAtom,
+    UpdateFlow,
+)
+from recorder.persistence.sql_text import JSON_FIELDS
 
-__all__ = ["Prepared", "Statements"]
+
+class Prepared(NamedTuple):
+    """One op ready to run: its statement shape and its driver-ready parameters.
+
+    Updates also keep what they change (``row``, ``change``) so several updates
+    of one row in a batch can be folded into one statement.
+    """
+
+    key: Hashable
+    params: dict[str, Any]
+    row: tuple[str, str] | None = None
+    change: tuple[Any, dict[str, Any], dict[str, Any]] | None = None  # (at, fields, patch)
 
 
-# Saves of parents go before saves of children when a batch is reordered.
-_SAVE_RANK = {"logbooks": 0, "flow_details": 1, "atom_details": 2}
+# Parameter names of a SQLite meta merge's i-th key and value (built once, not per op).
+_PATCH_NAMES = [("b_p%d" % i, "b_v%d" % i) for i in range(32)]
+_MAX_CACHED_PATHS = 1024
+# Floats whose JSON is their repr and that encode() keeps plain (finite, under 1e16,
+# not -0.0; 0.0 takes the general path, which keeps it plain too).
+_PLAIN_FLOAT_MIN, _PLAIN_FLOAT_MAX = -1e16, 1e16
+_KEY_TEXT = json.encoder.encode_basestring  # a key's JSON text, as encoding.dumps writes it
 
 
-class Statements(Preparer):
-    """Prepared ops (:class:`~.prepare.Preparer`) and the cached SQL that runs them."""
+def _dump_encoded(value: Any) -> str:
+    """JSON text of one :func:`encoding.encode`-d value: the text ``encoding.dumps``
+    gives, without its encoder for the plain numbers timing meta is made of."""
+    kind = type(value)
+    if kind is float:  # encode() left only finite floats plain; json writes their repr
+        return float.__repr__(value)
+    if kind is int:
+        return int.__repr__(value)
+    return encoding.dumps(value)
+
+
+def _opt_str(value: Any, what: str) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    raise InvalidArgument("%s must be a string or None, not %r" % (what, value))
+
+
+# A transition's details as the trail summarizes a result or a failure: one key
+# naming a dict of short texts (see recorder.audit.trail.summarize).
+_SUMMARY_KINDS = frozenset({"result", "failure"})
+_SUMMARY_FIELDS = frozenset({"type", "repr", "message"})
+
+
+def _details_text(details: Mapping[str, Any]) -> str:
+    """JSON text of a transition's details; the trail's summaries skip the general
+    encoder (their keys are known names, their values texts both databases store)."""
+    if type(details) is dict and len(details) == 1:
+        kind, summary = next(iter(details.items()))
+        if (
+            kind in _SUMMARY_KINDS
+            and type(summary) is dict
+            and _SUMMARY_FIELDS.issuperset(summary)
+            and all(type(text) is str and encoding.is_plain_str(text) for text in summary.values())
+        ):
+            return encoding.dumps(details)
+    return Statements._meta(details)
+
+
+class Statements:
+    """Prepared ops and the cached SQL that runs them, for one dialect."""
 
     def __init__(self, dialect: str) -> None:
-        super().__init__(dialect)
+        if dialect not in ("sqlite", "postgresql"):
+            raise InvalidArgument("no statements for dialect %r" % dialect)
+        self.dialect = dialect
+        self._pg = dialect == "postgresql"
         self._cache: dict[Hashable, str] = {}
-        self._ranks: dict[Hashable, str] = {}
+        self._paths: dict[str, str] = {}
+        self._keys: set[str] = set()  # meta keys checked once (bounded, like _paths)
+        self._shapes: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
-    def plan(self, ops: list[Prepared]) -> list[Prepared]:
-        """The same effect as ``ops`` in order, in fewer statements.
+    # -- preparing (caller's thread) -----------------------------------------
 
-        Only for ops committed together in one transaction, where order inside
-        is invisible to readers: saves first (parents before children, each
-        table in written order), then one folded update per row (later fields
-        win, meta patches applied in order -- the same as applying them one
-        by one), grouped by shape, then all transitions (they only need their
-        flow row, saved before).
-        """
-        if len(ops) < 2:
-            return ops
-        saves: list[list[Prepared]] = [[], [], []]
-        rows: dict[tuple[str, str], tuple[Any, dict[str, Any], dict[str, Any]]] = {}
-        # Rows updated once here: their update is already in final form and is used
-        # as it is (unless its patch needs a rewrite, rebuilt with it below).
-        once: dict[tuple[str, str], Prepared] = {}
-        appended: list[Prepared] = []
-        deletes: list[list[Prepared]] = [[], [], []]
+    def _time(self, value: Any, what: str) -> Any:
+        if type(value) is datetime and value.tzinfo is timezone.utc:  # what recorder makes
+            return value if self._pg else value.isoformat(" ", "microseconds")
+        if not isinstance(value, datetime):
+            raise InvalidArgument("%s must be a datetime, not %r" % (what, value))
+        return require_aware(value, what) if self._pg else format_sqlite_time(value)
+
+    @staticmethod
+    def _json(value: Any) -> str | None:
+        return None if value is None else _dump_encoded(encoding.encode(value))
+
+    @staticmethod
+    def _meta(meta: Mapping[str, Any] | None) -> str:
+        if not meta:  # most transitions carry no details: skip the encoder
+            return "{}"
+        return encoding.dumps(encoding.encode_meta(meta))
+
+    def prepare(self, ops: Iterable[Op]) -> list[Prepared]:
+        prepared: list[Prepared] = []
         for op in ops:
-            if op.key == "transitions":
-                appended.append(op)
-            elif isinstance(op.key, tuple) and op.key[0] == "delete":
-                deletes[DELETABLE.index(op.key[1])].append(op)
-            elif isinstance(op.key, str):
-                saves[_SAVE_RANK[op.key]].append(op)
-            elif op.change is not None and op.row is not None:
-                at, fields, patch = op.change
-                folded = rows.get(op.row)
-                if folded is None:
-                    rows[op.row] = (at, fields, patch)
-                    once[op.row] = op
-                else:
-                    if once.pop(op.row, None) is not None:  # now folded: copy before merging
-                        folded = (folded[0], dict(folded[1]), dict(folded[2]))
-                    folded[1].update(fields)
-                    folded[2].update(patch)
-                    rows[op.row] = (at, folded[1], folded[2])
-            # "rewrite" ops are rebuilt from their update's patch below
-        updates: list[Prepared] = []
-        for row, (at, fields, patch) in rows.items():
-            single = once.get(row)
-            if single is not None and (self._pg or not any('"' in key for key in patch)):
-                updates.append(single)
+            prepared.extend(self._prepare_one(op))
+        return prepared
+
+    def _prepare_one(self, op: Op) -> list[Prepared]:
+        if isinstance(op, AppendTransition):
+            details = op.details
+            params = {
+                "flow_uuid": op.flow_uuid,
+                "atom_uuid": op.atom_uuid,
+                "kind": op.kind,
+                "name": op.name,
+                "old_state": _opt_str(op.old_state, "old_state"),
+                "new_state": op.new_state,
+                "at": self._time(op.at, "transition time"),
+                "seq": int(op.seq),
+                "attempt": int(op.attempt),
+                "details": _details_text(details),
+                "prev_hash": op.prev_hash,
+                "hash": op.hash,
+            }
+            return [Prepared("transitions", params)]
+        if isinstance(op, UpdateAtom):
+            return self._prepare_update("atom", op.uuid, op.at, op.changes, op.meta_patch)
+        if isinstance(op, UpdateFlow):
+            changes = {} if op.state is None else {"state": op.state}
+            return self._prepare_update("flow", op.uuid, op.at, changes, op.meta_patch)
+        if isinstance(op, SaveAtom):
+            params = {
+                "uuid": op.uuid,
+                "flow_uuid": op.flow_uuid,
+                "name": op.name,
+                "kind": op.kind,
+                "state": _opt_str(op.state, "state"),
+                "intention": op.intention,
+                "version": None if op.version is None else str(op.version),
+                "meta": self._meta(op.meta),
+                "created_at": self._time(op.at, "creation time"),
+            }
+            return [Prepared("atom_details", params)]
+        if isinstance(op, SaveFlow):
+            params = {
+                "uuid": op.uuid,
+                "logbook_uuid": op.logbook_uuid,
+                "name": op.name,
+                "state": _opt_str(op.state, "state"),
+                "meta": self._meta(op.meta),
+                "created_at": self._time(op.at, "creation time"),
+            }
+            return [Prepared("flow_details", params)]
+        if isinstance(op, DeleteRow):
+            if op.table not in DELETABLE:
+                raise InvalidArgument("rows of %r cannot be deleted" % (op.table,))
+            return [Prepared(("delete", op.table), {"b_uuid": op.uuid})]
+        if isinstance(op, SaveLogbook):
+            params = {
+                "uuid": op.uuid,
+                "name": op.name,
+                "meta": self._meta(op.meta),
+                "created_at": self._time(op.at, "creation time"),
+            }
+            return [Prepared("logbooks", params)]
+        raise InvalidArgument("not a persistence op: %r" % (op,))
+
+    def _prepare_update(
+        self,
+        table: str,
+        uuid: str,
+        at: datetime,
+        changes: Mapping[str, Any],
+        meta_patch: Mapping[str, Any] | None,
+    ) -> list[Prepared]:
+        if not ATOM_FIELDS.issuperset(changes):
+            unknown = set(changes) - ATOM_FIELDS
+            raise InvalidArgument("UpdateAtom cannot change %s" % ", ".join(sorted(unknown)))
+        fields: dict[str, Any] = {}
+        for field, value in changes.items():
+            if field in JSON_FIELDS:
+                fields[field] = None if value is None else self._json(value)
+            elif field == "attempt":
+                fields[field] = int(value)
             else:
-                updates.extend(self._update_ops(row[0], row[1], at, fields, patch))
-        updates.sort(key=self._rank)
-        return [
-            *saves[0],
-            *saves[1],
-            *saves[2],
-            *updates,
-            *appended,
-            *[d for r in deletes for d in r],
-        ]
+                fields[field] = _opt_str(value, field)
+        patch = self._patch_texts(meta_patch) if meta_patch else {}
+        return self._update_ops(table, uuid, self._time(at, "update time"), fields, patch)
 
-    def _rank(self, op: Prepared) -> str:
-        """A stable order of update shapes (their repr, computed once per shape)."""
-        rank = self._ranks.get(op.key)
-        if rank is None:
-            rank = self._ranks[op.key] = repr(op.key)
-        return rank
+    def _patch_texts(self, meta_patch: Mapping[str, Any]) -> dict[str, str]:
+        """A meta patch as each key's JSON text (:func:`encoding.encode_meta`'s rules):
+        encoded once here, used as it is by a SQLite merge and joined into one object
+        for PostgreSQL, also when the writer folds several updates of a row."""
+        texts: dict[str, str] = {}
+        known = self._keys
+        for key, value in meta_patch.items():
+            if key not in known:
+                if type(key) is not str or not encoding.is_plain_str(key):
+                    raise InvalidArgument(
+                        "meta keys must be strings without NUL characters: %r" % (key,)
+                    )
+                if len(known) < _MAX_CACHED_PATHS:
+                    known.add(key)
+            if type(value) is float and _PLAIN_FLOAT_MIN < value < _PLAIN_FLOAT_MAX and value:
+                texts[key] = float.__repr__(value)  # (the timing listeners' values)
+            else:
+                texts[key] = _dump_encoded(encoding.encode(value))
+        return texts
 
-    # -- running (writer's thread) -------------------------------------------
+    def _update_ops(
+        self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, str]
+    ) -> list[Prepared]:
+        names = tuple(fields)
+        found = self._shapes.get(names)
+        if found is None:
+            found = self._shapes[names] = (tuple(sorted(names)), tuple("b_" + n for n in names))
+        shape, param_names = found
+        params: dict[str, Any] = dict(zip(param_names, fields.values(), strict=True))
+        params["b_uuid"] = uuid
+        params["b_at"] = at
+        row, change = (table, uuid), (at, fields, patch)
+        if not patch:
+            return [Prepared(("update", table, shape, 0), params, row, change)]
+        if self._pg:
+            params["b_patch"] = "{%s}" % ",".join(
+                [_KEY_TEXT(key) + ":" + text for key, text in patch.items()]
+            )
+            return [Prepared(("update", table, shape, 1), params, row, change)]
+        paths = [self._path(key) for key in patch]
+        if None in paths:
+            rewrite = {"b_uuid": uuid, "patch": patch}
+            return [
+                Prepared(("update", table, shape, 0), params, row, change),
+                Prepared(("rewrite", table), rewrite, row),
+            ]
+        for index, (path, text) in enumerate(zip(paths, patch.values(), strict=True)):
+            path_name, value_name = (
+                _PATCH_NAMES[index]
+                if index < len(_PATCH_NAMES)
+                else ("b_p%d" % index, "b_v%d" % index)
+            )
+            params[path_name] = path
+            params[value_name] = text
+        return [Prepared(("update", table, shape, len(patch)), params, row, change)]
 
-    def execute(self, conn: Connection, ops: list[Prepared]) -> int:
-        """Run ``ops`` in order on ``conn`` (inside the caller's transaction).
+    def _path(self, key: str) -> str | None:
+        """SQLite's JSON path of a top-level meta key; None when it cannot name it (a ``"``)."""
+        path = self._paths.get(key)
+        if path is None:
+            if '"' in key:
+                return None
+            path = '$."%s"' % key
+            if len(self._paths) < _MAX_CACHED_PATHS:
+                self._paths[key] = path
+        return path
 
-        Returns the number of statements sent.
-        """
-        ops = self.plan(ops)
-        statements = 0
-        start = 0
-        # The SQL is driver-ready text, so it goes straight to a driver cursor inside
-        # the caller's transaction: SQLAlchemy's per-statement machinery costs more
-        # than SQLite takes to run a small write. Listeners of SQLAlchemy's
-        # before_cursor_execute event (statement counters, logs) still hear each one.
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        observers = conn.dispatch.before_cursor_execute
-        try:
-            while start < len(ops):
-                key = ops[start].key
-                end = start + 1
-                while end < len(ops) and ops[end].key == key:
-                    end += 1
-                if isinstance(key, tuple) and key[0] == "rewrite":
-                    for op in ops[start:end]:
-                        statements += self._merge_by_rewrite(
-                            conn, cursor, sql_text.TABLES[key[1]], op.params
-                        )
-                    start = end
-                    continue
-                sql = self.sql(key)
-                many = end - start > 1
-                params: Any = [op.params for op in ops[start:end]] if many else ops[start].params
-                if observers:
-                    observers(conn, cursor, sql, params, None, many)
-                if many:
-                    cursor.executemany(sql, params)
-                else:
-                    cursor.execute(sql, params)
-                statements += 1
-                start = end
-        finally:
-            cursor.close()
-        return statements
-
-    def _p(self, name: str, column: str | None = None) -> str:
-        return sql_text.placeholder(name, column, self._pg)
+    # -- the SQL of each shape (the writer's thread) ---------------------------
 
     def sql(self, key: Hashable) -> str:
         """The SQL text for a shape (built once)."""
@@ -169,34 +308,3 @@ class Statements(Preparer):
             text = sql_text.build(key, self._pg)
             self._cache[key] = text
         return text
-
-    def _merge_by_rewrite(
-        self, conn: Connection, cursor: Any, table: str, params: dict[str, Any]
-    ) -> int:
-        """Merge a patch SQLite's JSON paths cannot name: read the meta, write it back.
-
-        On the driver cursor, inside the caller's transaction (which may have been
-        begun on the driver: a SQLAlchemy execute here would try to begin another).
-        """
-        observers = conn.dispatch.before_cursor_execute
-        select = "SELECT meta FROM %s WHERE uuid = %s" % (table, self._p("b_uuid"))
-        key = {"b_uuid": params["b_uuid"]}
-        if observers:
-            observers(conn, cursor, select, key, None, False)
-        cursor.execute(select, key)
-        found = cursor.fetchone()
-        if found is None or found[0] is None:
-            return 1
-        stored = found[0]
-        merged: dict[str, Any] = json.loads(stored) if isinstance(stored, str) else dict(stored)
-        merged.update({key: json.loads(text) for key, text in params["patch"].items()})
-        update = "UPDATE %s SET meta = %s WHERE uuid = %s" % (
-            table,
-            self._p("b_meta", "meta"),
-            self._p("b_uuid"),
-        )
-        values = {"b_meta": encoding.dumps(merged), "b_uuid": params["b_uuid"]}
-        if observers:
-            observers(conn, cursor, update, values, None, False)
-        cursor.execute(update, values)
-        return 2

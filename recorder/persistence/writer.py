@@ -51,7 +51,10 @@ class DurableWriter:
 
     def __init__(self, applier: Applier) -> None:
         self._applier = applier
-        self._cond = threading.Condition()
+        # Held with ``with self._lock`` (the lock's own context manager, in C) rather
+        # than through the Condition's Python-level __enter__/__exit__: same lock.
+        self._lock = threading.RLock()
+        self._cond = threading.Condition(self._lock)
         self._pending: list[_Request] = []
         self._leading = False
         # Requests submitted and finished, counted: leaders take pending requests
@@ -61,7 +64,7 @@ class DurableWriter:
 
     def submit(self, ops: list[Prepared]) -> None:
         request = _Request(ops)
-        with self._cond:
+        with self._lock:
             self._pending.append(request)
             self._submitted += 1
             while not request.done and self._leading:
@@ -78,7 +81,7 @@ class DurableWriter:
             errors = [WriteFailed("write path failed: %r" % exc) for _ in batch]
             raise
         finally:
-            with self._cond:
+            with self._lock:
                 for item, error in zip(batch, errors, strict=True):
                     item.error = None if error is None else unstored_error(error, [item.ops])
                     item.done = True
@@ -95,7 +98,7 @@ class DurableWriter:
         all the time there is always a leader or a pending write, and waiting for
         none would starve the caller (e.g. a flow registering its trail).
         """
-        with self._cond:
+        with self._lock:
             target = self._submitted
             while self._finished < target:
                 self._cond.wait()
@@ -138,7 +141,8 @@ class BatchedWriter:
         self._queue_size = queue_size
         self._interval = flush_interval
         self._batch_size = batch_size
-        self._cond = threading.Condition()
+        self._lock = threading.RLock()  # (see DurableWriter)
+        self._cond = threading.Condition(self._lock)
         self._c = _Counters()
         self._stopping = False
         self._failure: WriteFailed | None = None
@@ -151,35 +155,38 @@ class BatchedWriter:
         return self._failure
 
     def submit(self, ops: list[Prepared]) -> None:
-        with self._cond:
-            self._raise_failure()
+        c, count = self._c, len(ops)  # (the engine's thread calls this once per write)
+        with self._lock:
+            if self._failure is not None:
+                raise self._failure
             # Back-pressure: wait for room (an oversized write waits for an empty queue).
             while (
-                self._c.enqueued - self._c.done + len(ops) > self._queue_size
-                and self._c.enqueued > self._c.done
+                c.enqueued - c.done + count > self._queue_size
+                and c.enqueued > c.done
                 and self._failure is None
             ):
                 self._cond.wait()
-            self._raise_failure()
-            if self._c.oldest is None:
+            if self._failure is not None:
+                raise self._failure
+            if c.oldest is None:
                 # First write of a batch: wake the writer so its flush_interval clock
                 # starts now (it sleeps without a timeout while the queue is empty).
-                self._c.oldest = time.monotonic()
+                c.oldest = time.monotonic()
                 self._cond.notify_all()
-            self._c.queue.append(ops)
-            self._c.queued_ops += len(ops)
-            self._c.enqueued += len(ops)
-            filled = self._c.queued_ops >= self._batch_size > self._c.queued_ops - len(ops)
+            c.queue.append(ops)
+            c.queued_ops += count
+            c.enqueued += count
+            filled = c.queued_ops >= self._batch_size > c.queued_ops - count
             if filled or self._interval == 0:
                 self._cond.notify_all()  # a batch just filled: no need to wait
 
     def pending(self) -> int:
         """Ops queued or being committed right now."""
-        with self._cond:
+        with self._lock:
             return self._c.enqueued - self._c.done
 
     def flush(self) -> None:
-        with self._cond:
+        with self._lock:
             target = self._c.enqueued
             self._c.flush_target = max(self._c.flush_target, target)
             self._cond.notify_all()
@@ -193,7 +200,7 @@ class BatchedWriter:
             self.flush()
         except WriteFailed as exc:
             error = exc
-        with self._cond:
+        with self._lock:
             self._stopping = True
             self._cond.notify_all()
         self._thread.join()
@@ -208,7 +215,7 @@ class BatchedWriter:
     def _take(self) -> list[list[Prepared]] | None:
         """Wait for a batch worth committing (or a flush, or close) and take it."""
         c = self._c
-        with self._cond:
+        with self._lock:
             while not c.queue and not self._stopping:
                 self._cond.wait()
             if not c.queue:
@@ -245,7 +252,7 @@ class BatchedWriter:
                 if batch is None:
                     return
                 errors = self._applier.apply(batch, stop_at_failure=True)
-                with self._cond:
+                with self._lock:
                     self._c.done += sum(len(group) for group in batch)
                     first = next((i for i, e in enumerate(errors) if e is not None), None)
                     if first is not None:
@@ -254,7 +261,7 @@ class BatchedWriter:
                 if first is not None:
                     return
         except BaseException as exc:
-            with self._cond:
+            with self._lock:
                 self._stop(WriteFailed("the background writer stopped: %r" % exc), [])
                 self._cond.notify_all()
             raise

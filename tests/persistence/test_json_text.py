@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from recorder.audit.chain import canonical_json
 from recorder.persistence import encoding
-from recorder.persistence.prepare import Preparer, _details_text, _dump_encoded
+from recorder.persistence.statements import Statements, _details_text, _dump_encoded
 
 _values = st.recursive(
     st.none()
@@ -65,10 +65,10 @@ _summaries = st.dictionaries(
 
 @given(_summaries)
 def test_transition_details_text_is_the_general_encoders(details: dict[str, Any]) -> None:
-    assert _details_text(details) == Preparer._meta(details)
+    assert _details_text(details) == Statements._meta(details)
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True) | st.integers() | st.text())
 def test_meta_patch_texts_are_the_general_encoders(value: Any) -> None:
-    texts = Preparer("sqlite")._patch_texts({"k": value})
+    texts = Statements("sqlite")._patch_texts({"k": value})
     assert texts == {"k": _dump_encoded(encoding.encode(value))}
