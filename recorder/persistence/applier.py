@@ -97,6 +97,8 @@ class Applier:
                 now = time.monotonic()
                 if first_failure is None:
                     first_failure = now
+                if isinstance(exc, WriteFailed):  # refused by recorder itself (a forked trail)
+                    return self._failed(groups, exc)
                 if not db.is_transient(exc):
                     error = WriteFailed("write could not be committed: %s" % db.describe(exc))
                     return self._failed(groups, error)
@@ -152,7 +154,11 @@ class Applier:
                 except Exception as exc:
                     if db.is_transient(exc):
                         raise
-                    failed = WriteFailed("write could not be committed: %s" % db.describe(exc))
+                    failed = (
+                        exc
+                        if isinstance(exc, WriteFailed)
+                        else WriteFailed("write could not be committed: %s" % db.describe(exc))
+                    )
                     errors.append(failed)
                     if stop_at_failure:
                         sunk = failed

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Connection
 
 from recorder.exceptions import InvariantViolation
 from recorder.persistence import encoding, sql_text
-from recorder.persistence.ops import DELETABLE
+from recorder.persistence.ops import DELETABLE, trail_conflict
 from recorder.persistence.statements import Prepared, Statements
 
 Params = dict[str, Any]
@@ -249,9 +249,38 @@ class Executor:
                         observers(conn, cursor, sql, params[0], None, False)
                     cursor.execute(sql, params[0])
                 statements += 1
+                if key == "transitions" and 0 <= cursor.rowcount < len(params):
+                    statements += self._refuse_forks(conn, cursor, params)
         finally:
             cursor.close()
         return statements
+
+    def _refuse_forks(self, conn: Connection, cursor: Any, rows: list[Params]) -> int:
+        """Some trail rows were already stored (``ON CONFLICT DO NOTHING`` skipped them):
+        fine if they are these very rows (a retry after an unknown commit outcome),
+        a WriteFailed (:func:`~.ops.trail_conflict`) if another engine wrote different
+        ones. Returns the statements sent (one per flow)."""
+        by_flow: dict[str, dict[int, str]] = {}
+        for row in rows:
+            by_flow.setdefault(row["flow_uuid"], {})[row["seq"]] = row["hash"]
+        observers = conn.dispatch.before_cursor_execute
+        for flow_uuid, hashes in by_flow.items():
+            select = (
+                "SELECT seq, hash FROM transitions WHERE flow_uuid = %s AND seq BETWEEN %s AND %s"
+                % (
+                    self._p("b_flow"),
+                    self._p("b_low"),
+                    self._p("b_high"),
+                )
+            )
+            bounds = {"b_flow": flow_uuid, "b_low": min(hashes), "b_high": max(hashes)}
+            if observers:
+                observers(conn, cursor, select, bounds, None, False)
+            cursor.execute(select, bounds)
+            for seq, stored in sorted(cursor.fetchall()):
+                if seq in hashes and stored != hashes[seq]:
+                    raise trail_conflict(flow_uuid, seq)
+        return len(by_flow)
 
     def _p(self, name: str, column: str | None = None) -> str:
         return sql_text.placeholder(name, column, self._pg)

@@ -23,6 +23,7 @@ from recorder.persistence.ops import (
     SaveLogbook,
     UpdateAtom,
     UpdateFlow,
+    trail_conflict,
 )
 from recorder.persistence.rows import TransitionRow
 
@@ -39,12 +40,21 @@ class MemoryBackend:
         self.atoms: dict[str, AtomDetail] = {}
         # The rows as stored (ids count up across flows, as a database's do).
         self.transitions: list[TransitionRow] = []
-        self._transition_keys: set[tuple[str, int]] = set()
+        self._transition_keys: dict[tuple[str, int], str] = {}  # -> the stored row's hash
 
     def write(self, ops: Sequence[Op]) -> None:
         with self._lock:
+            self._refuse_forks(ops)
             for op in ops:
                 self._apply(op)
+
+    def _refuse_forks(self, ops: Sequence[Op]) -> None:
+        """Like the SQL backend: a different row where one is stored fails the whole write."""
+        for op in ops:
+            if isinstance(op, AppendTransition):
+                stored = self._transition_keys.get((op.flow_uuid, op.seq))
+                if stored is not None and stored != op.hash:
+                    raise trail_conflict(op.flow_uuid, op.seq)
 
     def _apply(self, op: Op) -> None:
         if isinstance(op, SaveLogbook):
@@ -96,10 +106,10 @@ class MemoryBackend:
             self._delete(op)
         elif (
             isinstance(op, AppendTransition)
-            # Like the SQL backend: a row already there for (flow, seq) is kept.
+            # Like the SQL backend: the same row again (a retried write) is kept once.
             and (op.flow_uuid, op.seq) not in self._transition_keys
         ):
-            self._transition_keys.add((op.flow_uuid, op.seq))
+            self._transition_keys[(op.flow_uuid, op.seq)] = op.hash
             self.transitions.append(TransitionRow.of(op, len(self.transitions) + 1))
 
     def _delete(self, op: DeleteRow) -> None:

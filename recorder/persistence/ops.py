@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from recorder.exceptions import WriteFailed
 from recorder.persistence.rows import TransitionFields
 
 # Fields of an atom detail that UpdateAtom.changes may name.
@@ -100,6 +101,20 @@ class AppendTransition(TransitionFields):
     chains each row to the previous row of the same flow (``prev_hash``) so loss or
     tampering shows.
     """
+
+
+def trail_conflict(flow_uuid: str, seq: int) -> WriteFailed:
+    """The error of an append where the database already holds a *different* row at
+    ``seq`` of the flow: another engine wrote its trail (two engines on one flow, or
+    a killed process whose last commit landed after a resume began). The same row
+    again is a retried write and is kept once; a different one would fork the chain."""
+    return WriteFailed(
+        "flow %s already has another transitions row at seq %d (another engine wrote its"
+        " trail): not stored, so the chain does not fork" % (flow_uuid, seq),
+        unstored_ops=1,
+        unstored_writes=1,
+        first_unstored_seq={flow_uuid: seq},
+    )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,10 @@ would cost more than the database does.
 
 * Save* ops: ``INSERT ... ON CONFLICT DO NOTHING`` (re-saving is a no-op).
 * AppendTransition: ``INSERT ... ON CONFLICT (flow_uuid, seq) DO NOTHING``, so a
-  batch retried after an unknown commit outcome cannot duplicate rows.
+  batch retried after an unknown commit outcome cannot duplicate rows; when a
+  row was skipped, the stored one must be the same (its hash), or the write
+  fails (:func:`~recorder.persistence.ops.trail_conflict`): a different row
+  there means another engine wrote the trail, and the chain would fork.
 * DeleteRow: ``DELETE ... WHERE uuid = ...`` (logbooks, flow and atom details
   only; in a batch after everything else, children first).
 * UpdateFlow / UpdateAtom: ``UPDATE ... SET <named columns>, updated_at`` with

@@ -3,10 +3,12 @@ group commit, back-pressure, errors that surface, odd input that still lands."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +20,14 @@ from recorder.persistence import connect
 from recorder.persistence.encoding import StoredRepr
 from recorder.persistence.memory import MemoryBackend
 from recorder.persistence.models import new_uuid
-from recorder.persistence.ops import Op, SaveAtom, SaveFlow, UpdateAtom, UpdateFlow
+from recorder.persistence.ops import (
+    AppendTransition,
+    Op,
+    SaveAtom,
+    SaveFlow,
+    UpdateAtom,
+    UpdateFlow,
+)
 from recorder.persistence.sql import SQLBackend
 from tests.persistence.helpers import Flow, at, later, transitions_of
 
@@ -421,3 +430,44 @@ def test_batched_commits_within_the_flush_interval_without_a_flush(sqlite_url: s
     finally:
         observer.close()
         backend.close()
+
+
+def _forked(backend: Any) -> tuple[Flow, AppendTransition, list[Op]]:
+    """A flow with one stored trail row, and a second writer's write that numbers its
+    own row from the same head (another engine on the flow, a killed one's late commit)."""
+    flow = Flow(backend, atoms=("a",))
+    first = flow.transition(None, "PENDING", "RUNNING", 1)
+    backend.write([first])
+    backend.flush()
+    flow.seq = first.seq
+    fork = replace(flow.transition("a", "PENDING", "RUNNING", 2, attempt=1), hash="another")
+    return flow, first, [UpdateAtom(flow.atoms["a"], later(), {"state": "RUNNING"}), fork]
+
+
+@pytest.mark.parametrize("mode", ["durable", "batched"])
+def test_a_different_row_at_a_stored_seq_fails_the_write(db_url: str, mode: str) -> None:
+    """Not silently skipped: the write fails, saying why, and nothing of it is stored."""
+    backend = connect(db_url, mode=mode)
+    flow, first, write = _forked(backend)
+    with pytest.raises(WriteFailed, match="another transitions row at seq 0") as caught:
+        backend.write(write)
+        backend.flush()
+    assert caught.value.first_unstored_seq == {flow.uuid: 0}
+    assert "\n" not in str(caught.value)
+    with contextlib.suppress(WriteFailed):  # a batched writer stays stopped
+        backend.close()
+    reader = connect(db_url)
+    try:
+        assert [row.hash for row in reader.load_transitions(flow.uuid)] == [first.hash]
+        assert reader.load_flow(flow.uuid).atoms["a"].state == "PENDING"
+    finally:
+        reader.close()
+
+
+def test_the_memory_backend_refuses_a_forked_trail_as_a_whole() -> None:
+    backend = MemoryBackend()
+    flow, first, write = _forked(backend)
+    with pytest.raises(WriteFailed, match="another transitions row at seq 0"):
+        backend.write(write)
+    assert [row.hash for row in backend.load_transitions(flow.uuid)] == [first.hash]
+    assert backend.load_flow(flow.uuid).atoms["a"].state == "PENDING"
