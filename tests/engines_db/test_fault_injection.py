@@ -34,7 +34,7 @@ from recorder.cli import main
 from recorder.exceptions import NotFound
 from recorder.persistence import connect
 from tests.support import crashflow
-from tests.support.faults import allow_transitions, refuse_transitions
+from tests.support.faults import allow_transitions, refuse_transitions, sessions, wait_until_gone
 from tests.support.stored import assert_consistent
 
 SIZE = 8
@@ -50,6 +50,7 @@ def _log_lines(log: Path) -> list[str]:
 
 def _run_child(url: str, mode: str, env: dict[str, str], kill_after: float) -> tuple[str, bool]:
     """Start a recorded run; SIGKILL it ``kill_after`` s after set-up. (uuid, killed)."""
+    before = sessions(url)
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.support.crashflow", "start", url, mode, str(SIZE), "record"],
         env=env,
@@ -65,6 +66,7 @@ def _run_child(url: str, mode: str, env: dict[str, str], kill_after: float) -> t
         child.send_signal(signal.SIGKILL)
     child.wait(timeout=60)
     child.stdout.close()
+    wait_until_gone(url, before)  # its last commit, if the server still runs it
     return flow_uuid, killed
 
 
@@ -139,9 +141,12 @@ def test_random_kills_and_refused_writes_leave_resumable_prefixes(
         again = _log_lines(log)[before:]
         assert not committed & set(again), case
         assert again == sorted(again), case
-        final = assert_consistent(db_url, flow_uuid)
+        try:
+            final = assert_consistent(db_url, flow_uuid)
+        except AssertionError as exc:
+            raise AssertionError("%s, after the resume: %s" % (case, exc)) from exc
         assert final.state == "SUCCESS", case
     assert kills >= KILLS and refused >= REFUSED_RUNS
     verified = CliRunner().invoke(main, ["--db", db_url, "verify"])
-    assert verified.exit_code == 0, verified.output
+    assert verified.exit_code == 0, (seed, verified.output)
     assert verified.output.startswith("ok: %d flow(s)" % (cases - lost)), (seed, lost)

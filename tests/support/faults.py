@@ -9,6 +9,8 @@ refuses the transaction, nothing in the driver or in recorder is replaced.
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import create_engine, text
 
 from recorder.persistence import urls
@@ -56,3 +58,33 @@ def allow_transitions(url: str) -> None:
         "DROP TRIGGER IF EXISTS recorder_test_fault ON transitions",
         "DROP FUNCTION IF EXISTS recorder_test_fault()",
     )
+
+
+def sessions(url: str) -> frozenset[int]:
+    """The server processes connected to a PostgreSQL test database (none for SQLite)."""
+    if url.startswith("sqlite"):
+        return frozenset()
+    engine = create_engine(urls.normalize(url))
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+            return frozenset(int(pid) for (pid,) in rows)
+    finally:
+        engine.dispose()
+
+
+def wait_until_gone(url: str, others: frozenset[int], timeout: float = 10.0) -> None:
+    """Wait until only ``others`` (sessions that were there before) remain connected.
+
+    A SIGKILLed client's last COMMIT may still be running on the server after
+    the client died: a check or a resume started before it lands would read a
+    prefix that then grows under it.
+    """
+    deadline = time.monotonic() + timeout
+    while sessions(url) - others and time.monotonic() < deadline:
+        time.sleep(0.01)
