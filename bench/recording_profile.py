@@ -41,10 +41,12 @@ PARTS = (
     ("recorder/persistence/encoding.py", "op preparation: SQL params, JSON"),
     ("recorder/persistence/sql.py", "op preparation: SQL params, JSON"),
     ("recorder/persistence/writer.py", "hand-over to the writer"),
+    ("recorder/storage_fetch.py", "engine (state changes, events, arguments)"),
+    ("recorder/storage_api.py", "engine (state changes, events, arguments)"),
     ("recorder/persistence/ops.py", "storage: ops, folding, undo"),
     ("recorder/storage", "storage: ops, folding, undo"),
     ("recorder/undo.py", "storage: ops, folding, undo"),
-    ("recorder/engines/", "engine (state changes, events)"),
+    ("recorder/engines/", "engine (state changes, events, arguments)"),
 )
 
 
@@ -200,7 +202,7 @@ def main() -> None:
             print("  the engine thread's time by part (cProfile shares):")
             total = sum(shares.values())
             for part, seconds in sorted(shares.items(), key=lambda item: -item[1]):
-                print("    %-36s %5.1f%%" % (part, 100 * seconds / total))
+                print("    %-44s %5.1f%%" % (part, 100 * seconds / total))
 
 
 if __name__ == "__main__":
