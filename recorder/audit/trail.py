@@ -197,8 +197,8 @@ class TransitionRecorder:
         with self._lock:
             if self._stale:
                 self._resync()
-            seq, prev = self._seq + 1, self._head
-            digest = fields_hash(
+            seq = self._seq + 1
+            facts = (
                 flow_uuid,
                 transition.atom_uuid,
                 transition.kind,
@@ -209,24 +209,12 @@ class TransitionRecorder:
                 seq,
                 attempt,
                 details,
-                prev,
-            )
+                self._head,
+            )  # the hashed fields, in AppendTransition's order (hash last)
+            digest = fields_hash(*facts)
             self._seq, self._head = seq, digest
             mark, self._mark_trail = self._mark_trail, False
-        row = AppendTransition(
-            flow_uuid,
-            transition.atom_uuid,
-            transition.kind,
-            transition.name,
-            transition.old_state,
-            transition.new_state,
-            at,
-            seq,
-            attempt,
-            details,
-            prev,
-            digest,
-        )
+        row = AppendTransition(*facts, digest)
         if not mark:
             return (row,)
         # Committed with the row: a trail's existence is on record with it.
