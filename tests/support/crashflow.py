@@ -28,6 +28,7 @@ from typing import Any
 import recorder
 from recorder import engines, task
 from recorder.patterns import linear_flow
+from tests.support.faults import sessions, wait_until_gone
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository: `tests` is a package in it
 FLOW_NAME = "crashy"
@@ -123,6 +124,7 @@ def start_and_kill(
 ) -> str:
     """Run the flow in a child, SIGKILL it inside ``crash_at`` (``grace`` seconds
     after it got there), and return the flow's uuid."""
+    before = sessions(db_url)
     child = subprocess.Popen(
         [sys.executable, "-m", "tests.support.crashflow", "start", db_url, mode, str(size)]
         + (["record"] if record else []),
@@ -141,6 +143,7 @@ def start_and_kill(
     child.send_signal(signal.SIGKILL)
     assert child.wait(timeout=30) == -signal.SIGKILL
     child.stdout.close()
+    wait_until_gone(db_url, before)  # its last commit, if the server still runs it
     return flow_uuid
 
 
