@@ -356,6 +356,14 @@ def memory(tmp: str, size: int) -> None:
         )
 
 
+def _current_rss_kib() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def child_rss(size: int, recorded: bool, url: str) -> None:
     import resource
 
@@ -363,8 +371,10 @@ def child_rss(size: int, recorded: bool, url: str) -> None:
     from recorder.persistence import connect
 
     backend = connect(url, mode="batched") if recorded else None
-    # The peak before the flow is built: its atoms are the engine's own, in both children.
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # The resident size before the flow is built (its atoms are the engine's own, in both
+    # children): not the peak so far, which start-up may have set above what a small
+    # flow ever reaches.
+    before = _current_rss_kib()
     loaded = engines.load(noop_flow(size), backend=backend)
     if backend is not None:
         with record(loaded):
