@@ -62,6 +62,14 @@ def unstored_error(cause: WriteFailed | None, unstored: list[list[Prepared]]) ->
     )
 
 
+def _not_committed(exc: Exception) -> WriteFailed:
+    """The error of a write a non-transient ``exc`` sank: the database's, described in
+    one line, or recorder's own refusal (a forked trail) as it is."""
+    if isinstance(exc, WriteFailed):
+        return exc
+    return WriteFailed("write could not be committed: %s" % db.describe(exc))
+
+
 class Applier:
     """Runs groups of prepared ops in one transaction, with the retry rule above.
 
@@ -97,11 +105,8 @@ class Applier:
                 now = time.monotonic()
                 if first_failure is None:
                     first_failure = now
-                if isinstance(exc, WriteFailed):  # refused by recorder itself (a forked trail)
-                    return self._failed(groups, exc)
-                if not db.is_transient(exc):
-                    error = WriteFailed("write could not be committed: %s" % db.describe(exc))
-                    return self._failed(groups, error)
+                if isinstance(exc, WriteFailed) or not db.is_transient(exc):
+                    return self._failed(groups, _not_committed(exc))
                 elapsed = now - first_failure
                 if elapsed >= self._retry_for:
                     error = WriteFailed(
@@ -154,11 +159,7 @@ class Applier:
                 except Exception as exc:
                     if db.is_transient(exc):
                         raise
-                    failed = (
-                        exc
-                        if isinstance(exc, WriteFailed)
-                        else WriteFailed("write could not be committed: %s" % db.describe(exc))
-                    )
+                    failed = _not_committed(exc)
                     errors.append(failed)
                     if stop_at_failure:
                         sunk = failed

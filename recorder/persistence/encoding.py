@@ -127,10 +127,15 @@ def encode_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:
         return {}
     out: dict[str, Any] = {}
     for key, value in meta.items():
-        if type(key) is not str or not is_plain_str(key):
-            raise InvalidArgument("meta keys must be strings without NUL characters: %r" % (key,))
+        check_meta_key(key)
         out[key] = encode(value)
     return out
+
+
+def check_meta_key(key: Any) -> None:
+    """Refuse a meta key every database cannot store as it is (see :func:`encode_meta`)."""
+    if type(key) is not str or not is_plain_str(key):
+        raise InvalidArgument("meta keys must be strings without NUL characters: %r" % (key,))
 
 
 def decode_meta(meta: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -243,10 +243,7 @@ class Statements:
         known = self._keys
         for key, value in meta_patch.items():
             if key not in known:
-                if type(key) is not str or not encoding.is_plain_str(key):
-                    raise InvalidArgument(
-                        "meta keys must be strings without NUL characters: %r" % (key,)
-                    )
+                encoding.check_meta_key(key)
                 if len(known) < _MAX_CACHED_PATHS:
                     known.add(key)
             if type(value) is float and _PLAIN_FLOAT_MIN < value < _PLAIN_FLOAT_MAX and value:
