@@ -46,7 +46,6 @@ from recorder.persistence.ops import (
     SaveAtom,
     SaveFlow,
     SaveLogbook,
-    UpdateAtom,
     UpdateFlow,
 )
 from recorder.storage_api import StorageAPI, _version_string
@@ -271,7 +270,7 @@ class Storage(StorageAPI):
                 detail.meta.update(patch)
         at = to_datetime(timestamp)
         detail.updated_at = at
-        self._write([UpdateAtom(detail.uuid, at, dict(changes), patch), *hooked], undo)
+        self._writes.write_atom_update(detail.uuid, at, dict(changes), patch, hooked, undo)
 
     def get_atom_state(self, name: str) -> str | None:
         return self.atom_detail(name).state
@@ -311,7 +310,7 @@ class Storage(StorageAPI):
             undo.keys(detail.meta, patch)
             detail.meta.update(patch)
         if self._backend is not None:
-            self._write([UpdateAtom(detail.uuid, now_utc(), {}, patch)], undo)
+            self._writes.write_atom_update(detail.uuid, now_utc(), {}, patch, (), undo)
 
     # -- the flow ------------------------------------------------------------
 

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from recorder.persistence.base import Backend
 from recorder.persistence.copying import copy_value
-from recorder.persistence.ops import Op, fold_updates
+from recorder.persistence.ops import Op, UpdateAtom, UpdateFolder
 from recorder.undo import UndoLog
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ class WritePath:
     def __init__(self, backend: Backend | None, lock: threading.RLock) -> None:
         self._backend = backend
         self._lock = lock
-        self._deferred: list[Op] | None = None
+        self._deferred: UpdateFolder | None = None
         self._deferred_undo = UndoLog()
         self._hooks: list[TransitionHook] = []
         self._abort_hooks: list[tuple[TransitionHook, AbortHook]] = []
@@ -112,6 +112,30 @@ class WritePath:
                     self._deferred_undo.extend(undo)
                 return
         self._send(list(ops), undo or UndoLog())
+
+    def write_atom_update(
+        self,
+        uuid: str,
+        at: datetime,
+        changes: dict[str, Any],
+        meta: dict[str, Any] | None,
+        also: Sequence[Op],
+        undo: UndoLog,
+    ) -> None:
+        """:meth:`write` of ``[UpdateAtom(uuid, at, changes, meta), *also]``; in a
+        deferred block the update is folded into the row's without building the op
+        (``changes`` and ``meta`` are the caller's new dicts, handed over)."""
+        if self._backend is None:
+            return
+        with self._lock:
+            deferred = self._deferred
+            if deferred is not None:
+                deferred.update_atom(uuid, at, changes, meta)
+                if also:
+                    deferred.extend(also)
+                self._deferred_undo.extend(undo)
+                return
+        self._send([UpdateAtom(uuid, at, changes, meta), *also], undo)
 
     def _send(self, ops: list[Op], undo: UndoLog) -> None:
         """Hand ``ops`` (after any pending set-up) to the backend; undo all if it raises."""
@@ -144,16 +168,16 @@ class WritePath:
         with self._lock:
             if self._deferred is not None:
                 return False
-            self._deferred = []
+            self._deferred = UpdateFolder()
             return True
 
     def _end_deferred(self) -> None:
         """Send what the outermost block gathered, folded, as one write."""
         with self._lock:
-            ops, self._deferred = self._deferred or [], None
+            folder, self._deferred = self._deferred, None
             undo, self._deferred_undo = self._deferred_undo, UndoLog()
-        if self._backend is not None and (ops or self._setup):
-            self._send(fold_updates(ops), undo)
+        if self._backend is not None and (folder or self._setup):
+            self._send(folder.ops() if folder is not None else [], undo)
 
     # -- transition hooks ------------------------------------------------------
 

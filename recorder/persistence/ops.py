@@ -12,7 +12,7 @@ keys not named are left alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -142,43 +142,121 @@ def fold_updates(ops: list[Op]) -> list[Op]:
     """
     if len(ops) < 2:
         return ops
-    first: dict[tuple[str, str], int] = {}
-    folded: list[Op] = []
-    later: dict[int, list[UpdateAtom | UpdateFlow]] = {}  # index in folded -> its row's updates
+    folder = UpdateFolder()
     for op in ops:
-        if not isinstance(op, (UpdateAtom, UpdateFlow)):
-            folded.append(op)
-            continue
-        key = (type(op).__name__, op.uuid)
-        index = first.get(key)
-        if index is None:
-            first[key] = len(folded)
-            folded.append(op)
-        elif index in later:
-            later[index].append(op)
+        folder.add(op)
+    return folder.ops()
+
+
+class _RowUpdates:
+    """The updates of one row gathered so far (by :class:`UpdateFolder`)."""
+
+    __slots__ = ("at", "changes", "is_atom", "merged", "meta", "op", "state", "uuid")
+
+    def __init__(
+        self,
+        op: UpdateAtom | UpdateFlow | None,
+        is_atom: bool,
+        uuid: str,
+        at: datetime,
+        changes: Mapping[str, Any],
+        state: str | None,
+        meta: Mapping[str, Any] | None,
+    ) -> None:
+        self.op = op  # the first update as given, kept while nothing is merged into it
+        self.is_atom = is_atom
+        self.uuid = uuid
+        self.at = at
+        self.changes = changes
+        self.state = state
+        self.meta = meta
+        self.merged = False
+
+    def merge(
+        self,
+        at: datetime,
+        changes: Mapping[str, Any],
+        state: str | None,
+        meta: Mapping[str, Any] | None,
+    ) -> None:
+        if not self.merged:  # copy before the first merge: the given dicts are the callers'
+            self.changes = dict(self.changes)
+            self.meta = dict(self.meta) if self.meta else {}
+            self.merged = True
+            self.op = None
+        self.at = at
+        if changes:
+            self.changes.update(changes)  # type: ignore[attr-defined]
+        if state is not None:
+            self.state = state
+        if meta:
+            self.meta.update(meta)  # type: ignore[union-attr]
+
+    def build(self) -> UpdateAtom | UpdateFlow:
+        if self.op is not None:
+            return self.op
+        meta = self.meta or None
+        if self.is_atom:
+            return UpdateAtom(self.uuid, self.at, self.changes, meta)
+        return UpdateFlow(self.uuid, self.at, state=self.state, meta_patch=meta)
+
+
+class UpdateFolder:
+    """Gathers the ops of one write, folding each later update of a row into the row's
+    first update as it arrives (what :func:`fold_updates` does to a finished list).
+
+    The write path of a flow gathers a state change, its audit rows and the meta
+    listeners add this way: each update is merged once, into plain dicts, and one
+    op per row is built at the end (:meth:`ops`).
+    """
+
+    __slots__ = ("_entries", "_rows")
+
+    def __init__(self) -> None:
+        self._entries: list[Op | _RowUpdates] = []
+        self._rows: dict[tuple[bool, str], _RowUpdates] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._entries)
+
+    def add(self, op: Op) -> None:
+        if isinstance(op, UpdateAtom):
+            self._update(op, True, op.uuid, op.at, op.changes, None, op.meta_patch)
+        elif isinstance(op, UpdateFlow):
+            self._update(op, False, op.uuid, op.at, {}, op.state, op.meta_patch)
         else:
-            later[index] = [folded[index], op]  # type: ignore[list-item]
-    for index, updates in later.items():  # one op per row, built once
-        folded[index] = _fold_row(updates)
-    return folded
+            self._entries.append(op)
 
+    def extend(self, ops: Iterable[Op]) -> None:
+        for op in ops:
+            self.add(op)
 
-def _fold_row(updates: list[UpdateAtom | UpdateFlow]) -> Op:
-    """One op with the effect of ``updates`` of one row (all of one type), in order."""
-    meta: dict[str, Any] = {}
-    last = updates[-1]
-    if isinstance(last, UpdateAtom):
-        changes: dict[str, Any] = {}
-        for op in updates:
-            if isinstance(op, UpdateAtom):  # all are: one row, one op type
-                changes.update(op.changes)
-            if op.meta_patch:
-                meta.update(op.meta_patch)
-        return UpdateAtom(last.uuid, last.at, changes, meta or None)
-    state = None
-    for op in updates:
-        if isinstance(op, UpdateFlow) and op.state is not None:
-            state = op.state
-        if op.meta_patch:
-            meta.update(op.meta_patch)
-    return UpdateFlow(last.uuid, last.at, state=state, meta_patch=meta or None)
+    def update_atom(
+        self, uuid: str, at: datetime, changes: Mapping[str, Any], meta: Mapping[str, Any] | None
+    ) -> None:
+        """An :class:`UpdateAtom`'s fields, without building the op (``changes`` and
+        ``meta`` are the caller's new dicts, read until :meth:`ops`)."""
+        self._update(None, True, uuid, at, changes, None, meta)
+
+    def _update(
+        self,
+        op: UpdateAtom | UpdateFlow | None,
+        is_atom: bool,
+        uuid: str,
+        at: datetime,
+        changes: Mapping[str, Any],
+        state: str | None,
+        meta: Mapping[str, Any] | None,
+    ) -> None:
+        row = self._rows.get((is_atom, uuid))
+        if row is None:
+            row = self._rows[is_atom, uuid] = _RowUpdates(
+                op, is_atom, uuid, at, changes, state, meta
+            )
+            self._entries.append(row)
+        else:
+            row.merge(at, changes, state, meta)
+
+    def ops(self) -> list[Op]:
+        """The gathered ops, in order, one update per row (at its first update's place)."""
+        return [entry.build() if type(entry) is _RowUpdates else entry for entry in self._entries]  # type: ignore[misc]
