@@ -115,6 +115,18 @@ def _details_text(details: Mapping[str, Any]) -> str:
     return Statements._meta(details)
 
 
+class _Layout(NamedTuple):
+    """How one kind of update is sent: its shape key, the parameter names of its
+    fields and of its patch (SQLite: each key's value; PostgreSQL: each key's JSON
+    text, joined into one object), and the parameters every such update has (SQLite's
+    JSON paths)."""
+
+    key: Hashable
+    names: tuple[str, ...]
+    patch_names: tuple[str, ...]
+    constants: dict[str, Any]
+
+
 class Statements:
     """Prepared ops and the cached SQL that runs them, for one dialect."""
 
@@ -126,7 +138,7 @@ class Statements:
         self._cache: dict[Hashable, str] = {}
         self._paths: dict[str, str] = {}
         self._keys: set[str] = set()  # meta keys checked once (bounded, like _paths)
-        self._shapes: dict[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        self._layouts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Layout] = {}
 
     # -- preparing (caller's thread) -----------------------------------------
 
@@ -255,38 +267,58 @@ class Statements:
     def _update_ops(
         self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, str]
     ) -> list[Prepared]:
-        names = tuple(fields)
-        found = self._shapes.get(names)
-        if found is None:
-            found = self._shapes[names] = (tuple(sorted(names)), tuple("b_" + n for n in names))
-        shape, param_names = found
-        params: dict[str, Any] = dict(zip(param_names, fields.values(), strict=True))
+        layout = self._layout(table, tuple(fields), tuple(patch))
+        row, change = (table, uuid), (at, fields, patch)
+        if layout is None:  # a key SQLite's JSON paths cannot name: merged by a rewrite
+            params = dict(zip(self._field_names(tuple(fields)), fields.values(), strict=True))
+            params["b_uuid"] = uuid
+            params["b_at"] = at
+            rewrite = {"b_uuid": uuid, "patch": patch}
+            key = ("update", table, tuple(sorted(fields)), 0)
+            return [Prepared(key, params, row, change), Prepared(("rewrite", table), rewrite, row)]
+        params = layout.constants.copy()
+        params.update(zip(layout.names, fields.values(), strict=True))
         params["b_uuid"] = uuid
         params["b_at"] = at
-        row, change = (table, uuid), (at, fields, patch)
-        if not patch:
-            return [Prepared(("update", table, shape, 0), params, row, change)]
+        if patch:
+            if self._pg:  # one JSON object: each key's text and its value's
+                params["b_patch"] = "{%s}" % ",".join(
+                    map(str.__add__, layout.patch_names, patch.values())
+                )
+            else:
+                params.update(zip(layout.patch_names, patch.values(), strict=True))
+        return [Prepared(layout.key, params, row, change)]
+
+    def _field_names(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple("b_" + name for name in names)
+
+    def _layout(self, table: str, names: tuple[str, ...], keys: tuple[str, ...]) -> _Layout | None:
+        """The statement shape and parameter names of an update naming ``names`` and
+        merging ``keys`` (made once per such update; None: SQLite cannot name a key)."""
+        found = self._layouts.get((table, names, keys))
+        if found is not None:
+            return found
+        constants: dict[str, Any] = {}
         if self._pg:
-            params["b_patch"] = "{%s}" % ",".join(
-                [_KEY_TEXT(key) + ":" + text for key, text in patch.items()]
-            )
-            return [Prepared(("update", table, shape, 1), params, row, change)]
-        paths = [self._path(key) for key in patch]
-        if None in paths:
-            rewrite = {"b_uuid": uuid, "patch": patch}
-            return [
-                Prepared(("update", table, shape, 0), params, row, change),
-                Prepared(("rewrite", table), rewrite, row),
+            patch_names = tuple(_KEY_TEXT(key) + ":" for key in keys)
+            count = 1 if keys else 0
+        else:
+            paths = [self._path(key) for key in keys]
+            if None in paths:
+                return None
+            numbered = [
+                _PATCH_NAMES[i] if i < len(_PATCH_NAMES) else ("b_p%d" % i, "b_v%d" % i)
+                for i in range(len(keys))
             ]
-        for index, (path, text) in enumerate(zip(paths, patch.values(), strict=True)):
-            path_name, value_name = (
-                _PATCH_NAMES[index]
-                if index < len(_PATCH_NAMES)
-                else ("b_p%d" % index, "b_v%d" % index)
-            )
-            params[path_name] = path
-            params[value_name] = text
-        return [Prepared(("update", table, shape, len(patch)), params, row, change)]
+            for (path_name, _), path in zip(numbered, paths, strict=True):
+                constants[path_name] = path
+            patch_names = tuple(value_name for _, value_name in numbered)
+            count = len(keys)
+        key = ("update", table, tuple(sorted(names)), count)
+        layout = _Layout(key, self._field_names(names), patch_names, constants)
+        if len(self._layouts) < _MAX_CACHED_PATHS:
+            self._layouts[table, names, keys] = layout
+        return layout
 
     def _path(self, key: str) -> str | None:
         """SQLite's JSON path of a top-level meta key; None when it cannot name it (a ``"``)."""
