@@ -12,7 +12,12 @@ and event-time meta) -- this prints, in microseconds per task (median of
   into a fresh migrated database with the same transactions; only the replay
   is timed -- the floor, measured, never assumed;
 * ``engine``: the same flow on an engine without a backend;
-* the ratio recorder / (replay + engine) per configuration, and TaskFlow 6.5
+* the ratio recorder / (replay + engine) per configuration;
+* the flat-Python floor (``recording_floor.py``): the same facts recorded by one
+  function with no layers, so ``(engine + floor + replay) / (engine + replay)``
+  is the best ratio pure Python can reach, and recorder minus that sum is what
+  its layers cost;
+* TaskFlow 6.5
   (+ DurationListener + EventTimeListener on its SQLAlchemy backend, a smaller
   flow, ``--taskflow-tasks``) / recorder.
 
@@ -40,6 +45,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from recording_floor import floor_us
 from replay import Capture, Txn, replay
 from scratch import scratch_pg
 from taskflow_side import taskflow_case
@@ -175,6 +181,7 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
         )
     )
     results: dict[str, float] = {}
+    floors: list[tuple[str, float, float]] = []  # (configuration, recorder, replay)
     for kind in ("sqlite", "postgres"):
         for mode in ("batched", "durable"):
             with fresh_db(kind, tmp) as url:
@@ -186,6 +193,7 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
             floor, floor_cpu = replay_us(kind, tmp, txns, size, repeat)
             label = "%s %s" % (kind, mode)
             results[label] = ours
+            floors.append((label, ours, floor))
             print(
                 "%-18s %9.1f %8.1f %14.1f %6.2fx %8d %10.2f %12.2fx"
                 % (
@@ -203,6 +211,7 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
         "(CPU ratio: this process's CPU, recorder / (replay + engine); on PostgreSQL the"
         " server's share is not in it. Under load, it is the steadier figure.)"
     )
+    print_floor(engine, floor_us(size, repeat), floors)
     if args.no_taskflow:
         return
     print("\nTaskFlow 6.5 + DurationListener + EventTimeListener, %d tasks:" % args.taskflow_tasks)
@@ -218,6 +227,23 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
             for label, ours in results.items():
                 if label.startswith(kind):
                     print("    TaskFlow / recorder %-18s %8.0fx" % (label, theirs / ours))
+
+
+def print_floor(engine: float, flat: float, floors: list[tuple[str, float, float]]) -> None:
+    """The best ratio pure Python can reach: the same facts recorded by one flat
+    function (``recording_floor.py``), plus the engine and the replay."""
+    print("\nflat-Python floor (the same facts, one function, no SQL): %.1f us/task CPU" % flat)
+    print("%-18s %14s %11s %12s" % ("configuration", "best possible", "recorder", "above floor"))
+    for label, ours, replayed in floors:
+        least = engine + flat + replayed
+        print(
+            "%-18s %13.2fx %10.2fx %9.1f us"
+            % (label, least / (engine + replayed), ours / (engine + replayed), ours - least)
+        )
+    print(
+        "(best possible: (engine + floor + replay) / (replay + engine); above floor: what"
+        " recorder's layers -- ops, undo, locks, notifier, writer -- cost per task.)"
+    )
 
 
 # -- concurrency ------------------------------------------------------------------
