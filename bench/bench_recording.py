@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import os
 import statistics
 import subprocess
@@ -46,7 +47,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from recording_floor import floor_us
+from recording_floor import check_floor, record_floor
 from replay import Capture, Txn, replay
 from scratch import scratch_pg
 from taskflow_side import taskflow_case
@@ -148,29 +149,74 @@ def replay_us(kind: str, tmp: str, txns: list[Txn], size: int, repeat: int) -> t
     return statistics.median(walls) / size * 1e6, statistics.median(cpus) / size * 1e6
 
 
-def recorder_us(kind: str, tmp: str, mode: str, size: int, repeat: int) -> tuple[float, float]:
-    """Median (wall, CPU) microseconds per task of recording one flow, each run into a
-    fresh migrated database, as the replay runs: a database that earlier runs grew
-    makes the same statements dearer (WAL checkpoints, deeper indexes), and the
-    ratio must compare like with like. Connecting is not timed (nor is it in the
-    replay); the first run only warms up."""
+def one_recorded_run(kind: str, tmp: str, mode: str, size: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of recording one flow into a fresh migrated database, as
+    each replay runs: a database that earlier runs grew makes the same statements
+    dearer (WAL checkpoints, deeper indexes), and the ratio must compare like with
+    like. Connecting is not timed (nor is it in the replay)."""
     from recorder.persistence import connect
 
-    walls, cpus = [], []
-    for index in range(repeat + 1):
+    with fresh_db(kind, tmp) as url:
+        assert url is not None
+        backend = connect(url, mode=mode)
+        try:
+            started, cpu = time.perf_counter(), time.process_time()
+            run_recorded(backend, size)
+            return time.perf_counter() - started, time.process_time() - cpu
+        finally:
+            backend.close()
+
+
+def one_timed(run: Callable[[], Any]) -> tuple[float, float]:
+    started, cpu = time.perf_counter(), time.process_time()
+    run()
+    return time.perf_counter() - started, time.process_time() - cpu
+
+
+class SideBySide:
+    """Rounds of the engine alone, the flat floor, the replay and recorder, each round
+    measured back to back: a slow spell of a shared machine falls on one round's
+    four figures alike, and the ratio reported is the median of the rounds'."""
+
+    def __init__(self, kind: str, tmp: str, mode: str, size: int, txns: list[Txn]) -> None:
+        self.size = size
+        self.rounds: list[dict[str, tuple[float, float]]] = []
+        self._runs: dict[str, Callable[[], tuple[float, float]]] = {
+            "engine": lambda: one_timed(lambda: run_engine_alone(size)),
+            "floor": lambda: one_timed(lambda: record_floor(size)),
+            "replay": lambda: self._replay(kind, tmp, txns),
+            "recorder": lambda: one_recorded_run(kind, tmp, mode, size),
+        }
+
+    @staticmethod
+    def _replay(kind: str, tmp: str, txns: list[Txn]) -> tuple[float, float]:
         with fresh_db(kind, tmp) as url:
             assert url is not None
-            backend = connect(url, mode=mode)
-            try:
-                started, cpu = time.perf_counter(), time.process_time()
-                run_recorded(backend, size)
-                wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-            finally:
-                backend.close()
-        if index:
-            walls.append(wall)
-            cpus.append(cpu)
-    return statistics.median(walls) / size * 1e6, statistics.median(cpus) / size * 1e6
+            return replay(url, txns)
+
+    def run(self, repeat: int) -> SideBySide:
+        for run in self._runs.values():  # warm up (imports, caches, files)
+            run()
+        for _ in range(repeat):
+            self.rounds.append({name: self._collected(run) for name, run in self._runs.items()})
+        return self
+
+    @staticmethod
+    def _collected(run: Callable[[], tuple[float, float]]) -> tuple[float, float]:
+        """Each part starts on a collected heap, so none pays for another's garbage."""
+        gc.collect()
+        return run()
+
+    def us(self, name: str, cpu: bool = False) -> float:
+        """Median microseconds per task of one part (wall, or this process's CPU)."""
+        return statistics.median(r[name][cpu] for r in self.rounds) / self.size * 1e6
+
+    def ratio(self, cpu: bool = False, *, over: tuple[str, ...] = ("recorder",)) -> float:
+        """Median over rounds of sum(``over``) / (replay + engine)."""
+        return statistics.median(
+            sum(r[name][cpu] for name in over) / (r["replay"][cpu] + r["engine"][cpu])
+            for r in self.rounds
+        )
 
 
 def taskflow_us(url: str, size: int) -> float | None:
@@ -182,7 +228,8 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
     size, repeat = args.tasks, args.repeat
     engine, engine_cpu = measure_us(lambda: run_engine_alone(size), size, repeat)
     print("engine alone (no backend): %.1f us/task wall, %.1f CPU\n" % (engine, engine_cpu))
-    print("wall, us/task (median of %d):" % repeat)
+    check_floor(*record_floor(50))  # the floor does the recorder's work (its chain verifies)
+    print("wall, us/task (median of %d rounds, each run side by side):" % repeat)
     print(
         "%-18s %9s %8s %14s %7s %8s %10s %13s"
         % (
@@ -197,37 +244,38 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
         )
     )
     results: dict[str, float] = {}
-    floors: list[tuple[str, float, float]] = []  # (configuration, recorder, replay)
+    measured: list[tuple[str, SideBySide]] = []
     for kind in ("sqlite", "postgres"):
         for mode in ("batched", "durable"):
+            label = "%s %s" % (kind, mode)
             with fresh_db(kind, tmp) as url:
                 if url is None:
-                    print("%-18s no PostgreSQL server, skipped" % ("%s %s" % (kind, mode)))
+                    print("%-18s no PostgreSQL server, skipped" % label)
                     continue
                 txns, summary = capture_one(url, mode, size)
-            ours, ours_cpu = recorder_us(kind, tmp, mode, size, repeat)
-            floor, floor_cpu = replay_us(kind, tmp, txns, size, repeat)
-            label = "%s %s" % (kind, mode)
+            side = SideBySide(kind, tmp, mode, size, txns).run(repeat)
+            ours, floor = side.us("recorder"), side.us("replay")
             results[label] = ours
-            floors.append((label, ours, floor))
+            measured.append((label, side))
             print(
                 "%-18s %9.1f %8.1f %14.1f %6.2fx %8d %10.2f %12.2fx"
                 % (
                     label,
                     ours,
                     floor,
-                    floor + engine,
-                    ours / (floor + engine),
+                    floor + side.us("engine"),
+                    side.ratio(),
                     summary["commits"],
                     summary["statements"] / size,
-                    ours_cpu / (floor_cpu + engine_cpu),
+                    side.ratio(cpu=True),
                 )
             )
     print(
-        "(CPU ratio: this process's CPU, recorder / (replay + engine); on PostgreSQL the"
+        "(ratio: the median of the rounds' recorder / (replay + engine), each round run"
+        " side by side; CPU ratio: the same of this process's CPU -- on PostgreSQL the"
         " server's share is not in it. Under load, it is the steadier figure.)"
     )
-    print_floor(engine, floor_us(size, repeat), floors)
+    print_floor(measured)
     if args.no_taskflow:
         return
     print("\nTaskFlow 6.5 + DurationListener + EventTimeListener, %d tasks:" % args.taskflow_tasks)
@@ -245,20 +293,29 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
                     print("    TaskFlow / recorder %-18s %8.0fx" % (label, theirs / ours))
 
 
-def print_floor(engine: float, flat: float, floors: list[tuple[str, float, float]]) -> None:
+def print_floor(measured: list[tuple[str, SideBySide]]) -> None:
     """The best ratio pure Python can reach: the same facts recorded by one flat
     function (``recording_floor.py``), plus the engine and the replay."""
+    if not measured:
+        return
+    flat = statistics.median(side.us("floor", cpu=True) for _, side in measured)
     print("\nflat-Python floor (the same facts, one function, no SQL): %.1f us/task CPU" % flat)
     print("%-18s %14s %11s %12s" % ("configuration", "best possible", "recorder", "above floor"))
-    for label, ours, replayed in floors:
-        least = engine + flat + replayed
+    for label, side in measured:
+        least = side.us("engine") + side.us("floor") + side.us("replay")
         print(
             "%-18s %13.2fx %10.2fx %9.1f us"
-            % (label, least / (engine + replayed), ours / (engine + replayed), ours - least)
+            % (
+                label,
+                side.ratio(over=("engine", "floor", "replay")),
+                side.ratio(),
+                side.us("recorder") - least,
+            )
         )
     print(
-        "(best possible: (engine + floor + replay) / (replay + engine); above floor: what"
-        " recorder's layers -- ops, undo, locks, notifier, writer -- cost per task.)"
+        "(best possible: the median of the rounds' (engine + floor + replay) / (replay +"
+        " engine); above floor: what recorder's layers -- ops, undo, locks, notifier,"
+        " writer -- cost per task.)"
     )
 
 

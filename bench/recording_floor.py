@@ -143,18 +143,6 @@ def record_floor(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]
     return trail, updates, stamps
 
 
-def floor_us(size: int, repeat: int) -> float:
-    """Median CPU microseconds per task of :func:`record_floor` (checked once)."""
-    check_floor(*record_floor(min(size, 50)))
-    runs = []
-    for _ in range(repeat):
-        started = time.process_time()
-        record_floor(size)
-        runs.append(time.process_time() - started)
-    runs.sort()
-    return runs[len(runs) // 2] / size * 1e6
-
-
 def check_floor(
     trail: list[tuple[Any, ...]], updates: list[tuple[Any, ...]], stamps: list[Any]
 ) -> None:
