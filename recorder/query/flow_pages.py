@@ -1,14 +1,17 @@
-"""Flows newest first, one keyset page at a time, from recorder's table or TaskFlow's.
+"""Flows from recorder's table or TaskFlow's: one found by what a user typed, or
+newest first, one keyset page at a time.
 
 Both tables have ``uuid``, ``name``, ``state`` and ``created_at``, so one query
-serves both: name pattern, states and creation window as filters, ``(created_at,
-uuid)`` as the keyset. What differs is given by the caller: the table, how a row
-becomes a :class:`~recorder.query.records.FlowRecord`, and how a time is written
-for the table (TaskFlow stores naive UTC).
+serves both: a uuid, a unique uuid prefix or a name for :func:`find_flow_in`;
+name pattern, states and creation window as filters, ``(created_at, uuid)`` as
+the keyset for :func:`flow_page`. What differs is given by the caller: the
+table, how a row becomes a :class:`~recorder.query.records.FlowRecord`, and how
+a time is written for the table (TaskFlow stores naive UTC).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,7 +19,7 @@ from typing import Any
 from sqlalchemy import Table, select, tuple_
 from sqlalchemy.engine import Connection, RowMapping
 
-from recorder.exceptions import InvalidArgument
+from recorder.exceptions import AmbiguousFlow, FlowNotFound, InvalidArgument
 from recorder.query.records import FlowCursor, FlowRecord, Page
 
 
@@ -36,6 +39,75 @@ def name_filter(column: Any, pattern: str) -> Any:
 
 def newest_first(stmt: Any, table: Table) -> Any:
     return stmt.order_by(table.c.created_at.desc(), table.c.uuid.desc())
+
+
+MAX_CANDIDATES = 10
+"""Flows an ambiguous uuid prefix lists at most."""
+_HEXISH = re.compile(r"^[0-9a-fA-F-]+$")
+
+
+def find_flow_in(
+    conn: Connection,
+    table: Table,
+    to_record: Callable[[RowMapping], FlowRecord],
+    ident: str,
+    *,
+    what: str = "flow",
+) -> FlowRecord:
+    """Resolve what a user typed: a uuid, a name (its latest run) or a unique uuid prefix.
+
+    Tried in that order. FlowNotFound when nothing matches; AmbiguousFlow when a
+    prefix matches several flows (the message lists them). ``what`` names the
+    flows in messages ("flow", "TaskFlow flow").
+    """
+    ident = ident.strip()
+    if not ident:
+        raise FlowNotFound(
+            "no %s given: pass a uuid, a uuid prefix or a flow name" % what, query=ident
+        )
+    c = table.c
+    row = conn.execute(select(table).where(c.uuid == ident)).mappings().first()
+    if row is None:
+        by_name = newest_first(select(table).where(c.name == ident), table).limit(1)
+        row = conn.execute(by_name).mappings().first()
+    if row is not None:
+        return to_record(row)
+    if _HEXISH.match(ident):
+        prefix = like_pattern(ident.lower() + "*")
+        by_prefix = select(table).where(c.uuid.like(prefix, escape="\\"))
+        rows = conn.execute(newest_first(by_prefix, table).limit(MAX_CANDIDATES + 1))
+        found = [to_record(r) for r in rows.mappings()]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            more = len(found) > MAX_CANDIDATES
+            raise AmbiguousFlow(
+                "%r matches %s %ss: %s%s; give more of the uuid"
+                % (
+                    ident,
+                    "over %d" % MAX_CANDIDATES if more else len(found),
+                    what,
+                    "; ".join(_describe(f) for f in found[:MAX_CANDIDATES]),
+                    " and more" if more else "",
+                ),
+                query=ident,
+                candidates=[f.uuid for f in found[:MAX_CANDIDATES]],
+                more=more,
+            )
+    raise FlowNotFound(
+        "no %s matches %r (tried uuid, uuid prefix and name); `recorder flows` lists them"
+        % (what, ident),
+        query=ident,
+    )
+
+
+def _describe(flow: FlowRecord) -> str:
+    return "%s %s %s (%s)" % (
+        flow.uuid,
+        flow.name,
+        flow.state or "-",
+        flow.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+    )
 
 
 def flow_page(

@@ -11,7 +11,6 @@ Each query is shaped for an index of :mod:`recorder.persistence.schema`
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -21,12 +20,12 @@ from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.sql.elements import ColumnElement
 
 from recorder import states
-from recorder.exceptions import AmbiguousFlow, FlowNotFound, StorageError
+from recorder.exceptions import FlowNotFound, StorageError
 from recorder.persistence import encoding
 from recorder.persistence.rows import TRAIL_META_KEY, StoredAtom, StoredFlow, TransitionRow
 from recorder.persistence.schema import atom_details, flow_details, transitions
 from recorder.persistence.trail_sql import read_trail
-from recorder.query.flow_pages import flow_page, like_pattern, name_filter, newest_first
+from recorder.query.flow_pages import find_flow_in, flow_page, name_filter, newest_first
 from recorder.query.records import (
     AtomName,
     AtomRecord,
@@ -38,8 +37,6 @@ from recorder.query.records import (
 )
 
 DEFAULT_PAGE = 50
-MAX_CANDIDATES = 10
-_HEXISH = re.compile(r"^[0-9a-fA-F-]+$")
 
 
 def _flow(row: RowMapping) -> FlowRecord:
@@ -110,56 +107,13 @@ def get_flow(conn: Connection, uuid: str) -> FlowRecord:
     return _flow(row)
 
 
-def _describe(flow: FlowRecord) -> str:
-    return "%s %s %s (%s)" % (
-        flow.uuid,
-        flow.name,
-        flow.state or "-",
-        flow.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-    )
-
-
 def find_flow(conn: Connection, ident: str) -> FlowRecord:
     """Resolve what a user typed: a uuid, a unique uuid prefix, or a name (its latest run).
 
-    Tried in that order. FlowNotFound when nothing matches; AmbiguousFlow when
-    a prefix matches several flows (the message lists them).
+    FlowNotFound when nothing matches; AmbiguousFlow when a prefix matches
+    several flows (see :func:`~recorder.query.flow_pages.find_flow_in`).
     """
-    ident = ident.strip()
-    if not ident:
-        raise FlowNotFound("no flow given: pass a uuid, a uuid prefix or a flow name", query=ident)
-    c = flow_details.c
-    row = conn.execute(select(flow_details).where(c.uuid == ident)).mappings().first()
-    if row is None:
-        by_name = _newest_first(select(flow_details).where(c.name == ident)).limit(1)
-        row = conn.execute(by_name).mappings().first()
-    if row is not None:
-        return _flow(row)
-    if _HEXISH.match(ident):
-        prefix = like_pattern(ident.lower() + "*")
-        rows = conn.execute(
-            _newest_first(select(flow_details).where(c.uuid.like(prefix, escape="\\"))).limit(
-                MAX_CANDIDATES + 1
-            )
-        ).mappings()
-        found = [_flow(r) for r in rows]
-        if len(found) == 1:
-            return found[0]
-        if found:
-            listed = "; ".join(_describe(f) for f in found[:MAX_CANDIDATES])
-            more = " and more" if len(found) > MAX_CANDIDATES else ""
-            raise AmbiguousFlow(
-                "%r matches %s flows: %s%s; give more of the uuid"
-                % (ident, len(found) if not more else "over %d" % MAX_CANDIDATES, listed, more),
-                query=ident,
-                candidates=[f.uuid for f in found[:MAX_CANDIDATES]],
-                more=bool(more),
-            )
-    raise FlowNotFound(
-        "no flow matches %r (tried uuid, uuid prefix and name); `recorder flows` lists them"
-        % ident,
-        query=ident,
-    )
+    return find_flow_in(conn, flow_details, _flow, ident)
 
 
 def atoms_of(conn: Connection, flow_uuid: str) -> list[AtomRecord]:

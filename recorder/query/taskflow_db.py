@@ -26,9 +26,8 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, Text, cast, se
 from sqlalchemy.engine import Connection, RowMapping
 
 from recorder import states
-from recorder.exceptions import AmbiguousFlow, FlowNotFound
 from recorder.persistence.coexist import has_taskflow_tables
-from recorder.query.flow_pages import flow_page, like_pattern, newest_first
+from recorder.query.flow_pages import find_flow_in, flow_page, newest_first
 from recorder.query.records import AtomRecord, FlowCursor, FlowRecord, Page
 
 __all__ = ["RetryAttempt", "atoms_of", "find_flow", "has_taskflow_tables", "list_flows"]
@@ -141,32 +140,7 @@ def list_flows(
 
 def find_flow(conn: Connection, ident: str) -> FlowRecord:
     """A uuid, a name (its latest run) or a unique uuid prefix, as ``recorder`` takes them."""
-    ident = ident.strip()
-    c = flowdetails.c
-    row = conn.execute(select(flowdetails).where(c.uuid == ident)).mappings().first()
-    if row is None and ident:
-        by_name = _newest_first(select(flowdetails).where(c.name == ident)).limit(1)
-        row = conn.execute(by_name).mappings().first()
-    if row is not None:
-        return _flow(row)
-    prefix = like_pattern(ident.lower() + "*") if ident else None
-    if prefix is not None:
-        stmt = _newest_first(select(flowdetails).where(c.uuid.like(prefix, escape="\\")))
-        found = [_flow(r) for r in conn.execute(stmt.limit(6)).mappings()]
-        if len(found) == 1:
-            return found[0]
-        if found:
-            raise AmbiguousFlow(
-                "%r matches %d or more TaskFlow flows: %s; give more of the uuid"
-                % (ident, len(found), ", ".join(f.uuid for f in found[:5])),
-                query=ident,
-                candidates=[f.uuid for f in found[:5]],
-                more=len(found) > 5,
-            )
-    raise FlowNotFound(
-        "no TaskFlow flow matches %r (tried uuid, name and uuid prefix in flowdetails)" % ident,
-        query=ident,
-    )
+    return find_flow_in(conn, flowdetails, _flow, ident, what="TaskFlow flow")
 
 
 def retry_attempts(results: Any, retry: str) -> list[RetryAttempt]:

@@ -56,6 +56,7 @@ def test_a_database_written_by_taskflow_reads_through_every_reading_command(
     check_show_tells_the_failure_and_its_reverts(written)
     check_stats_counts_attempts_and_failures_from_retries(written)
     check_export_otel_of_a_taskflow_flow(written)
+    check_a_flow_is_found_as_in_recorders_database(written)
     check_beside_recorder_auto_reads_recorders_and_taskflow_on_request(written)  # last: migrates
 
 
@@ -90,6 +91,19 @@ def check_timeline_uses_meta_times_and_the_retry_history(
     assert "earlier attempts" in unknown
     text = cli(url, "timeline", uuids["tf-retried"][:8])
     assert text.exit_code == 0 and "source: taskflow" in text.stdout
+
+
+def check_a_flow_is_found_as_in_recorders_database(
+    taskflow_url: tuple[str, dict[str, str]],
+) -> None:
+    url, uuids = taskflow_url
+    by_prefix = ok_json(cli(url, "show", uuids["tf-linear"][:8].upper(), "--json"))
+    assert by_prefix["flow"]["uuid"] == uuids["tf-linear"]  # a prefix, in any case
+    missing = cli(url, "show", "nope")
+    assert missing.exit_code != 0
+    assert "no TaskFlow flow matches 'nope' (tried uuid, uuid prefix and name)" in missing.stderr
+    blank = cli(url, "show", "  ")
+    assert blank.exit_code != 0 and "no TaskFlow flow given" in blank.stderr
 
 
 def check_show_tells_the_failure_and_its_reverts(taskflow_url: tuple[str, dict[str, str]]) -> None:
