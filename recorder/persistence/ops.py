@@ -172,25 +172,20 @@ class _RowUpdates:
         self.meta = meta
         self.merged = False
 
-    def merge(
-        self,
-        at: datetime,
-        changes: Mapping[str, Any],
-        state: str | None,
-        meta: Mapping[str, Any] | None,
-    ) -> None:
+    def merge(self, later: _RowUpdates) -> None:
+        """Fold ``later`` (an update of the same row) into this one."""
         if not self.merged:  # copy before the first merge: the given dicts are the callers'
             self.changes = dict(self.changes)
             self.meta = dict(self.meta) if self.meta else {}
             self.merged = True
             self.op = None
-        self.at = at
-        if changes:
-            self.changes.update(changes)  # type: ignore[attr-defined]
-        if state is not None:
-            self.state = state
-        if meta:
-            self.meta.update(meta)  # type: ignore[union-attr]
+        self.at = later.at
+        if later.changes:
+            self.changes.update(later.changes)  # type: ignore[attr-defined]
+        if later.state is not None:
+            self.state = later.state
+        if later.meta:
+            self.meta.update(later.meta)  # type: ignore[union-attr]
 
     def build(self) -> UpdateAtom | UpdateFlow:
         if self.op is not None:
@@ -221,9 +216,9 @@ class UpdateFolder:
 
     def add(self, op: Op) -> None:
         if isinstance(op, UpdateAtom):
-            self._update(op, True, op.uuid, op.at, op.changes, None, op.meta_patch)
+            self._update(_RowUpdates(op, True, op.uuid, op.at, op.changes, None, op.meta_patch))
         elif isinstance(op, UpdateFlow):
-            self._update(op, False, op.uuid, op.at, {}, op.state, op.meta_patch)
+            self._update(_RowUpdates(op, False, op.uuid, op.at, {}, op.state, op.meta_patch))
         else:
             self._entries.append(op)
 
@@ -236,26 +231,16 @@ class UpdateFolder:
     ) -> None:
         """An :class:`UpdateAtom`'s fields, without building the op (``changes`` and
         ``meta`` are the caller's new dicts, read until :meth:`ops`)."""
-        self._update(None, True, uuid, at, changes, None, meta)
+        self._update(_RowUpdates(None, True, uuid, at, changes, None, meta))
 
-    def _update(
-        self,
-        op: UpdateAtom | UpdateFlow | None,
-        is_atom: bool,
-        uuid: str,
-        at: datetime,
-        changes: Mapping[str, Any],
-        state: str | None,
-        meta: Mapping[str, Any] | None,
-    ) -> None:
-        row = self._rows.get((is_atom, uuid))
+    def _update(self, update: _RowUpdates) -> None:
+        key = (update.is_atom, update.uuid)
+        row = self._rows.get(key)
         if row is None:
-            row = self._rows[is_atom, uuid] = _RowUpdates(
-                op, is_atom, uuid, at, changes, state, meta
-            )
-            self._entries.append(row)
+            self._rows[key] = update
+            self._entries.append(update)
         else:
-            row.merge(at, changes, state, meta)
+            row.merge(update)
 
     def ops(self) -> list[Op]:
         """The gathered ops, in order, one update per row (at its first update's place)."""
