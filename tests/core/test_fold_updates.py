@@ -16,6 +16,7 @@ from recorder.persistence.ops import (
     SaveLogbook,
     UpdateAtom,
     UpdateFlow,
+    UpdateFolder,
     fold_updates,
 )
 
@@ -84,3 +85,27 @@ def test_updates_of_a_row_become_one_op() -> None:
         UpdateAtom("a1", T0, {"state": "RUNNING"}, {"RUNNING-timestamp": 1.0, "duration": 2.0}),
         UpdateAtom("a2", T0, {"state": "RUNNING"}),
     ]
+
+
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(atom_update, flow_update, transition), max_size=10))
+def test_an_update_handed_over_as_fields_folds_as_the_op_would(ops: list[Op]) -> None:
+    as_ops, as_fields = UpdateFolder(), UpdateFolder()
+    for op in ops:
+        as_ops.add(op)
+        if isinstance(op, UpdateAtom):  # the write path's way: no op built
+            as_fields.update_atom(op.uuid, op.at, dict(op.changes), op.meta_patch)
+        else:
+            as_fields.add(op)
+    assert as_fields.ops() == as_ops.ops() == fold_updates(list(ops))
+
+
+def test_folding_leaves_the_callers_dicts_alone() -> None:
+    changes, patch = {"state": "RUNNING"}, {"RUNNING-timestamp": 1.0}
+    folder = UpdateFolder()
+    folder.update_atom("a1", T0, changes, patch)
+    folder.update_atom("a1", T0, {"state": "SUCCESS"}, {"duration": 2.0})
+    assert folder.ops() == [
+        UpdateAtom("a1", T0, {"state": "SUCCESS"}, {"RUNNING-timestamp": 1.0, "duration": 2.0})
+    ]
+    assert (changes, patch) == ({"state": "RUNNING"}, {"RUNNING-timestamp": 1.0})
