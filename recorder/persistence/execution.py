@@ -61,11 +61,6 @@ class _Join(NamedTuple):
     moved: tuple[tuple[str, str], ...]
 
 
-def _patch_names(index: int) -> tuple[str, str]:
-    """The parameter names of a SQLite meta merge's ``index``-th path and value."""
-    return "b_p%d" % index, "b_v%d" % index
-
-
 class Executor:
     """Plans and runs prepared ops of one dialect on a connection (one thread at a time)."""
 
@@ -198,7 +193,11 @@ class Executor:
             moved = tuple(
                 pair
                 for index in range(then_patch)
-                for pair in zip(_patch_names(index), _patch_names(first_patch + index), strict=True)
+                for pair in zip(
+                    sql_text.patch_param_names(index),
+                    sql_text.patch_param_names(first_patch + index),
+                    strict=True,
+                )
             )
         join = _Join(
             ("update", table, shape, count),

@@ -56,6 +56,12 @@ def placeholder(name: str, column: str | None, pg: bool) -> str:
     return "%%(%s)s" % name
 
 
+def patch_param_names(index: int) -> tuple[str, str]:
+    """The parameter names of a SQLite meta merge's ``index``-th JSON path and value
+    (the statement below, the prepared update and the writer's fold all use them)."""
+    return "b_p%d" % index, "b_v%d" % index
+
+
 def build(key: Hashable, pg: bool) -> str:
     """The statement for a shape key (an insert's table, ``("delete", table)`` or
     ``("update", table, fields, patch)``)."""
@@ -81,6 +87,8 @@ def build(key: Hashable, pg: bool) -> str:
     if patch and pg:
         sets.append("meta = meta || %s" % p("b_patch", "meta"))
     elif patch:
-        pairs = ", ".join("%s, json(%s)" % (p("b_p%d" % i), p("b_v%d" % i)) for i in range(patch))
+        pairs = ", ".join(
+            "%s, json(%s)" % tuple(map(p, patch_param_names(i))) for i in range(patch)
+        )
         sets.append("meta = json_set(meta, %s)" % pairs)
     return "UPDATE %s SET %s WHERE uuid = %s" % (TABLES[table_key], ", ".join(sets), p("b_uuid"))

@@ -68,8 +68,6 @@ class Prepared(NamedTuple):
     change: tuple[Any, dict[str, Any], dict[str, Any]] | None = None  # (at, fields, patch)
 
 
-# Parameter names of a SQLite meta merge's i-th key and value (built once, not per op).
-_PATCH_NAMES = [("b_p%d" % i, "b_v%d" % i) for i in range(32)]
 _MAX_CACHED_PATHS = 1024
 # Floats whose JSON is their repr and that encode() keeps plain (finite, under 1e16,
 # not -0.0; 0.0 takes the general path, which keeps it plain too).
@@ -125,6 +123,7 @@ class _Layout(NamedTuple):
     names: tuple[str, ...]
     patch_names: tuple[str, ...]
     constants: dict[str, Any]
+    rewrite: bool = False  # SQLite cannot name a patch key: the patch is merged by a rewrite
 
 
 class Statements:
@@ -267,19 +266,15 @@ class Statements:
     def _update_ops(
         self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, str]
     ) -> list[Prepared]:
-        layout = self._layout(table, tuple(fields), tuple(patch))
         row, change = (table, uuid), (at, fields, patch)
-        if layout is None:  # a key SQLite's JSON paths cannot name: merged by a rewrite
-            params = dict(zip(self._field_names(tuple(fields)), fields.values(), strict=True))
-            params["b_uuid"] = uuid
-            params["b_at"] = at
-            rewrite = {"b_uuid": uuid, "patch": patch}
-            key = ("update", table, tuple(sorted(fields)), 0)
-            return [Prepared(key, params, row, change), Prepared(("rewrite", table), rewrite, row)]
+        layout = self._layout(table, tuple(fields), tuple(patch))
         params = layout.constants.copy()
         params.update(zip(layout.names, fields.values(), strict=True))
         params["b_uuid"] = uuid
         params["b_at"] = at
+        if layout.rewrite:  # a key SQLite's JSON paths cannot name: merged by a rewrite
+            rewrite = Prepared(("rewrite", table), {"b_uuid": uuid, "patch": patch}, row)
+            return [Prepared(layout.key, params, row, change), rewrite]
         if patch:
             if self._pg:  # one JSON object: each key's text and its value's
                 params["b_patch"] = "{%s}" % ",".join(
@@ -289,12 +284,9 @@ class Statements:
                 params.update(zip(layout.patch_names, patch.values(), strict=True))
         return [Prepared(layout.key, params, row, change)]
 
-    def _field_names(self, names: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple("b_" + name for name in names)
-
-    def _layout(self, table: str, names: tuple[str, ...], keys: tuple[str, ...]) -> _Layout | None:
+    def _layout(self, table: str, names: tuple[str, ...], keys: tuple[str, ...]) -> _Layout:
         """The statement shape and parameter names of an update naming ``names`` and
-        merging ``keys`` (made once per such update; None: SQLite cannot name a key)."""
+        merging ``keys`` (made once per such update)."""
         found = self._layouts.get((table, names, keys))
         if found is not None:
             return found
@@ -304,18 +296,15 @@ class Statements:
             count = 1 if keys else 0
         else:
             paths = [self._path(key) for key in keys]
-            if None in paths:
-                return None
-            numbered = [
-                _PATCH_NAMES[i] if i < len(_PATCH_NAMES) else ("b_p%d" % i, "b_v%d" % i)
-                for i in range(len(keys))
-            ]
+            if None in paths:  # the fields' update, and the patch merged by a rewrite
+                return self._layout(table, names, ())._replace(rewrite=True)
+            numbered = [sql_text.patch_param_names(i) for i in range(len(keys))]
             for (path_name, _), path in zip(numbered, paths, strict=True):
                 constants[path_name] = path
             patch_names = tuple(value_name for _, value_name in numbered)
             count = len(keys)
         key = ("update", table, tuple(sorted(names)), count)
-        layout = _Layout(key, self._field_names(names), patch_names, constants)
+        layout = _Layout(key, tuple("b_" + name for name in names), patch_names, constants)
         if len(self._layouts) < _MAX_CACHED_PATHS:
             self._layouts[table, names, keys] = layout
         return layout
