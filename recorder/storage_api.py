@@ -14,7 +14,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from recorder import states
@@ -25,6 +24,7 @@ from recorder.persistence.models import RETRY, AtomDetail
 from recorder.persistence.ops import UpdateAtom
 from recorder.retry import History
 from recorder.storage_fetch import EXECUTE_STATES_WITH_RESULTS, META_INJECTED, FetchAPI
+from recorder.storage_writes import to_datetime
 from recorder.undo import UndoLog
 
 if TYPE_CHECKING:
@@ -311,8 +311,7 @@ class StorageAPI(FetchAPI):
             undo.keys(detail.meta, patch)
             detail.meta.update(patch)
             if self._backend is not None:
-                at = datetime.fromtimestamp(_now(), tz=timezone.utc)
-                self._write([UpdateAtom(detail.uuid, at, {}, patch)], undo)
+                self._write([UpdateAtom(detail.uuid, to_datetime(_now()), {}, patch)], undo)
 
     # -- the flow ----------------------------------------------------------------
 
