@@ -143,8 +143,7 @@ def fold_updates(ops: list[Op]) -> list[Op]:
     if len(ops) < 2:
         return ops
     folder = UpdateFolder()
-    for op in ops:
-        folder.add(op)
+    folder.extend(ops)
     return folder.ops()
 
 

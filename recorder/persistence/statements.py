@@ -68,7 +68,7 @@ class Prepared(NamedTuple):
     change: tuple[Any, dict[str, Any], dict[str, Any]] | None = None  # (at, fields, patch)
 
 
-_MAX_CACHED_PATHS = 1024
+_MAX_CACHED = 1024  # entries per cache of meta keys (paths, checked keys, layouts)
 # Floats whose JSON is their repr and that encode() keeps plain (finite, under 1e16,
 # not -0.0; 0.0 takes the general path, which keeps it plain too).
 _PLAIN_FLOAT_MIN, _PLAIN_FLOAT_MAX = -1e16, 1e16
@@ -255,7 +255,7 @@ class Statements:
         for key, value in meta_patch.items():
             if key not in known:
                 encoding.check_meta_key(key)
-                if len(known) < _MAX_CACHED_PATHS:
+                if len(known) < _MAX_CACHED:
                     known.add(key)
             if type(value) is float and _PLAIN_FLOAT_MIN < value < _PLAIN_FLOAT_MAX and value:
                 texts[key] = float.__repr__(value)  # (the timing listeners' values)
@@ -305,7 +305,7 @@ class Statements:
             count = len(keys)
         key = ("update", table, tuple(sorted(names)), count)
         layout = _Layout(key, tuple("b_" + name for name in names), patch_names, constants)
-        if len(self._layouts) < _MAX_CACHED_PATHS:
+        if len(self._layouts) < _MAX_CACHED:
             self._layouts[table, names, keys] = layout
         return layout
 
@@ -316,7 +316,7 @@ class Statements:
             if '"' in key:
                 return None
             path = '$."%s"' % key
-            if len(self._paths) < _MAX_CACHED_PATHS:
+            if len(self._paths) < _MAX_CACHED:
                 self._paths[key] = path
         return path
 
