@@ -2,14 +2,14 @@
 
 Full recording of a task's two state changes (RUNNING, SUCCESS) stores, besides
 the SQL the database runs: the atom's new state, attempt, result and update
-time; TaskFlow's event details handed to two listeners; their meta (the
-``<STATE>-timestamp`` key and its history, ``duration`` and the ``durations``
-history entry) and the engine's ``progress``; and one hash-chained trail row
-per change, with its result summary. :func:`record_floor` computes all of that
-for a linear flow in one flat function -- no layers, no ops, no undo, no
-locks, no notifier, no planning -- and builds the driver parameters SQLite
-would be sent (ISO times, JSON texts), but runs no SQL: that part is the
-raw-driver replay's, measured beside it.
+time; TaskFlow's event details handed to two listeners; their meta (TaskFlow's
+``<STATE>-timestamp`` and ``duration`` keys: ``record()`` keeps no histories in
+meta, the trail holds every attempt) and the engine's ``progress``; and one
+hash-chained trail row per change, with its result summary. :func:`record_floor`
+computes all of that for a linear flow in one flat function -- no layers, no
+ops, no undo, no locks, no notifier, no planning -- and builds the driver
+parameters SQLite would be sent (ISO times, JSON texts), but runs no SQL: that
+part is the raw-driver replay's, measured beside it.
 
 So ``engine + floor + replay`` is what a recorder with no code around its rows
 would cost, and ``(engine + floor + replay) / (engine + replay)`` the best
@@ -60,9 +60,7 @@ class _Atom:
 
 
 def _event_time(state: str, atom: _Atom, details: dict[str, Any]) -> dict[str, Any]:
-    stamp = details["timestamp"]
-    earlier = atom.meta.get(state + "-timestamps") or []
-    return {state + "-timestamp": stamp, state + "-timestamps": [*earlier, stamp]}
+    return {state + "-timestamp": details["timestamp"]}
 
 
 def record_floor(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[Any]]:
@@ -83,19 +81,7 @@ def record_floor(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]
         if state == "RUNNING":
             started_at[atom.name] = details["timestamp"]
             return None
-        started, finished = started_at.pop(atom.name), details["timestamp"]
-        history = list(atom.meta.get("durations") or [])
-        history.append(
-            {
-                "attempt": details["attempt"],
-                "phase": "execute",
-                "started": started,
-                "finished": finished,
-                "duration": finished - started,
-                "state": state,
-            }
-        )
-        return {"duration": finished - started, "durations": history}
+        return {"duration": details["timestamp"] - started_at.pop(atom.name)}
 
     listeners = (_event_time, duration)
     for atom in atoms:
