@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench_recording import capture_one, fresh_db, replay_us, run_engine_alone, run_recorded
+from recording_runs import capture_one, fresh_db, replay_us, run_engine_alone, run_recorded
 
 # Recorder modules -> the part of recording they are (the first match wins).
 PARTS = (

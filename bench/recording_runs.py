@@ -1,0 +1,133 @@
+"""The runs the recording benches share: the flow, a recorded run, the engine alone, a
+fresh database, the capture of what recorder sends (``bench_recording.py``,
+``recording_scaling.py``, ``recording_profile.py``)."""
+
+from __future__ import annotations
+
+import contextlib
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from replay import Capture, Txn, replay
+from scratch import scratch_pg
+
+
+def noop_flow(size: int, pattern: str = "linear") -> Any:
+    from recorder import task
+    from recorder.patterns import linear_flow, unordered_flow
+
+    class Noop(task.Task):
+        def execute(self) -> int:
+            return 1
+
+    module = linear_flow if pattern == "linear" else unordered_flow
+    return module.Flow("bench").add(*(Noop("t%d" % i) for i in range(size)))
+
+
+def run_recorded(backend: Any, size: int, engine: str = "serial", pattern: str = "linear") -> None:
+    """Load and run one fully recorded flow on ``backend``, then flush it."""
+    from recorder import engines, record
+
+    loaded = engines.load(noop_flow(size, pattern), backend=backend, engine=engine)
+    with record(loaded):
+        loaded.run()
+    backend.flush()
+
+
+def run_engine_alone(size: int) -> None:
+    from recorder import engines
+
+    engines.load(noop_flow(size)).run()
+
+
+def measure_us(run: Callable[[], Any], size: int, repeat: int) -> tuple[float, float]:
+    """Median (wall, this process's CPU) microseconds per task over ``repeat`` runs."""
+    run()  # warm up (imports, caches, the database file)
+    walls, cpus = [], []
+    for _ in range(repeat):
+        started, cpu = time.perf_counter(), time.process_time()
+        run()
+        walls.append(time.perf_counter() - started)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls) / size * 1e6, statistics.median(cpus) / size * 1e6
+
+
+def median_us(run: Callable[[], Any], size: int, repeat: int) -> float:
+    return measure_us(run, size, repeat)[0]
+
+
+@contextlib.contextmanager
+def fresh_db(kind: str, tmp: str) -> Iterator[str | None]:
+    """A fresh migrated database of ``kind`` ('sqlite' or 'postgres')."""
+    from recorder.persistence import migrate
+
+    if kind == "sqlite":
+        url = "sqlite:///%s/%s.db" % (tmp, uuid.uuid4().hex[:8])
+        migrate.upgrade(url)
+        yield url
+        return
+    with scratch_pg() as url:
+        yield url
+
+
+@contextlib.contextmanager
+def taskflow_db(kind: str, tmp: str) -> Iterator[str | None]:
+    """An empty database for TaskFlow's own schema (it migrates it itself)."""
+    if kind == "sqlite":
+        yield "sqlite:///%s/taskflow-%s.db" % (tmp, uuid.uuid4().hex[:8])
+        return
+    with scratch_pg(migrated=False) as url:
+        yield None if url is None else url.replace("postgresql://", "postgresql+psycopg://")
+
+
+def capture_one(url: str, mode: str, size: int) -> tuple[list[Txn], dict[str, int]]:
+    from recorder.persistence import connect
+
+    backend = connect(url, mode=mode)
+    try:
+        capture = Capture(backend.engine)
+        try:
+            run_recorded(backend, size)
+        finally:
+            capture.stop()
+    finally:
+        backend.close()
+    return capture.txns, capture.summary()
+
+
+def replay_us(kind: str, tmp: str, txns: list[Txn], size: int, repeat: int) -> tuple[float, float]:
+    walls, cpus = [], []
+    for _ in range(repeat):
+        with fresh_db(kind, tmp) as url:
+            assert url is not None
+            wall, cpu = replay(url, txns)
+            walls.append(wall)
+            cpus.append(cpu)
+    return statistics.median(walls) / size * 1e6, statistics.median(cpus) / size * 1e6
+
+
+def one_recorded_run(kind: str, tmp: str, mode: str, size: int) -> tuple[float, float]:
+    """(wall, CPU) seconds of recording one flow into a fresh migrated database, as
+    each replay runs: a database that earlier runs grew makes the same statements
+    dearer (WAL checkpoints, deeper indexes), and the ratio must compare like with
+    like. Connecting is not timed (nor is it in the replay)."""
+    from recorder.persistence import connect
+
+    with fresh_db(kind, tmp) as url:
+        assert url is not None
+        backend = connect(url, mode=mode)
+        try:
+            started, cpu = time.perf_counter(), time.process_time()
+            run_recorded(backend, size)
+            return time.perf_counter() - started, time.process_time() - cpu
+        finally:
+            backend.close()
+
+
+def one_timed(run: Callable[[], Any]) -> tuple[float, float]:
+    started, cpu = time.perf_counter(), time.process_time()
+    run()
+    return time.perf_counter() - started, time.process_time() - cpu
