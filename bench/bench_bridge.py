@@ -154,10 +154,9 @@ def main() -> None:
     from recorder.persistence import migrate
 
     with tempfile.TemporaryDirectory() as tmp, scratch_pg() as pg_url:
-        targets = [("sqlite", "sqlite:///%s" % os.path.join(tmp, "taskflow.db"), None)]
         rec_sqlite = "sqlite:///%s" % os.path.join(tmp, "recorder.db")
         migrate.upgrade(rec_sqlite)
-        targets[0] = (*targets[0][:2], rec_sqlite)
+        targets = [("sqlite", "sqlite:///%s" % os.path.join(tmp, "taskflow.db"), rec_sqlite)]
         if pg_url:
             targets.append(("postgres", pg_url, pg_url))  # one database, both schemas
         print(

@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scratch import PG_ADMIN, scratch_pg
 
-from recorder.persistence import migrate
+from recorder.persistence import migrate, urls
 
 PG_CLAIM = (
     "WITH picked AS (SELECT uuid FROM jobs WHERE state = 'UNCLAIMED' OR (state = 'CLAIMED' "
@@ -182,7 +182,7 @@ def throughput(url: str, kind: str, workers: int, jobs: int) -> float:
     """Jobs per second, ``workers`` processes started together on ``jobs`` posted jobs."""
     from sqlalchemy import create_engine, text
 
-    engine = create_engine(migrate.urls.normalize(url))
+    engine = create_engine(urls.normalize(url))
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM job_events"))
         conn.execute(text("DELETE FROM jobs"))

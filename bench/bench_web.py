@@ -90,7 +90,7 @@ def fetch(conn: http.client.HTTPConnection, path: str) -> tuple[float, float, in
     first = time.perf_counter() - started
     body = response.read()
     if response.status != 200:
-        raise SystemExit("%s: HTTP %d %s" % (path, response.status, body[:200]))
+        raise SystemExit("%s: HTTP %d %r" % (path, response.status, body[:200]))
     return first, time.perf_counter() - started, len(body)
 
 

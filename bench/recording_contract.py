@@ -88,9 +88,10 @@ class _Trail:
             summary,
             prev,
         )
-        row = (self.flow_uuid, atom.uuid, "task", atom.name, old, atom.state)
-        row += (at.isoformat(" ", "microseconds"), self.seq, atom.attempt)
-        self.rows.append((*row, _dumps(summary) if summary else "{}", prev, self.head))
+        at_text = at.isoformat(" ", "microseconds")
+        row = (self.flow_uuid, atom.uuid, "task", atom.name, old, atom.state, at_text)
+        details = _dumps(summary) if summary else "{}"
+        self.rows.append((*row, self.seq, atom.attempt, details, prev, self.head))
         self.stamps.append(at)
 
 

@@ -69,8 +69,8 @@ def fresh_db(kind: str, tmp: str) -> Iterator[str | None]:
         migrate.upgrade(url)
         yield url
         return
-    with scratch_pg() as url:
-        yield url
+    with scratch_pg() as pg_url:
+        yield pg_url
 
 
 @contextlib.contextmanager
