@@ -201,12 +201,13 @@ def _peak_rss_child(size: int, recorded: bool, url: str) -> int:
     return int(out.stdout.strip())
 
 
-def _current_rss_kib() -> int:
+def _status_kib(field: str) -> int:
+    """A size this process's /proc status gives (VmRSS: now; VmHWM: its peak)."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
-    return 0
+    raise RuntimeError("no %s in /proc/self/status" % field)
 
 
 # -- the children -------------------------------------------------------------------
@@ -230,8 +231,6 @@ def child_replay(path: str, url: str) -> None:
 
 
 def child_rss(size: int, recorded: bool, url: str) -> None:
-    import resource
-
     from recorder import engines, record
     from recorder.persistence import connect
 
@@ -239,7 +238,7 @@ def child_rss(size: int, recorded: bool, url: str) -> None:
     # The resident size before the flow is built (its atoms are the engine's own, in both
     # children): not the peak so far, which start-up may have set above what a small
     # flow ever reaches.
-    before = _current_rss_kib()
+    before = _status_kib("VmRSS")
     loaded = engines.load(noop_flow(size), backend=backend)
     if backend is not None:
         with record(loaded):
@@ -247,8 +246,11 @@ def child_rss(size: int, recorded: bool, url: str) -> None:
         backend.flush()
     else:
         loaded.run()
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print((after - before) * 1024)  # ru_maxrss is KiB on Linux
+    # VmHWM, not getrusage's ru_maxrss: on Linux a child started by (v)fork and exec
+    # inherits its parent's peak in ru_maxrss, and the bench's own process is large
+    # by the time it measures memory (every child then printed the parent's peak).
+    after = _status_kib("VmHWM")
+    print((after - before) * 1024)
 
 
 def main() -> None:
