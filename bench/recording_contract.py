@@ -24,25 +24,14 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
 
+from recording_floor import Atom
+
 from recorder.audit.chain import GENESIS_HASH, fields_hash
 
 _UTC = timezone.utc
 _dumps = json.dumps
 Details = dict[str, Any]
 Receiver = Callable[..., None]
-
-
-class _Atom:
-    __slots__ = ("attempt", "meta", "name", "results", "state", "updated_at", "uuid")
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.uuid = str(uuid.uuid4())
-        self.state = "PENDING"
-        self.attempt = 0
-        self.results: Any = None
-        self.meta: dict[str, Any] = {}
-        self.updated_at: datetime | None = None
 
 
 class _Notifier:
@@ -72,7 +61,7 @@ class _Trail:
         self.rows: list[tuple[Any, ...]] = []
         self.stamps: list[datetime] = []
 
-    def __call__(self, atom: _Atom, old: str, at: datetime, result: Any) -> None:
+    def __call__(self, atom: Atom, old: str, at: datetime, result: Any) -> None:
         summary = {} if result is None else {"result": {"type": "int", "repr": repr(result)}}
         self.seq, prev = self.seq + 1, self.head
         self.head = fields_hash(
@@ -98,14 +87,14 @@ class _Trail:
 class _Storage:
     """Atoms by name; a state change and the meta its listeners add make one update row."""
 
-    def __init__(self, atoms: list[_Atom], trail: _Trail) -> None:
+    def __init__(self, atoms: list[Atom], trail: _Trail) -> None:
         self._atoms = {atom.name: atom for atom in atoms}
         self._trail = trail
         self._pending: dict[str, Any] | None = None
         self.updates: list[tuple[Any, ...]] = []
 
     def set_atom_state(
-        self, atom: _Atom, state: str, attempt: int, result: Any, when: float
+        self, atom: Atom, state: str, attempt: int, result: Any, when: float
     ) -> None:
         old = atom.state
         atom.state, atom.attempt = state, attempt
@@ -123,7 +112,7 @@ class _Storage:
         if self._pending is not None:
             self._pending.update(patch)
 
-    def end_change(self, atom: _Atom, result: Any) -> None:
+    def end_change(self, atom: Atom, result: Any) -> None:
         """The state change's update row, with the meta merged since it began."""
         meta, self._pending = self._pending or {}, None
         at = atom.updated_at
@@ -169,7 +158,7 @@ def record_contract(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, .
     """:func:`recording_floor.record_floor`'s facts for a ``size``-task linear flow, by
     an engine loop, a notifier, two listener objects, a storage and a trail hook."""
     flow_uuid = str(uuid.uuid4())
-    atoms = [_Atom("t%d" % i) for i in range(size)]
+    atoms = [Atom("t%d" % i) for i in range(size)]
     trail = _Trail(flow_uuid)
     storage = _Storage(atoms, trail)
     notifier = _Notifier()

@@ -46,7 +46,9 @@ _TRAIL_COLUMNS = (
 )
 
 
-class _Atom:
+class Atom:
+    """An atom's stored fields, as plain attributes (the contract's shape uses it too)."""
+
     __slots__ = ("attempt", "meta", "name", "results", "state", "updated_at", "uuid")
 
     def __init__(self, name: str) -> None:
@@ -59,7 +61,7 @@ class _Atom:
         self.updated_at: datetime | None = None
 
 
-def _event_time(state: str, atom: _Atom, details: dict[str, Any]) -> dict[str, Any]:
+def _event_time(state: str, atom: Atom, details: dict[str, Any]) -> dict[str, Any]:
     return {state + "-timestamp": details["timestamp"]}
 
 
@@ -70,14 +72,14 @@ def record_floor(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]
     datetimes (for :func:`check_floor`; the rows hold the SQLite time texts).
     """
     flow_uuid = str(uuid.uuid4())
-    atoms = [_Atom("t%d" % i) for i in range(size)]
+    atoms = [Atom("t%d" % i) for i in range(size)]
     seq, head = 0, GENESIS_HASH
     started_at: dict[str, float] = {}
     trail: list[tuple[Any, ...]] = []
     updates: list[tuple[Any, ...]] = []
     stamps: list[Any] = []
 
-    def duration(state: str, atom: _Atom, details: dict[str, Any]) -> dict[str, Any] | None:
+    def duration(state: str, atom: Atom, details: dict[str, Any]) -> dict[str, Any] | None:
         if state == "RUNNING":
             started_at[atom.name] = details["timestamp"]
             return None
