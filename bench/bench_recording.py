@@ -53,17 +53,18 @@ from recording_runs import (
     median_us,
     one_recorded_run,
     one_timed,
+    replay_fresh,
     run_engine_alone,
     taskflow_db,
 )
-from replay import Txn, replay
+from replay import Txn
 from taskflow_side import taskflow_case
 
 
 class SideBySide:
-    """Rounds of the engine alone, the flat floor, the replay and recorder, each round
-    measured back to back: a slow spell of a shared machine falls on one round's
-    four figures alike, and the ratio reported is the median of the rounds'."""
+    """Rounds of the engine alone, the flat floor, the contract's shape, the replay and
+    recorder, each round measured back to back: a slow spell of a shared machine falls
+    on one round's figures alike, and the ratio reported is the median of the rounds'."""
 
     def __init__(self, kind: str, tmp: str, mode: str, size: int, txns: list[Txn]) -> None:
         self.size = size
@@ -72,15 +73,9 @@ class SideBySide:
             "engine": lambda: one_timed(lambda: run_engine_alone(size)),
             "floor": lambda: one_timed(lambda: record_floor(size)),
             "contract": lambda: one_timed(lambda: record_contract(size)),
-            "replay": lambda: self._replay(kind, tmp, txns),
+            "replay": lambda: replay_fresh(kind, tmp, txns),
             "recorder": lambda: one_recorded_run(kind, tmp, mode, size),
         }
-
-    @staticmethod
-    def _replay(kind: str, tmp: str, txns: list[Txn]) -> tuple[float, float]:
-        with fresh_db(kind, tmp) as url:
-            assert url is not None
-            return replay(url, txns)
 
     def run(self, repeat: int) -> SideBySide:
         for run in self._runs.values():  # warm up (imports, caches, files)
@@ -98,6 +93,10 @@ class SideBySide:
     def us(self, name: str, cpu: bool = False) -> float:
         """Median microseconds per task of one part (wall, or this process's CPU)."""
         return statistics.median(r[name][cpu] for r in self.rounds) / self.size * 1e6
+
+    def least_us(self) -> float:
+        """Engine + floor + replay: what a recorder with no code around its rows costs."""
+        return self.us("engine") + self.us("floor") + self.us("replay")
 
     def ratio(self, cpu: bool = False, *, over: tuple[str, ...] = ("recorder",)) -> float:
         """Median over rounds of sum(``over``) / (replay + engine)."""
@@ -182,11 +181,10 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
             print("  %-9s %10.1f us/task" % (kind, theirs))
             for label, side in measured:
                 if label.startswith(kind):
-                    least = side.us("engine") + side.us("floor") + side.us("replay")
                     print(
                         "    TaskFlow / recorder %-18s %6.0fx (best possible, TaskFlow /"
                         " (engine + floor + replay): %.0fx)"
-                        % (label, theirs / results[label], theirs / least)
+                        % (label, theirs / results[label], theirs / side.least_us())
                     )
 
 
@@ -218,7 +216,7 @@ def print_floor(measured: list[tuple[str, SideBySide]]) -> None:
         % ("configuration", "best possible", "target", "recorder", "layers allowed", "layers used")
     )
     for label, side in measured:
-        least = side.us("engine") + side.us("floor") + side.us("replay")
+        least = side.least_us()
         target = TARGETS[label]
         print(
             "%-18s %13.2fx %7.2fx %9.2fx %13.1f us %10.1f us"

@@ -29,59 +29,54 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from recording_runs import capture_one, fresh_db, noop_flow, run_engine_alone
-from replay import Txn, replay
+from recording_runs import (
+    capture_one,
+    fresh_db,
+    one_timed,
+    replay_fresh,
+    run_engine_alone,
+    run_recorded,
+)
+from replay import Txn
 
 
 def _recorded(
-    url: str, size: int, *, listeners: bool = True, trail: bool = True, write: str = "sent"
+    tmp: str, size: int, write: str = "sent", listeners: bool = True, trail: bool | None = None
 ) -> float:
-    """CPU seconds of one flow recorded at ``url`` (load + run + flush), part removed."""
-    from recorder import engines, record
+    """CPU seconds of one flow recorded into a fresh database (load + run + flush),
+    the listeners, the trail or the write path (``write``) taken away."""
     from recorder.persistence import connect
 
-    backend = connect(url, mode="batched")
-    try:
-        if write != "sent":
-            prepare = backend._statements.prepare
-
-            def dropped(ops: Any) -> None:
-                if write == "prepared":
-                    prepare(ops)
-
-            backend.write = dropped  # type: ignore[method-assign]
-        gc.collect()
-        started = time.process_time()
-        loaded = engines.load(noop_flow(size), backend=backend, trail=trail)
-        if listeners:
-            with record(loaded):
-                loaded.run()
-        else:
-            loaded.run()
-        backend.flush()
-        return time.process_time() - started
-    finally:
-        backend.close()
-
-
-def _in_fresh_db(tmp: str, run: Callable[[str], float]) -> float:
     with fresh_db("sqlite", tmp) as url:
         assert url is not None
-        return run(url)
+        backend = connect(url, mode="batched")
+        try:
+            if write != "sent":
+                prepare = backend._statements.prepare
+
+                def dropped(ops: Any) -> None:
+                    if write == "prepared":
+                        prepare(ops)
+
+                backend.write = dropped  # type: ignore[method-assign]
+            gc.collect()
+            started = time.process_time()
+            run_recorded(backend, size, listeners=listeners, trail=trail)
+            return time.process_time() - started
+        finally:
+            backend.close()
 
 
-def _replayed(tmp: str, txns: list[Txn]) -> float:
-    with fresh_db("sqlite", tmp) as url:
-        assert url is not None
-        gc.collect()
-        return replay(url, txns)[1]
-
-
-def _engine_alone(size: int) -> float:
+def _replay_cpu(tmp: str, txns: list[Txn]) -> float:
+    """CPU seconds of the replay alone (not the fresh database's migration)."""
     gc.collect()
-    started = time.process_time()
-    run_engine_alone(size)
-    return time.process_time() - started
+    return replay_fresh("sqlite", tmp, txns)[1]
+
+
+def _cpu(run: Callable[[], Any]) -> float:
+    """CPU seconds of ``run`` on a collected heap."""
+    gc.collect()
+    return one_timed(run)[1]
 
 
 def rounds(tmp: str, size: int, repeat: int) -> dict[str, float]:
@@ -90,19 +85,13 @@ def rounds(tmp: str, size: int, repeat: int) -> dict[str, float]:
         assert url is not None
         txns, _ = capture_one(url, "batched", size)
     runs: dict[str, Callable[[], float]] = {
-        "full": lambda: _in_fresh_db(tmp, lambda url: _recorded(url, size)),
-        "no listeners": lambda: _in_fresh_db(
-            tmp, lambda url: _recorded(url, size, listeners=False)
-        ),
-        "no trail": lambda: _in_fresh_db(tmp, lambda url: _recorded(url, size, trail=False)),
-        "written, not prepared": lambda: _in_fresh_db(
-            tmp, lambda url: _recorded(url, size, write="dropped")
-        ),
-        "prepared, not sent": lambda: _in_fresh_db(
-            tmp, lambda url: _recorded(url, size, write="prepared")
-        ),
-        "engine alone": lambda: _engine_alone(size),
-        "raw replay": lambda: _replayed(tmp, txns),
+        "full": lambda: _recorded(tmp, size),
+        "no listeners": lambda: _recorded(tmp, size, listeners=False),
+        "no trail": lambda: _recorded(tmp, size, trail=False),
+        "written, not prepared": lambda: _recorded(tmp, size, write="dropped"),
+        "prepared, not sent": lambda: _recorded(tmp, size, write="prepared"),
+        "engine alone": lambda: _cpu(lambda: run_engine_alone(size)),
+        "raw replay": lambda: _replay_cpu(tmp, txns),
     }
     for run in runs.values():  # warm up
         run()

@@ -27,12 +27,26 @@ def noop_flow(size: int, pattern: str = "linear") -> Any:
     return module.Flow("bench").add(*(Noop("t%d" % i) for i in range(size)))
 
 
-def run_recorded(backend: Any, size: int, engine: str = "serial", pattern: str = "linear") -> None:
-    """Load and run one fully recorded flow on ``backend``, then flush it."""
+def run_recorded(
+    backend: Any,
+    size: int,
+    engine: str = "serial",
+    pattern: str = "linear",
+    *,
+    listeners: bool = True,
+    trail: bool | None = None,
+) -> None:
+    """Load and run one fully recorded flow on ``backend``, then flush it.
+
+    ``listeners=False``: without ``record()``; ``trail=False``: an engine without its
+    transitions trail (what ``recording_removal.py`` takes away)."""
     from recorder import engines, record
 
-    loaded = engines.load(noop_flow(size, pattern), backend=backend, engine=engine)
-    with record(loaded):
+    loaded = engines.load(noop_flow(size, pattern), backend=backend, engine=engine, trail=trail)
+    if listeners:
+        with record(loaded):
+            loaded.run()
+    else:
         loaded.run()
     backend.flush()
 
@@ -98,15 +112,19 @@ def capture_one(url: str, mode: str, size: int) -> tuple[list[Txn], dict[str, in
     return capture.txns, capture.summary()
 
 
+def replay_fresh(kind: str, tmp: str, txns: list[Txn]) -> tuple[float, float]:
+    """(wall, CPU) seconds of replaying ``txns`` into a fresh migrated database."""
+    with fresh_db(kind, tmp) as url:
+        assert url is not None
+        return replay(url, txns)
+
+
 def replay_us(kind: str, tmp: str, txns: list[Txn], size: int, repeat: int) -> tuple[float, float]:
-    walls, cpus = [], []
-    for _ in range(repeat):
-        with fresh_db(kind, tmp) as url:
-            assert url is not None
-            wall, cpu = replay(url, txns)
-            walls.append(wall)
-            cpus.append(cpu)
-    return statistics.median(walls) / size * 1e6, statistics.median(cpus) / size * 1e6
+    timed = [replay_fresh(kind, tmp, txns) for _ in range(repeat)]
+    return (
+        statistics.median(wall for wall, _ in timed) / size * 1e6,
+        statistics.median(cpu for _, cpu in timed) / size * 1e6,
+    )
 
 
 def one_recorded_run(kind: str, tmp: str, mode: str, size: int) -> tuple[float, float]:
