@@ -28,7 +28,7 @@ import threading
 import time
 from typing import Any
 
-from recording_runs import capture_one, fresh_db, median_us, noop_flow, run_recorded
+from recording_runs import capture_one, fresh_db, median_us, run_engine_alone, run_recorded
 from replay import replay
 
 ROWS_PER_TASK = 2  # transitions: RUNNING and SUCCESS
@@ -231,7 +231,7 @@ def child_replay(path: str, url: str) -> None:
 
 
 def child_rss(size: int, recorded: bool, url: str) -> None:
-    from recorder import engines, record
+    from recorder import engines, record  # noqa: F401  (loaded before "before", in both children)
     from recorder.persistence import connect
 
     backend = connect(url, mode="batched") if recorded else None
@@ -239,13 +239,10 @@ def child_rss(size: int, recorded: bool, url: str) -> None:
     # children): not the peak so far, which start-up may have set above what a small
     # flow ever reaches.
     before = _status_kib("VmRSS")
-    loaded = engines.load(noop_flow(size), backend=backend)
     if backend is not None:
-        with record(loaded):
-            loaded.run()
-        backend.flush()
+        run_recorded(backend, size)
     else:
-        loaded.run()
+        run_engine_alone(size)
     # VmHWM, not getrusage's ru_maxrss: on Linux a child started by (v)fork and exec
     # inherits its parent's peak in ru_maxrss, and the bench's own process is large
     # by the time it measures memory (every child then printed the parent's peak).
