@@ -268,7 +268,9 @@ class Storage(StorageAPI):
             with self._lock:
                 undo.keys(detail.meta, patch)
                 detail.meta.update(patch)
-        at = to_datetime(timestamp)
+        at = transition.at if transition is not None and transition.timestamp == timestamp else None
+        if at is None:
+            at = to_datetime(timestamp)
         detail.updated_at = at
         self._writes.write_atom_update(detail.uuid, at, dict(changes), patch, hooked, undo)
 
@@ -310,7 +312,7 @@ class Storage(StorageAPI):
             undo.keys(detail.meta, patch)
             detail.meta.update(patch)
         if self._backend is not None:
-            self._writes.write_atom_update(detail.uuid, now_utc(), {}, patch, (), undo)
+            self._writes.write_atom_meta(detail.uuid, patch, undo)
 
     # -- the flow ------------------------------------------------------------
 
@@ -330,7 +332,9 @@ class Storage(StorageAPI):
         undo = UndoLog()
         undo.attrs(self._flow, ["state", "updated_at"])
         self._flow.state = state
-        at = to_datetime(timestamp)
+        at = transition.at if transition is not None and transition.timestamp == timestamp else None
+        if at is None:
+            at = to_datetime(timestamp)
         self._flow.updated_at = at
         self._write([UpdateFlow(self._flow.uuid, at, state=state), *hooked], undo)
 

@@ -43,6 +43,15 @@ class Transition:
     attempt: int
     details: Mapping[str, Any]
 
+    @property
+    def at(self) -> datetime:
+        """``timestamp`` as an aware UTC datetime, made once: the state change's update
+        and its trail row carry the same object (so its text is formatted once too)."""
+        found: datetime | None = self.__dict__.get("_at")
+        if found is None:
+            found = self.__dict__["_at"] = to_datetime(self.timestamp)
+        return found
+
 
 TransitionHook = Callable[["Storage", Transition], Sequence[Op]]
 AbortHook = Callable[[], None]
@@ -136,6 +145,20 @@ class WritePath:
                 self._deferred_undo.extend(undo)
                 return
         self._send([UpdateAtom(uuid, at, changes, meta), *also], undo)
+
+    def write_atom_meta(self, uuid: str, meta: dict[str, Any], undo: UndoLog) -> None:
+        """:meth:`write_atom_update` of meta alone, stamped now; in a deferred block
+        that already updates the row (a listener writing on hearing its state change)
+        the meta joins that update and keeps its time: the change and the meta are
+        one write, made at the change."""
+        if self._backend is None:
+            return
+        with self._lock:
+            deferred = self._deferred
+            if deferred is not None and deferred.merge_atom_meta(uuid, meta):
+                self._deferred_undo.extend(undo)
+                return
+        self.write_atom_update(uuid, now_utc(), {}, meta, (), undo)
 
     def _send(self, ops: list[Op], undo: UndoLog) -> None:
         """Hand ``ops`` (after any pending set-up) to the backend; undo all if it raises."""

@@ -23,6 +23,7 @@ from typing import Any
 
 from recorder.persistence.encoding import json_text_encoder
 from recorder.persistence.rows import FIELD_NAMES
+from recorder.persistence.utc_text import utc_isoformat
 
 GENESIS_HASH = "0" * 64
 """``prev_hash`` of a flow's first transition row."""
@@ -134,7 +135,7 @@ def fields_hash(
             }
         )
     text = _ROW_TEMPLATE % (
-        at.isoformat(timespec="microseconds"),
+        utc_isoformat(at),
         "null" if atom_uuid is None else _ESCAPE(atom_uuid),
         attempt,
         _CANONICAL(details) if details else "{}",

@@ -41,7 +41,7 @@ from recorder.naming import type_name
 from recorder.persistence.encoding import storable_text
 from recorder.persistence.ops import AppendTransition, Op, UpdateFlow
 from recorder.persistence.rows import TRAIL_META_KEY
-from recorder.storage import Storage, Transition, to_datetime
+from recorder.storage import Storage, Transition
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.engine import ActionEngine
@@ -190,7 +190,7 @@ class TransitionRecorder:
 
     def _hook(self, storage: Storage, transition: Transition) -> Sequence[Op]:
         flow_uuid = storage.flow_uuid
-        at = to_datetime(transition.timestamp)
+        at = transition.at
         attempt = int(transition.attempt)
         details = summarize(transition)
         # Number and chain under the lock, so rows from any thread stay gap-free.

@@ -186,6 +186,15 @@ class _RowUpdates:
         if later.meta:
             self.meta.update(later.meta)  # type: ignore[union-attr]
 
+    def merge_meta(self, meta: Mapping[str, Any]) -> None:
+        """Fold a later meta patch of the same row into this one (its time unchanged)."""
+        if not self.merged:
+            self.changes = dict(self.changes)
+            self.meta = dict(self.meta) if self.meta else {}
+            self.merged = True
+            self.op = None
+        self.meta.update(meta)  # type: ignore[union-attr]
+
     def build(self) -> UpdateAtom | UpdateFlow:
         if self.op is not None:
             return self.op
@@ -231,6 +240,15 @@ class UpdateFolder:
         """An :class:`UpdateAtom`'s fields, without building the op (``changes`` and
         ``meta`` are the caller's new dicts, read until :meth:`ops`)."""
         self._update(_RowUpdates(None, True, uuid, at, changes, None, meta))
+
+    def merge_atom_meta(self, uuid: str, meta: Mapping[str, Any]) -> bool:
+        """Merge ``meta`` (the caller's new dict) into the gathered update of atom
+        ``uuid``, keeping that update's time; False when none was gathered."""
+        row = self._rows.get((True, uuid))
+        if row is None:
+            return False
+        row.merge_meta(meta)
+        return True
 
     def _update(self, update: _RowUpdates) -> None:
         key = (update.is_atom, update.uuid)

@@ -53,6 +53,7 @@ from recorder.persistence.ops import (
     UpdateFlow,
 )
 from recorder.persistence.sql_text import JSON_FIELDS
+from recorder.persistence.utc_text import sqlite_utc_text
 
 
 class Prepared(NamedTuple):
@@ -143,7 +144,7 @@ class Statements:
 
     def _time(self, value: Any, what: str) -> Any:
         if type(value) is datetime and value.tzinfo is timezone.utc:  # what recorder makes
-            return value if self._pg else value.isoformat(" ", "microseconds")
+            return value if self._pg else sqlite_utc_text(value)
         if not isinstance(value, datetime):
             raise InvalidArgument("%s must be a datetime, not %r" % (what, value))
         return require_aware(value, what) if self._pg else format_sqlite_time(value)
