@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from recorder.storage import Storage
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Transition:
     """One state change, as the engine made it (``timestamp`` is unix seconds)."""
 
@@ -42,6 +42,29 @@ class Transition:
     timestamp: float
     attempt: int
     details: Mapping[str, Any]
+
+    def __init__(
+        self,
+        kind: str,
+        name: str,
+        atom_uuid: str | None,
+        old_state: str | None,
+        new_state: str,
+        timestamp: float,
+        attempt: int,
+        details: Mapping[str, Any],
+    ) -> None:
+        # (One per state change: see UpdateAtom's __init__.)
+        self.__dict__.update(
+            kind=kind,
+            name=name,
+            atom_uuid=atom_uuid,
+            old_state=old_state,
+            new_state=new_state,
+            timestamp=timestamp,
+            attempt=attempt,
+            details=details,
+        )
 
     @property
     def at(self) -> datetime:

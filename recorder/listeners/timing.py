@@ -37,8 +37,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from recorder import states
 from recorder.listeners import base
@@ -81,8 +80,9 @@ def _printer(message: str) -> None:
     print(message)
 
 
-@dataclass(frozen=True)
-class _Timer:
+class _Timer(NamedTuple):
+    """A started execute or revert (a tuple: one is made per state change)."""
+
     started: float
     phase: str
     attempt: int | None

@@ -57,7 +57,7 @@ class SaveFlow:
     at: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class SaveAtom:
     """Create an atom detail row if it does not exist yet (re-saving is a no-op)."""
 
@@ -71,6 +71,31 @@ class SaveAtom:
     meta: Mapping[str, Any]
     at: datetime
 
+    def __init__(
+        self,
+        uuid: str,
+        flow_uuid: str,
+        name: str,
+        kind: str,
+        state: str | None,
+        intention: str,
+        version: str | None,
+        meta: Mapping[str, Any],
+        at: datetime,
+    ) -> None:
+        # (One per atom a flow loads: see UpdateAtom's __init__.)
+        self.__dict__.update(
+            uuid=uuid,
+            flow_uuid=flow_uuid,
+            name=name,
+            kind=kind,
+            state=state,
+            intention=intention,
+            version=version,
+            meta=meta,
+            at=at,
+        )
+
 
 @dataclass(frozen=True)
 class UpdateFlow:
@@ -82,7 +107,7 @@ class UpdateFlow:
     meta_patch: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class UpdateAtom:
     """Set some fields of one atom (``changes`` keys from ATOM_FIELDS) and/or merge meta."""
 
@@ -90,6 +115,17 @@ class UpdateAtom:
     at: datetime
     changes: Mapping[str, Any]
     meta_patch: Mapping[str, Any] | None = None
+
+    def __init__(
+        self,
+        uuid: str,
+        at: datetime,
+        changes: Mapping[str, Any],
+        meta_patch: Mapping[str, Any] | None = None,
+    ) -> None:
+        # Set once, here, into the instance's dict: a frozen dataclass's own __init__
+        # calls object.__setattr__ per field, which costs twice this (one per state change).
+        self.__dict__.update(uuid=uuid, at=at, changes=changes, meta_patch=meta_patch)
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,3 +210,24 @@ def test_rows_read_back_hash_like_the_rows_written(db_url: str) -> None:
     assert verify_chain(rows).ok
     (success,) = [r for r in rows if r.new_state == states.SUCCESS and r.kind == "task"]
     assert success.details == {"result": {"type": "str", "repr": "'caf\u00e9 \\x00'"}}
+
+
+@pytest.mark.parametrize("mode", ["durable", "batched"])
+def test_a_tasks_stored_update_time_is_its_last_state_change(db_url: str, mode: str) -> None:
+    """The timing listeners' meta joins the state change's write, so the row's
+    updated_at is the time of the change itself, as its trail row has it."""
+    with connect(db_url, mode=mode) as backend:
+        engine = engines.load(linear_flow.Flow("f").add(Const(1, name="one")), backend=backend)
+        with recorder.record(engine):
+            engine.run()
+        backend.flush()
+        flow_uuid = engine.storage.flow_uuid
+        stored = backend.load_flow(flow_uuid).atoms["one"]
+        (last,) = [
+            row
+            for row in backend.load_transitions(flow_uuid)
+            if row.name == "one" and row.new_state == states.SUCCESS
+        ]
+        assert to_datetime(stored.meta["SUCCESS-timestamp"]) == last.at
+        assert "duration" in stored.meta and stored.meta["progress"] == 1.0
+        assert stored.updated_at == last.at
