@@ -23,3 +23,9 @@ def test_another_datetime_is_formatted_anew() -> None:
     assert utc_isoformat(first) == "2026-01-02T03:04:05.000006+00:00"
     assert utc_isoformat(later) == "2026-01-02T03:04:05.000007+00:00"
     assert sqlite_utc_text(first) == "2026-01-02 03:04:05.000006+00:00"
+
+
+def test_a_whole_second_keeps_its_microseconds() -> None:
+    whole = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    assert utc_isoformat(whole) == "2026-01-02T03:04:05.000000+00:00"
+    assert sqlite_utc_text(whole) == "2026-01-02 03:04:05.000000+00:00"
