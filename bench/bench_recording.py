@@ -37,13 +37,14 @@ recorder and for the raw replay), and the peak RSS growth per task of a
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import statistics
 import tempfile
 from collections.abc import Callable
 
+import gc_watch
 import recording_scaling as scaling
+from gc_watch import collected_heap
 from recording_contract import record_contract
 from recording_floor import check_floor, record_floor
 from recording_runs import (
@@ -69,6 +70,8 @@ class SideBySide:
     def __init__(self, kind: str, tmp: str, mode: str, size: int, txns: list[Txn]) -> None:
         self.size = size
         self.rounds: list[dict[str, tuple[float, float]]] = []
+        # Per part: (collections, seconds in them) inside each round's timed run.
+        self.collections: dict[str, list[tuple[int, float]]] = {}
         self._runs: dict[str, Callable[[], tuple[float, float]]] = {
             "engine": lambda: one_timed(lambda: run_engine_alone(size)),
             "floor": lambda: one_timed(lambda: record_floor(size)),
@@ -81,14 +84,27 @@ class SideBySide:
         for run in self._runs.values():  # warm up (imports, caches, files)
             run()
         for _ in range(repeat):
-            self.rounds.append({name: self._collected(run) for name, run in self._runs.items()})
+            self.rounds.append(
+                {name: self._collected(name, run) for name, run in self._runs.items()}
+            )
         return self
 
-    @staticmethod
-    def _collected(run: Callable[[], tuple[float, float]]) -> tuple[float, float]:
-        """Each part starts on a collected heap, so none pays for another's garbage."""
-        gc.collect()
-        return run()
+    def _collected(self, name: str, run: Callable[[], tuple[float, float]]) -> tuple[float, float]:
+        """Each part starts on a collected heap, so none pays for another's garbage
+        (gc_watch.py); the collections its own garbage causes are counted."""
+        collected_heap()
+        timed = run()
+        self.collections.setdefault(name, []).append(gc_watch.seen())
+        return timed
+
+    def gc_figures(self, name: str) -> tuple[float, float]:
+        """Median collections per 1,000 tasks, and microseconds per task in them."""
+        found = self.collections.get(name, [])
+        per = 1000 / self.size
+        return (
+            statistics.median(count * per for count, _ in found),
+            statistics.median(seconds / self.size * 1e6 for _, seconds in found),
+        )
 
     def us(self, name: str, cpu: bool = False) -> float:
         """Median microseconds per task of one part (wall, or this process's CPU)."""
@@ -166,6 +182,7 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
         " side by side; CPU ratio: the same of this process's CPU -- on PostgreSQL the"
         " server's share is not in it. Under load, it is the steadier figure.)"
     )
+    print_collections(measured)
     print_floor(measured)
     if args.no_taskflow:
         return
@@ -186,6 +203,20 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
                         " (engine + floor + replay): %.0fx)"
                         % (label, theirs / results[label], theirs / side.least_us())
                     )
+
+
+def print_collections(measured: list[tuple[str, SideBySide]]) -> None:
+    """The garbage collector's work inside the timed runs, which start collected."""
+    print(
+        "\ngarbage collection inside the timed runs (median; collections per 1,000 tasks,"
+        " us/task in them):"
+    )
+    for label, side in measured:
+        ours, engine = side.gc_figures("recorder"), side.gc_figures("engine")
+        print(
+            "%-18s recorder %5.1f (%5.1f us)   engine alone %5.1f (%5.1f us)"
+            % (label, *ours, *engine)
+        )
 
 
 # The issue's targets: recorder / (replay + engine).

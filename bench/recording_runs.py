@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from gc_watch import collected_heap
 from replay import Capture, Txn, replay
 from scratch import scratch_pg
 
@@ -131,13 +132,15 @@ def one_recorded_run(kind: str, tmp: str, mode: str, size: int) -> tuple[float, 
     """(wall, CPU) seconds of recording one flow into a fresh migrated database, as
     each replay runs: a database that earlier runs grew makes the same statements
     dearer (WAL checkpoints, deeper indexes), and the ratio must compare like with
-    like. Connecting is not timed (nor is it in the replay)."""
+    like. Connecting is not timed (nor is it in the replay), and the timed run starts
+    on a collected heap (:func:`gc_watch.collected_heap`)."""
     from recorder.persistence import connect
 
     with fresh_db(kind, tmp) as url:
         assert url is not None
         backend = connect(url, mode=mode)
         try:
+            collected_heap()
             started, cpu = time.perf_counter(), time.process_time()
             run_recorded(backend, size)
             return time.perf_counter() - started, time.process_time() - cpu

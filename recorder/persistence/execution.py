@@ -80,8 +80,9 @@ class Executor:
         rewritten: set[Row] = set()  # rows whose patch SQLite merges by a rewrite
         for group in groups:
             for op in group:
-                key, params, row, change = op
-                if change is not None and row is not None:
+                key, params, table, uuid, _, fields, _ = op
+                if fields is not None and table is not None and uuid is not None:
+                    row = (table, uuid)
                     first = rows.setdefault(row, op)
                     if first is not op:
                         if isinstance(first, list):
@@ -94,8 +95,8 @@ class Executor:
                     saves[_SAVE_RANK[key]].append(params)
                 elif key[0] == "delete":  # type: ignore[index]
                     deletes[DELETABLE.index(key[1])].append(params)  # type: ignore[index]
-                elif row is not None:  # ("rewrite", table): rebuilt with its update below
-                    rewritten.add(row)
+                elif table is not None and uuid is not None:  # ("rewrite", table): rebuilt
+                    rewritten.add((table, uuid))  # with its update below
         runs: list[Run] = [
             (table, found) for table, found in zip(_SAVES, saves, strict=True) if found
         ]
@@ -148,21 +149,21 @@ class Executor:
         patch: dict[str, str] = {}
         at: Any = None
         for op in ops:
-            if op.change is None:
+            if op.fields is None or op.patch is None:
                 raise InvariantViolation("only updates are folded, not %r" % (op.key,))
-            at, more_fields, more_patch = op.change
-            fields.update(more_fields)
-            patch.update(more_patch)
+            at = op.at
+            fields.update(op.fields)
+            patch.update(op.patch)
         return self._statements._update_ops(row[0], row[1], at, fields, patch)
 
     def _fold_two(self, first: Prepared, then: Prepared) -> tuple[Hashable, Params] | None:
         """Two updates of one row as one, from their prepared parameters (what
         :meth:`_fold` gives, without preparing again); None when their patches share
         a key (the merged patch is then not the two side by side)."""
-        first_change, then_change = first.change, then.change
-        if first_change is None or then_change is None:
+        first_patch, then_patch = first.patch, then.patch
+        if first_patch is None or then_patch is None:
             raise InvariantViolation("only updates are folded, not %r" % (first.key,))
-        if not first_change[2].keys().isdisjoint(then_change[2]):
+        if not first_patch.keys().isdisjoint(then_patch):
             return None
         join = self._joins.get((first.key, then.key))
         if join is None:

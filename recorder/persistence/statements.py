@@ -59,14 +59,32 @@ from recorder.persistence.utc_text import sqlite_utc_text
 class Prepared(NamedTuple):
     """One op ready to run: its statement shape and its driver-ready parameters.
 
-    Updates also keep what they change (``row``, ``change``) so several updates
-    of one row in a batch can be folded into one statement.
+    Updates also keep which row they change (``table``, ``uuid``) and what they
+    change (``at``, ``fields``, ``patch``) so several updates of one row in a
+    batch can be folded into one statement. (Flat fields, not nested tuples: a
+    batched writer's queue holds every prepared op until its batch commits, and
+    each tuple there is one more object for the garbage collector to track.)
     """
 
     key: Hashable
     params: dict[str, Any]
-    row: tuple[str, str] | None = None
-    change: tuple[Any, dict[str, Any], dict[str, Any]] | None = None  # (at, fields, patch)
+    table: str | None = None
+    uuid: str | None = None
+    at: Any = None
+    fields: dict[str, Any] | None = None
+    patch: dict[str, str] | None = None
+
+    @property
+    def row(self) -> tuple[str, str] | None:
+        """``(table, uuid)`` of the row an update (or a rewrite) changes."""
+        return None if self.table is None or self.uuid is None else (self.table, self.uuid)
+
+    @property
+    def change(self) -> tuple[Any, dict[str, Any], dict[str, str]] | None:
+        """An update's ``(at, fields, patch)``; None for other ops."""
+        if self.fields is None or self.patch is None:
+            return None
+        return self.at, self.fields, self.patch
 
 
 _MAX_CACHED = 1024  # entries per cache of meta keys (paths, checked keys, layouts)
@@ -267,15 +285,14 @@ class Statements:
     def _update_ops(
         self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, str]
     ) -> list[Prepared]:
-        row, change = (table, uuid), (at, fields, patch)
         layout = self._layout(table, tuple(fields), tuple(patch))
         params = layout.constants.copy()
         params.update(zip(layout.names, fields.values(), strict=True))
         params["b_uuid"] = uuid
         params["b_at"] = at
         if layout.rewrite:  # a key SQLite's JSON paths cannot name: merged by a rewrite
-            rewrite = Prepared(("rewrite", table), {"b_uuid": uuid, "patch": patch}, row)
-            return [Prepared(layout.key, params, row, change), rewrite]
+            rewrite = Prepared(("rewrite", table), {"b_uuid": uuid, "patch": patch}, table, uuid)
+            return [Prepared(layout.key, params, table, uuid, at, fields, patch), rewrite]
         if patch:
             if self._pg:  # one JSON object: each key's text and its value's
                 params["b_patch"] = "{%s}" % ",".join(
@@ -283,7 +300,7 @@ class Statements:
                 )
             else:
                 params.update(zip(layout.patch_names, patch.values(), strict=True))
-        return [Prepared(layout.key, params, row, change)]
+        return [Prepared(layout.key, params, table, uuid, at, fields, patch)]
 
     def _layout(self, table: str, names: tuple[str, ...], keys: tuple[str, ...]) -> _Layout:
         """The statement shape and parameter names of an update naming ``names`` and
