@@ -79,25 +79,26 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 3] + "..."
 
 
-# Results whose repr reprlib leaves whole when it is short enough (an int's up to
-# ``maxlong`` digits, a str's up to ``maxstring`` characters, these always): most
-# results are one of them, and reprlib's dispatch costs more than the repr itself.
+# Results whose repr reprlib gives whole: ints of up to 39 digits (its ``maxlong`` is
+# 40 characters), strs whose repr fits ``maxstring``, and these always. Most results
+# are one of them, and reprlib's dispatch costs more than the repr itself.
 _SCALAR_REPRS = {bool: bool.__repr__, float: float.__repr__, type(None): repr}
+_SHORT_INT_BITS = 128  # (2**128 has 39 digits)
 
 
 def _safe_repr(value: Any) -> str:
-    kind = type(value)
-    if kind is int:
-        text = int.__repr__(value)
-        if len(text) <= _REPR.maxlong:
-            return text
-    elif kind is str:
-        text = str.__repr__(value)
-        if len(text) <= _REPR.maxstring:
-            return text
-    elif kind in _SCALAR_REPRS:
-        return _SCALAR_REPRS[kind](value)
     try:
+        kind = type(value)
+        if kind is int:
+            if value.bit_length() <= _SHORT_INT_BITS:
+                return int.__repr__(value)
+        elif kind is str:
+            if len(value) <= _REPR.maxstring:  # (never a whole long text's repr)
+                text = str.__repr__(value)
+                if len(text) <= _REPR.maxstring:
+                    return text
+        elif kind in _SCALAR_REPRS:
+            return _SCALAR_REPRS[kind](value)
         return _REPR.repr(value)
     except Exception as exc:  # a broken __repr__ must not break recording
         return "<%s object, repr() failed: %s>" % (type_name(value), type_name(exc))
