@@ -83,6 +83,10 @@ class Pool:
         worker.proc.send_signal(signal.SIGKILL)
         worker.proc.wait()
         worker.killed = time.time()
+        # Read what the worker held when it died, not what the caller's open transaction
+        # saw before (SQLite keeps one snapshot per transaction: a job the worker
+        # finished between that read and the kill would pass for one it held).
+        conn.rollback()
         row = conn.execute(
             select(jobs.c.uuid, jobs.c.lease_expires_at).where(
                 jobs.c.owner == worker.owner, jobs.c.state == "CLAIMED"
