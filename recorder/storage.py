@@ -55,6 +55,7 @@ from recorder.storage_writes import (
     Transition,
     TransitionHook,
     WritePath,
+    change_time,
     now_utc,
     own_copy,
     to_datetime,
@@ -268,9 +269,7 @@ class Storage(StorageAPI):
             with self._lock:
                 undo.keys(detail.meta, patch)
                 detail.meta.update(patch)
-        at = transition.at if transition is not None and transition.timestamp == timestamp else None
-        if at is None:
-            at = to_datetime(timestamp)
+        at = change_time(timestamp, transition)
         detail.updated_at = at
         self._writes.write_atom_update(detail.uuid, at, dict(changes), patch, hooked, undo)
 
@@ -332,9 +331,7 @@ class Storage(StorageAPI):
         undo = UndoLog()
         undo.attrs(self._flow, ["state", "updated_at"])
         self._flow.state = state
-        at = transition.at if transition is not None and transition.timestamp == timestamp else None
-        if at is None:
-            at = to_datetime(timestamp)
+        at = change_time(timestamp, transition)
         self._flow.updated_at = at
         self._write([UpdateFlow(self._flow.uuid, at, state=state), *hooked], undo)
 

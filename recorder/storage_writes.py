@@ -84,6 +84,14 @@ def to_datetime(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc)
 
 
+def change_time(timestamp: float, transition: Transition | None) -> datetime:
+    """``timestamp`` as a datetime: the transition's own ``at`` when it is the same
+    change (so its update and its trail row share one object, formatted once)."""
+    if transition is not None and transition.timestamp == timestamp:
+        return transition.at
+    return to_datetime(timestamp)
+
+
 def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 

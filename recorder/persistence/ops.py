@@ -207,13 +207,17 @@ class _RowUpdates:
         self.meta = meta
         self.merged = False
 
-    def merge(self, later: _RowUpdates) -> None:
-        """Fold ``later`` (an update of the same row) into this one."""
-        if not self.merged:  # copy before the first merge: the given dicts are the callers'
+    def _own(self) -> None:
+        """Copy the given dicts before the first merge: they are the callers'."""
+        if not self.merged:
             self.changes = dict(self.changes)
             self.meta = dict(self.meta) if self.meta else {}
             self.merged = True
             self.op = None
+
+    def merge(self, later: _RowUpdates) -> None:
+        """Fold ``later`` (an update of the same row) into this one."""
+        self._own()
         self.at = later.at
         if later.changes:
             self.changes.update(later.changes)  # type: ignore[attr-defined]
@@ -224,11 +228,7 @@ class _RowUpdates:
 
     def merge_meta(self, meta: Mapping[str, Any]) -> None:
         """Fold a later meta patch of the same row into this one (its time unchanged)."""
-        if not self.merged:
-            self.changes = dict(self.changes)
-            self.meta = dict(self.meta) if self.meta else {}
-            self.merged = True
-            self.op = None
+        self._own()
         self.meta.update(meta)  # type: ignore[union-attr]
 
     def build(self) -> UpdateAtom | UpdateFlow:

@@ -74,18 +74,6 @@ class Prepared(NamedTuple):
     fields: dict[str, Any] | None = None
     patch: dict[str, str] | None = None
 
-    @property
-    def row(self) -> tuple[str, str] | None:
-        """``(table, uuid)`` of the row an update (or a rewrite) changes."""
-        return None if self.table is None or self.uuid is None else (self.table, self.uuid)
-
-    @property
-    def change(self) -> tuple[Any, dict[str, Any], dict[str, str]] | None:
-        """An update's ``(at, fields, patch)``; None for other ops."""
-        if self.fields is None or self.patch is None:
-            return None
-        return self.at, self.fields, self.patch
-
 
 _MAX_CACHED = 1024  # entries per cache of meta keys (paths, checked keys, layouts)
 # Floats whose JSON is their repr and that encode() keeps plain (finite, under 1e16,

@@ -48,18 +48,18 @@ def _reference(statements: Statements, ops: list[Prepared]) -> list[Run]:
             saves[_SAVE_RANK[op.key]].append(op)
         elif op.key[0] == "delete":  # type: ignore[index]
             deletes[DELETABLE.index(op.key[1])].append(op)  # type: ignore[index]
-        elif op.change is not None and op.row is not None:
-            rows.setdefault(op.row, []).append(op)
+        elif op.fields is not None and op.table is not None and op.uuid is not None:
+            rows.setdefault((op.table, op.uuid), []).append(op)
     updates: list[Prepared] = []
     for (table, uuid), row_ops in rows.items():
         fields: dict[str, Any] = {}
         patch: dict[str, str] = {}
         at: Any = None
         for op in row_ops:
-            assert op.change is not None
-            at = op.change[0]
-            fields.update(op.change[1])
-            patch.update(op.change[2])
+            assert op.fields is not None and op.patch is not None
+            at = op.at
+            fields.update(op.fields)
+            patch.update(op.patch)
         updates.extend(statements._update_ops(table, uuid, at, fields, patch))
     updates.sort(key=lambda op: repr(op.key))
     planned = [*saves[0], *saves[1], *saves[2], *updates, *appended]
