@@ -21,7 +21,6 @@ is measured in the same rounds, for the writer's share.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import statistics
 import tempfile
@@ -29,6 +28,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from gc_watch import collected_heap
 from recording_runs import (
     capture_one,
     fresh_db,
@@ -59,7 +59,7 @@ def _recorded(
                         prepare(ops)
 
                 backend.write = dropped  # type: ignore[method-assign]
-            gc.collect()
+            collected_heap()
             started = time.process_time()
             run_recorded(backend, size, listeners=listeners, trail=trail)
             return time.process_time() - started
@@ -68,14 +68,14 @@ def _recorded(
 
 
 def _replay_cpu(tmp: str, txns: list[Txn]) -> float:
-    """CPU seconds of the replay alone (not the fresh database's migration)."""
-    gc.collect()
+    """CPU seconds of the replay alone (not the fresh database's migration; the replay
+    collects the heap after it)."""
     return replay_fresh("sqlite", tmp, txns)[1]
 
 
 def _cpu(run: Callable[[], Any]) -> float:
     """CPU seconds of ``run`` on a collected heap."""
-    gc.collect()
+    collected_heap()
     return one_timed(run)[1]
 
 
