@@ -33,7 +33,7 @@ would cost more than the database does.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
@@ -52,6 +52,7 @@ from recorder.persistence.ops import (
     UpdateAtom,
     UpdateFlow,
 )
+from recorder.persistence.param_text import details_text, json_text, meta_text, opt_str, patch_texts
 from recorder.persistence.sql_text import JSON_FIELDS
 from recorder.persistence.utc_text import sqlite_utc_text
 
@@ -76,48 +77,12 @@ class Prepared(NamedTuple):
 
 
 _MAX_CACHED = 1024  # entries per cache of meta keys (paths, checked keys, layouts)
-# Floats whose JSON is their repr and that encode() keeps plain (finite, under 1e16,
-# not -0.0; 0.0 takes the general path, which keeps it plain too).
-_PLAIN_FLOAT_MIN, _PLAIN_FLOAT_MAX = -1e16, 1e16
 _KEY_TEXT = json.encoder.encode_basestring  # a key's JSON text, as encoding.dumps writes it
-
-
-def _dump_encoded(value: Any) -> str:
-    """JSON text of one :func:`encoding.encode`-d value: the text ``encoding.dumps``
-    gives, without its encoder for the plain numbers timing meta is made of."""
-    kind = type(value)
-    if kind is float:  # encode() left only finite floats plain; json writes their repr
-        return float.__repr__(value)
-    if kind is int:
-        return int.__repr__(value)
-    return encoding.dumps(value)
-
-
-def _opt_str(value: Any, what: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise InvalidArgument("%s must be a string or None, not %r" % (what, value))
-
-
-# A transition's details as the trail summarizes a result or a failure: one key
-# naming a dict of short texts (see recorder.audit.trail.summarize).
-_SUMMARY_KINDS = frozenset({"result", "failure"})
-_SUMMARY_FIELDS = frozenset({"type", "repr", "message"})
-
-
-def _details_text(details: Mapping[str, Any]) -> str:
-    """JSON text of a transition's details; the trail's summaries skip the general
-    encoder (their keys are known names, their values texts both databases store)."""
-    if type(details) is dict and len(details) == 1:
-        kind, summary = next(iter(details.items()))
-        if (
-            kind in _SUMMARY_KINDS
-            and type(summary) is dict
-            and _SUMMARY_FIELDS.issuperset(summary)
-            and all(type(text) is str and encoding.is_plain_str(text) for text in summary.values())
-        ):
-            return encoding.dumps(details)
-    return Statements._meta(details)
+# What an update's field holds: a state or intention (text), JSON, or the attempt.
+_STR, _JSON, _INT = object(), object(), object()
+# Prepared's own __new__ is a Python function with defaults; the ops of every state
+# change build theirs with the tuple constructor it calls, all fields given.
+_new_prepared = tuple.__new__
 
 
 class _Layout(NamedTuple):
@@ -130,6 +95,7 @@ class _Layout(NamedTuple):
     names: tuple[str, ...]
     patch_names: tuple[str, ...]
     constants: dict[str, Any]
+    kinds: tuple[object, ...]  # how each field's value is checked: _STR, _JSON or _INT
     rewrite: bool = False  # SQLite cannot name a patch key: the patch is merged by a rewrite
 
 
@@ -143,7 +109,6 @@ class Statements:
         self._pg = dialect == "postgresql"
         self._cache: dict[Hashable, str] = {}
         self._paths: dict[str, str] = {}
-        self._keys: set[str] = set()  # meta keys checked once (bounded, like _paths)
         self._layouts: dict[tuple[str, tuple[str, ...], tuple[str, ...]], _Layout] = {}
 
     # -- preparing (caller's thread) -----------------------------------------
@@ -155,65 +120,43 @@ class Statements:
             raise InvalidArgument("%s must be a datetime, not %r" % (what, value))
         return require_aware(value, what) if self._pg else format_sqlite_time(value)
 
-    @staticmethod
-    def _json(value: Any) -> str | None:
-        return None if value is None else _dump_encoded(encoding.encode(value))
-
-    @staticmethod
-    def _meta(meta: Mapping[str, Any] | None) -> str:
-        if not meta:  # most transitions carry no details: skip the encoder
-            return "{}"
-        return encoding.dumps(encoding.encode_meta(meta))
-
     def prepare(self, ops: Iterable[Op]) -> list[Prepared]:
         prepared: list[Prepared] = []
+        add = prepared.append
         for op in ops:
-            prepared.extend(self._prepare_one(op))
+            kind = type(op)
+            # The ops of every state change, by their exact type; anything else
+            # (subclasses, other ops, non-ops) takes the general path.
+            if kind is AppendTransition:
+                add(self._prepare_transition(op))  # type: ignore[arg-type]
+            elif kind is UpdateAtom:
+                self._prepare_update(add, "atom", op.uuid, op.at, op.changes, op.meta_patch)  # type: ignore[union-attr]
+            elif kind is SaveAtom:
+                add(self._prepare_save_atom(op))  # type: ignore[arg-type]
+            else:
+                prepared.extend(self._prepare_one(op))
         return prepared
 
     def _prepare_one(self, op: Op) -> list[Prepared]:
         if isinstance(op, AppendTransition):
-            details = op.details
-            params = {
-                "flow_uuid": op.flow_uuid,
-                "atom_uuid": op.atom_uuid,
-                "kind": op.kind,
-                "name": op.name,
-                "old_state": _opt_str(op.old_state, "old_state"),
-                "new_state": op.new_state,
-                "at": self._time(op.at, "transition time"),
-                "seq": int(op.seq),
-                "attempt": int(op.attempt),
-                "details": _details_text(details),
-                "prev_hash": op.prev_hash,
-                "hash": op.hash,
-            }
-            return [Prepared("transitions", params)]
+            return [self._prepare_transition(op)]
+        prepared: list[Prepared] = []
         if isinstance(op, UpdateAtom):
-            return self._prepare_update("atom", op.uuid, op.at, op.changes, op.meta_patch)
+            self._prepare_update(prepared.append, "atom", op.uuid, op.at, op.changes, op.meta_patch)
+            return prepared
         if isinstance(op, UpdateFlow):
             changes = {} if op.state is None else {"state": op.state}
-            return self._prepare_update("flow", op.uuid, op.at, changes, op.meta_patch)
+            self._prepare_update(prepared.append, "flow", op.uuid, op.at, changes, op.meta_patch)
+            return prepared
         if isinstance(op, SaveAtom):
-            params = {
-                "uuid": op.uuid,
-                "flow_uuid": op.flow_uuid,
-                "name": op.name,
-                "kind": op.kind,
-                "state": _opt_str(op.state, "state"),
-                "intention": op.intention,
-                "version": None if op.version is None else str(op.version),
-                "meta": self._meta(op.meta),
-                "created_at": self._time(op.at, "creation time"),
-            }
-            return [Prepared("atom_details", params)]
+            return [self._prepare_save_atom(op)]
         if isinstance(op, SaveFlow):
             params = {
                 "uuid": op.uuid,
                 "logbook_uuid": op.logbook_uuid,
                 "name": op.name,
-                "state": _opt_str(op.state, "state"),
-                "meta": self._meta(op.meta),
+                "state": opt_str(op.state, "state"),
+                "meta": meta_text(op.meta),
                 "created_at": self._time(op.at, "creation time"),
             }
             return [Prepared("flow_details", params)]
@@ -225,62 +168,119 @@ class Statements:
             params = {
                 "uuid": op.uuid,
                 "name": op.name,
-                "meta": self._meta(op.meta),
+                "meta": meta_text(op.meta),
                 "created_at": self._time(op.at, "creation time"),
             }
             return [Prepared("logbooks", params)]
         raise InvalidArgument("not a persistence op: %r" % (op,))
 
+    def _prepare_transition(self, op: AppendTransition) -> Prepared:
+        at = op.at
+        if type(at) is datetime and at.tzinfo is timezone.utc:  # what recorder makes
+            at_param = at if self._pg else sqlite_utc_text(at)
+        else:
+            at_param = self._time(at, "transition time")
+        old_state, seq, attempt, details = op.old_state, op.seq, op.attempt, op.details
+        params = {
+            "flow_uuid": op.flow_uuid,
+            "atom_uuid": op.atom_uuid,
+            "kind": op.kind,
+            "name": op.name,
+            "old_state": (
+                old_state
+                if old_state is None or type(old_state) is str
+                else opt_str(old_state, "old_state")
+            ),
+            "new_state": op.new_state,
+            "at": at_param,
+            "seq": seq if type(seq) is int else int(seq),
+            "attempt": attempt if type(attempt) is int else int(attempt),
+            "details": details_text(details) if details else "{}",
+            "prev_hash": op.prev_hash,
+            "hash": op.hash,
+        }
+        return _new_prepared(Prepared, ("transitions", params, None, None, None, None, None))
+
+    def _prepare_save_atom(self, op: SaveAtom) -> Prepared:
+        version = op.version
+        params = {
+            "uuid": op.uuid,
+            "flow_uuid": op.flow_uuid,
+            "name": op.name,
+            "kind": op.kind,
+            "state": opt_str(op.state, "state"),
+            "intention": op.intention,
+            "version": version if version is None or type(version) is str else str(version),
+            "meta": meta_text(op.meta),
+            "created_at": self._time(op.at, "creation time"),
+        }
+        return _new_prepared(Prepared, ("atom_details", params, None, None, None, None, None))
+
     def _prepare_update(
         self,
+        add: Callable[[Prepared], None],
         table: str,
         uuid: str,
         at: datetime,
         changes: Mapping[str, Any],
         meta_patch: Mapping[str, Any] | None,
-    ) -> list[Prepared]:
-        if not ATOM_FIELDS.issuperset(changes):
-            unknown = set(changes) - ATOM_FIELDS
-            raise InvalidArgument("UpdateAtom cannot change %s" % ", ".join(sorted(unknown)))
-        fields: dict[str, Any] = {}
-        for field, value in changes.items():
-            if field in JSON_FIELDS:
-                fields[field] = None if value is None else self._json(value)
-            elif field == "attempt":
-                fields[field] = int(value)
-            else:
-                fields[field] = _opt_str(value, field)
-        patch = self._patch_texts(meta_patch) if meta_patch else {}
-        return self._update_ops(table, uuid, self._time(at, "update time"), fields, patch)
+    ) -> None:
+        """Prepare an update of ``table``'s row ``uuid`` (``add`` takes each statement).
 
-    def _patch_texts(self, meta_patch: Mapping[str, Any]) -> dict[str, str]:
-        """A meta patch as each key's JSON text (:func:`encoding.encode_meta`'s rules):
-        encoded once here, used as it is by a SQLite merge and joined into one object
-        for PostgreSQL, also when the writer folds several updates of a row."""
-        texts: dict[str, str] = {}
-        known = self._keys
-        for key, value in meta_patch.items():
-            if key not in known:
-                encoding.check_meta_key(key)
-                if len(known) < _MAX_CACHED:
-                    known.add(key)
-            if type(value) is float and _PLAIN_FLOAT_MIN < value < _PLAIN_FLOAT_MAX and value:
-                texts[key] = float.__repr__(value)  # (the timing listeners' values)
-            else:
-                texts[key] = _dump_encoded(encoding.encode(value))
-        return texts
+        Its field names and patch keys are checked when their layout is made (once
+        per such update); the values are checked and encoded on every update."""
+        names = tuple(changes)
+        keys = tuple(meta_patch) if meta_patch else ()
+        layout = self._layouts.get((table, names, keys))
+        if layout is None:
+            layout = self._new_layout(table, names, keys)
+        fields: dict[str, Any] = {}
+        for name, kind, value in zip(names, layout.kinds, changes.values(), strict=True):
+            if kind is _STR:
+                if value is not None and type(value) is not str:
+                    value = opt_str(value, name)
+            elif kind is _JSON:
+                if value is not None:
+                    value = json_text(value)
+            elif type(value) is not int:  # _INT
+                value = int(value)
+            fields[name] = value
+        patch = patch_texts(meta_patch) if meta_patch else {}
+        if type(at) is datetime and at.tzinfo is timezone.utc:
+            at_param: Any = at if self._pg else sqlite_utc_text(at)
+        else:
+            at_param = self._time(at, "update time")
+        self._add_update(add, layout, table, uuid, at_param, fields, patch)
 
     def _update_ops(
         self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, str]
     ) -> list[Prepared]:
-        layout = self._layout(table, tuple(fields), tuple(patch))
+        """The statements of an update whose fields and patch are prepared already (the
+        writer's fold of several updates of one row)."""
+        names, keys = tuple(fields), tuple(patch)
+        layout = self._layouts.get((table, names, keys)) or self._new_layout(table, names, keys)
+        prepared: list[Prepared] = []
+        self._add_update(prepared.append, layout, table, uuid, at, fields, patch)
+        return prepared
+
+    def _add_update(
+        self,
+        add: Callable[[Prepared], None],
+        layout: _Layout,
+        table: str,
+        uuid: str,
+        at: Any,
+        fields: dict[str, Any],
+        patch: dict[str, str],
+    ) -> None:
         params = layout.constants.copy()
         params.update(zip(layout.names, fields.values(), strict=True))
         params["b_uuid"] = uuid
         params["b_at"] = at
         if layout.rewrite:  # a key SQLite's JSON paths cannot name: merged by a rewrite
-            rewrite = Prepared(("rewrite", table), {"b_uuid": uuid, "patch": patch}, table, uuid)
-            return [Prepared(layout.key, params, table, uuid, at, fields, patch), rewrite]
+            add(Prepared(layout.key, params, table, uuid, at, fields, patch))
+            add(Prepared(("rewrite", table), {"b_uuid": uuid, "patch": patch}, table, uuid))
+            return
         if patch:
             if self._pg:  # one JSON object: each key's text and its value's
                 params["b_patch"] = "{%s}" % ",".join(
@@ -288,14 +288,27 @@ class Statements:
                 )
             else:
                 params.update(zip(layout.patch_names, patch.values(), strict=True))
-        return [Prepared(layout.key, params, table, uuid, at, fields, patch)]
+        add(_new_prepared(Prepared, (layout.key, params, table, uuid, at, fields, patch)))
+
+    def _new_layout(self, table: str, names: tuple[str, ...], keys: tuple[str, ...]) -> _Layout:
+        """The layout of an update naming ``names`` and merging ``keys``, both checked
+        (kept, up to a bound: every later such update uses it unchecked)."""
+        if not ATOM_FIELDS.issuperset(names):
+            unknown = set(names) - ATOM_FIELDS
+            raise InvalidArgument("UpdateAtom cannot change %s" % ", ".join(sorted(unknown)))
+        for key in keys:
+            encoding.check_meta_key(key)
+        layout = self._layout(table, names, keys)
+        if len(self._layouts) < _MAX_CACHED:
+            self._layouts[table, names, keys] = layout
+        return layout
 
     def _layout(self, table: str, names: tuple[str, ...], keys: tuple[str, ...]) -> _Layout:
         """The statement shape and parameter names of an update naming ``names`` and
-        merging ``keys`` (made once per such update)."""
-        found = self._layouts.get((table, names, keys))
-        if found is not None:
-            return found
+        merging ``keys``."""
+        kinds = tuple(
+            _JSON if name in JSON_FIELDS else _INT if name == "attempt" else _STR for name in names
+        )
         constants: dict[str, Any] = {}
         if self._pg:
             patch_names = tuple(_KEY_TEXT(key) + ":" for key in keys)
@@ -310,10 +323,7 @@ class Statements:
             patch_names = tuple(value_name for _, value_name in numbered)
             count = len(keys)
         key = ("update", table, tuple(sorted(names)), count)
-        layout = _Layout(key, tuple("b_" + name for name in names), patch_names, constants)
-        if len(self._layouts) < _MAX_CACHED:
-            self._layouts[table, names, keys] = layout
-        return layout
+        return _Layout(key, tuple("b_" + name for name in names), patch_names, constants, kinds)
 
     def _path(self, key: str) -> str | None:
         """SQLite's JSON path of a top-level meta key; None when it cannot name it (a ``"``)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 _last_formatted: tuple[datetime | None, str] = (None, "")
+_last_sqlite: tuple[datetime | None, str] = (None, "")
 
 
 def utc_isoformat(at: datetime) -> str:
@@ -29,6 +30,13 @@ def utc_isoformat(at: datetime) -> str:
 
 def sqlite_utc_text(at: datetime) -> str:
     """``at.isoformat(" ", "microseconds")`` (SQLite's stored text), for an aware UTC
-    datetime: :func:`utc_isoformat`'s text with a space for the ``T``."""
+    datetime: :func:`utc_isoformat`'s text with a space for the ``T`` (remembered the
+    same way: a state change's trail row and its update both carry it)."""
+    global _last_sqlite
+    last = _last_sqlite
+    if last[0] is at:
+        return last[1]
     text = utc_isoformat(at)
-    return text[:10] + " " + text[11:]
+    text = text[:10] + " " + text[11:]
+    _last_sqlite = (at, text)
+    return text

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from recorder.audit.chain import canonical_json
 from recorder.persistence import encoding
-from recorder.persistence.statements import Statements, _details_text, _dump_encoded
+from recorder.persistence.param_text import details_text, dump_encoded, meta_text, patch_texts
 
 _values = st.recursive(
     st.none()
@@ -35,7 +35,7 @@ def test_dumps_is_the_standard_compact_text(value: Any) -> None:
     stored = encoding.encode(value)
     expected = json.dumps(stored, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     assert encoding.dumps(stored) == expected
-    assert _dump_encoded(stored) == expected
+    assert dump_encoded(stored) == expected
 
 
 @given(st.dictionaries(st.text(), _values, max_size=6))
@@ -65,10 +65,10 @@ _summaries = st.dictionaries(
 
 @given(_summaries)
 def test_transition_details_text_is_the_general_encoders(details: dict[str, Any]) -> None:
-    assert _details_text(details) == Statements._meta(details)
+    assert details_text(details) == meta_text(details)
 
 
 @given(st.floats(allow_nan=True, allow_infinity=True) | st.integers() | st.text())
 def test_meta_patch_texts_are_the_general_encoders(value: Any) -> None:
-    texts = Statements("sqlite")._patch_texts({"k": value})
-    assert texts == {"k": _dump_encoded(encoding.encode(value))}
+    texts = patch_texts({"k": value})
+    assert texts == {"k": dump_encoded(encoding.encode(value))}

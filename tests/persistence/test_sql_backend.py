@@ -221,6 +221,22 @@ def test_bad_ops_are_refused_at_write_time(sql_backend: SQLBackend) -> None:
     assert loaded.state == "PENDING" and loaded.updated_at is None
 
 
+def test_an_update_of_a_known_shape_still_has_its_values_checked(
+    sql_backend: SQLBackend,
+) -> None:
+    """A shape's field names and keys are checked once; the values on every write."""
+    flow = Flow(sql_backend, atoms=("a",))
+    atom = flow.atoms["a"]
+    sql_backend.write([UpdateAtom(atom, later(), {"state": "RUNNING", "attempt": 1}, {"k": 1})])
+    with pytest.raises(InvalidArgument, match="state must be a string"):
+        sql_backend.write([UpdateAtom(atom, later(), {"state": 7, "attempt": 2}, {"k": 2})])
+    with pytest.raises(InvalidArgument, match="meta keys"):
+        sql_backend.write([UpdateAtom(atom, later(), {"state": "RUNNING"}, {"k\x00": 2})])
+    sql_backend.flush()
+    stored = sql_backend.load_flow(flow.uuid).atoms["a"]
+    assert (stored.state, stored.attempt, stored.meta) == ("RUNNING", 1, {"k": 1})
+
+
 def test_unserialisable_and_huge_results_are_stored(sql_backend: SQLBackend) -> None:
     flow = Flow(sql_backend, atoms=("odd", "huge"))
 

@@ -15,6 +15,7 @@ def test_utc_texts_are_isoformat(at: datetime) -> None:
     assert utc_isoformat(at) == at.isoformat(timespec="microseconds")
     assert sqlite_utc_text(at) == at.isoformat(" ", "microseconds")
     assert utc_isoformat(at) is utc_isoformat(at)  # the same datetime again: remembered
+    assert sqlite_utc_text(at) is sqlite_utc_text(at)
 
 
 def test_another_datetime_is_formatted_anew() -> None:
@@ -23,6 +24,7 @@ def test_another_datetime_is_formatted_anew() -> None:
     assert utc_isoformat(first) == "2026-01-02T03:04:05.000006+00:00"
     assert utc_isoformat(later) == "2026-01-02T03:04:05.000007+00:00"
     assert sqlite_utc_text(first) == "2026-01-02 03:04:05.000006+00:00"
+    assert sqlite_utc_text(later) == "2026-01-02 03:04:05.000007+00:00"
 
 
 def test_a_whole_second_keeps_its_microseconds() -> None:
