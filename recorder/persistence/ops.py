@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from recorder.exceptions import WriteFailed
-from recorder.persistence.rows import TransitionFields
+from recorder.persistence.rows import FIELD_NAMES, TransitionFields
 
 # Fields of an atom detail that UpdateAtom.changes may name.
 ATOM_FIELDS = frozenset(
@@ -128,7 +128,12 @@ class UpdateAtom:
         self.__dict__.update(uuid=uuid, at=at, changes=changes, meta_patch=meta_patch)
 
 
-@dataclass(frozen=True, slots=True)
+# The slots' own setters, in field order: a frozen dataclass's __init__ looks up
+# object.__setattr__ for each field, and a trail row is made per state change.
+_SET_TRANSITION_FIELD = tuple(getattr(TransitionFields, name).__set__ for name in FIELD_NAMES)
+
+
+@dataclass(frozen=True, slots=True, init=False)
 class AppendTransition(TransitionFields):
     """Append one row to the transitions audit trail (never updated afterwards).
 
@@ -137,6 +142,35 @@ class AppendTransition(TransitionFields):
     chains each row to the previous row of the same flow (``prev_hash``) so loss or
     tampering shows.
     """
+
+    def __init__(
+        self,
+        flow_uuid: str,
+        atom_uuid: str | None,
+        kind: str,
+        name: str,
+        old_state: str | None,
+        new_state: str,
+        at: datetime,
+        seq: int,
+        attempt: int,
+        details: Mapping[str, Any],
+        prev_hash: str,
+        hash: str,
+    ) -> None:
+        put = _SET_TRANSITION_FIELD
+        put[0](self, flow_uuid)
+        put[1](self, atom_uuid)
+        put[2](self, kind)
+        put[3](self, name)
+        put[4](self, old_state)
+        put[5](self, new_state)
+        put[6](self, at)
+        put[7](self, seq)
+        put[8](self, attempt)
+        put[9](self, details)
+        put[10](self, prev_hash)
+        put[11](self, hash)
 
 
 def trail_conflict(flow_uuid: str, seq: int) -> WriteFailed:
