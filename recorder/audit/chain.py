@@ -87,6 +87,18 @@ _ROW_TEMPLATE = (
 )
 
 
+def _details_json(details: Mapping[str, Any]) -> str:
+    """The canonical JSON of a row's details: a result's summary, the most common
+    non-empty details, is written out directly (the same text the encoder gives)."""
+    if type(details) is dict and len(details) == 1:
+        summary = details.get("result")
+        if type(summary) is dict and len(summary) == 2:
+            kind, text = summary.get("type"), summary.get("repr")
+            if type(kind) is str and type(text) is str:
+                return '{"result":{"repr":%s,"type":%s}}' % (_ESCAPE(text), _ESCAPE(kind))
+    return _CANONICAL(details)
+
+
 def fields_hash(
     flow_uuid: str,
     atom_uuid: str | None,
@@ -138,7 +150,7 @@ def fields_hash(
         utc_isoformat(at),
         "null" if atom_uuid is None else _ESCAPE(atom_uuid),
         attempt,
-        _CANONICAL(details) if details else "{}",
+        _details_json(details) if details else "{}",
         _ESCAPE(flow_uuid),
         _ESCAPE(kind),
         _ESCAPE(name),

@@ -9,6 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recorder.audit.chain import HASHED_FIELDS, fields_hash, row_hash
+from recorder.audit.trail import summarize
+from recorder.storage_writes import Transition
 
 _text = st.text(max_size=12)
 _optional_text = st.none() | _text
@@ -67,3 +69,15 @@ def test_a_changed_field_changes_the_hash() -> None:
         changed[index] = other
         digests.add(fields_hash(*changed))
     assert len(digests) == len(base) + 1
+
+
+@given(result=st.integers() | st.text() | st.floats() | st.none() | st.lists(st.integers()))
+def test_a_result_summary_hashes_as_row_hash(result: Any) -> None:
+    """The shape of most non-empty details (the trail's summary of a result)."""
+    details = summarize(
+        Transition("task", "t", "u", "RUNNING", "SUCCESS", 1.0, 1, {"result": result})
+    )
+    assert set(details["result"]) == {"type", "repr"}
+    at = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    fields: list[Any] = ["f", "u", "task", "t", "RUNNING", "SUCCESS", at, 2, 1, details, "0" * 64]
+    assert fields_hash(*fields) == row_hash(dict(zip(HASHED_FIELDS, fields, strict=True)))
