@@ -23,7 +23,7 @@ from scratch import scratch_pg
 from recorder.persistence import connect, migrate
 from recorder.persistence.ops import AppendTransition, SaveFlow, SaveLogbook
 from recorder.persistence.sql import SQLBackend
-from recorder.persistence.statements import Statements
+from recorder.persistence.statements import Prepared, Statements
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -73,7 +73,8 @@ def ours(backend: SQLBackend, count: int) -> float:
 def raw(backend: SQLBackend, count: int) -> float:
     ops = rows(new_flow(backend), count)
     statements = Statements(backend.dialect)
-    params = [p.params for p in statements.prepare(ops)]  # encoded beforehand: not timed
+    # Encoded beforehand, not timed (every op is a transition: a Prepared).
+    params = [p.params for p in statements.prepare(ops) if isinstance(p, Prepared)]
     sql = statements.sql("transitions")
     with backend.engine.connect() as conn:
         dbapi = conn.connection.dbapi_connection

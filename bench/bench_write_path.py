@@ -41,7 +41,7 @@ from recorder.persistence.ops import (
     UpdateAtom,
 )
 from recorder.persistence.sql import SQLBackend
-from recorder.persistence.statements import Statements
+from recorder.persistence.statements import Prepared, Statements
 
 
 def now() -> datetime:
@@ -158,6 +158,7 @@ def raw_executemany(url: str, tasks: int) -> dict[str, float]:
         for p in statements.prepare(
             op for op in task_ops(flow, atoms) if isinstance(op, AppendTransition)
         )
+        if isinstance(p, Prepared)  # (every one: transitions)
     ]
     sql = statements.sql("transitions")
     raw = backend.engine.raw_connection()

@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection, Engine
 from recorder.exceptions import WriteFailed
 from recorder.persistence import db
 from recorder.persistence.execution import Executor
-from recorder.persistence.statements import Prepared, Statements
+from recorder.persistence.statements import Prepared, PreparedOp, Statements
 
 
 @dataclass
@@ -39,13 +39,13 @@ class WriterStats:
     reconnects: int = 0
 
 
-def unstored_error(cause: WriteFailed | None, unstored: list[list[Prepared]]) -> WriteFailed:
+def unstored_error(cause: WriteFailed | None, unstored: list[list[PreparedOp]]) -> WriteFailed:
     """A WriteFailed for ``cause`` that names what of ``unstored`` is not in the database."""
     ops = sum(len(group) for group in unstored)
     first_seq: dict[str, int] = {}
     for group in unstored:
         for op in group:
-            if op.key == "transitions":
+            if op.key == "transitions" and type(op) is Prepared:
                 flow, seq = op.params["flow_uuid"], op.params["seq"]
                 first_seq[flow] = min(seq, first_seq.get(flow, seq))
     reason = str(cause) if cause is not None else "write failed"
@@ -88,7 +88,7 @@ class Applier:
         claim that was lost, see ``SQLBackend.set_fence``)."""
 
     def apply(
-        self, groups: list[list[Prepared]], *, stop_at_failure: bool = False
+        self, groups: list[list[PreparedOp]], *, stop_at_failure: bool = False
     ) -> list[WriteFailed | None]:
         """Commit ``groups``; returns, per group, None or the error that sank it.
 
@@ -118,12 +118,14 @@ class Applier:
                 time.sleep(min(delay, self._retry_for - elapsed))
                 delay = min(delay * 2, 1.0)
 
-    def _failed(self, groups: list[list[Prepared]], error: WriteFailed) -> list[WriteFailed | None]:
+    def _failed(
+        self, groups: list[list[PreparedOp]], error: WriteFailed
+    ) -> list[WriteFailed | None]:
         self.stats.failed_ops += sum(len(group) for group in groups)
         return [error for _ in groups]
 
     def _attempt(
-        self, groups: list[list[Prepared]], stop_at_failure: bool
+        self, groups: list[list[PreparedOp]], stop_at_failure: bool
     ) -> list[WriteFailed | None]:
         conn = self._connection()
         try:
@@ -140,7 +142,7 @@ class Applier:
         return [None] * len(groups)
 
     def _isolate(
-        self, conn: Connection, groups: list[list[Prepared]], stop_at_failure: bool
+        self, conn: Connection, groups: list[list[PreparedOp]], stop_at_failure: bool
     ) -> list[WriteFailed | None]:
         """Run each group in its own savepoint so only the failing ones fail."""
         errors: list[WriteFailed | None] = []

@@ -58,30 +58,38 @@ from recorder.persistence.utc_text import sqlite_utc_text
 
 
 class Prepared(NamedTuple):
-    """One op ready to run: its statement shape and its driver-ready parameters.
-
-    Updates also keep which row they change (``table``, ``uuid``) and what they
-    change (``at``, ``fields``, ``patch``) so several updates of one row in a
-    batch can be folded into one statement. (Flat fields, not nested tuples: a
-    batched writer's queue holds every prepared op until its batch commits, and
-    each tuple there is one more object for the garbage collector to track.)
-    """
+    """One op ready to run: its statement shape and its driver-ready parameters."""
 
     key: Hashable
     params: dict[str, Any]
-    table: str | None = None
-    uuid: str | None = None
-    at: Any = None
-    fields: dict[str, Any] | None = None
-    patch: dict[str, str] | None = None
+
+
+class PreparedUpdate(NamedTuple):
+    """An update ready to fold: the row it changes and what it changes, every value
+    checked and encoded, but no parameters yet. The plan folds the updates of one row
+    in a batch into one and builds that one's (:meth:`Statements.update_statements`),
+    so a row updated twice in a batch (an atom's RUNNING and SUCCESS) has them built
+    once. (Flat fields, not nested tuples: a batched writer's queue holds every
+    prepared op until its batch commits, and each tuple there is one more object for
+    the garbage collector to track.)"""
+
+    key: Hashable
+    table: str
+    uuid: str
+    at: Any
+    fields: dict[str, Any]
+    patch: dict[str, str]
+
+
+PreparedOp = Prepared | PreparedUpdate
 
 
 _MAX_CACHED = 1024  # entries per cache of meta keys (paths, checked keys, layouts)
 _KEY_TEXT = json.encoder.encode_basestring  # a key's JSON text, as encoding.dumps writes it
 # What an update's field holds: a state or intention (text), JSON, or the attempt.
 _STR, _JSON, _INT = object(), object(), object()
-# Prepared's own __new__ is a Python function with defaults; the ops of every state
-# change build theirs with the tuple constructor it calls, all fields given.
+# A NamedTuple's own __new__ is a Python function; the ops of every state change
+# build theirs with the tuple constructor it calls.
 _new_prepared = tuple.__new__
 
 
@@ -120,8 +128,8 @@ class Statements:
             raise InvalidArgument("%s must be a datetime, not %r" % (what, value))
         return require_aware(value, what) if self._pg else format_sqlite_time(value)
 
-    def prepare(self, ops: Iterable[Op]) -> list[Prepared]:
-        prepared: list[Prepared] = []
+    def prepare(self, ops: Iterable[Op]) -> list[PreparedOp]:
+        prepared: list[PreparedOp] = []
         add = prepared.append
         for op in ops:
             kind = type(op)
@@ -137,10 +145,10 @@ class Statements:
                 prepared.extend(self._prepare_one(op))
         return prepared
 
-    def _prepare_one(self, op: Op) -> list[Prepared]:
+    def _prepare_one(self, op: Op) -> list[PreparedOp]:
         if isinstance(op, AppendTransition):
             return [self._prepare_transition(op)]
-        prepared: list[Prepared] = []
+        prepared: list[PreparedOp] = []
         if isinstance(op, UpdateAtom):
             self._prepare_update(prepared.append, "atom", op.uuid, op.at, op.changes, op.meta_patch)
             return prepared
@@ -199,7 +207,7 @@ class Statements:
             "prev_hash": op.prev_hash,
             "hash": op.hash,
         }
-        return _new_prepared(Prepared, ("transitions", params, None, None, None, None, None))
+        return _new_prepared(Prepared, ("transitions", params))
 
     def _prepare_save_atom(self, op: SaveAtom) -> Prepared:
         version = op.version
@@ -214,11 +222,11 @@ class Statements:
             "meta": meta_text(op.meta),
             "created_at": self._time(op.at, "creation time"),
         }
-        return _new_prepared(Prepared, ("atom_details", params, None, None, None, None, None))
+        return _new_prepared(Prepared, ("atom_details", params))
 
     def _prepare_update(
         self,
-        add: Callable[[Prepared], None],
+        add: Callable[[PreparedOp], None],
         table: str,
         uuid: str,
         at: datetime,
@@ -250,37 +258,24 @@ class Statements:
             at_param: Any = at if self._pg else sqlite_utc_text(at)
         else:
             at_param = self._time(at, "update time")
-        self._add_update(add, layout, table, uuid, at_param, fields, patch)
+        add(_new_prepared(PreparedUpdate, (layout.key, table, uuid, at_param, fields, patch)))
 
-    def _update_ops(
+    def update_statements(
         self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, str]
     ) -> list[Prepared]:
-        """The statements of an update whose fields and patch are prepared already (the
-        writer's fold of several updates of one row)."""
+        """The statements, with their parameters, of an update whose fields and patch
+        are prepared (one :class:`PreparedUpdate`, or several of one row folded)."""
         names, keys = tuple(fields), tuple(patch)
         layout = self._layouts.get((table, names, keys)) or self._new_layout(table, names, keys)
-        prepared: list[Prepared] = []
-        self._add_update(prepared.append, layout, table, uuid, at, fields, patch)
-        return prepared
-
-    def _add_update(
-        self,
-        add: Callable[[Prepared], None],
-        layout: _Layout,
-        table: str,
-        uuid: str,
-        at: Any,
-        fields: dict[str, Any],
-        patch: dict[str, str],
-    ) -> None:
         params = layout.constants.copy()
         params.update(zip(layout.names, fields.values(), strict=True))
         params["b_uuid"] = uuid
         params["b_at"] = at
         if layout.rewrite:  # a key SQLite's JSON paths cannot name: merged by a rewrite
-            add(Prepared(layout.key, params, table, uuid, at, fields, patch))
-            add(Prepared(("rewrite", table), {"b_uuid": uuid, "patch": patch}, table, uuid))
-            return
+            return [
+                Prepared(layout.key, params),
+                Prepared(("rewrite", table), {"b_uuid": uuid, "patch": patch}),
+            ]
         if patch:
             if self._pg:  # one JSON object: each key's text and its value's
                 params["b_patch"] = "{%s}" % ",".join(
@@ -288,7 +283,7 @@ class Statements:
                 )
             else:
                 params.update(zip(layout.patch_names, patch.values(), strict=True))
-        add(_new_prepared(Prepared, (layout.key, params, table, uuid, at, fields, patch)))
+        return [_new_prepared(Prepared, (layout.key, params))]
 
     def _new_layout(self, table: str, names: tuple[str, ...], keys: tuple[str, ...]) -> _Layout:
         """The layout of an update naming ``names`` and merging ``keys``, both checked

@@ -34,14 +34,14 @@ from dataclasses import dataclass, field
 
 from recorder.exceptions import InvalidArgument, WriteFailed
 from recorder.persistence.applier import Applier, WriterStats, unstored_error
-from recorder.persistence.statements import Prepared
+from recorder.persistence.statements import PreparedOp
 
 __all__ = ["Applier", "BatchedWriter", "DurableWriter", "WriterStats"]
 
 
 @dataclass
 class _Request:
-    ops: list[Prepared]
+    ops: list[PreparedOp]
     done: bool = False
     error: WriteFailed | None = None
 
@@ -62,7 +62,7 @@ class DurableWriter:
         self._submitted = 0
         self._finished = 0
 
-    def submit(self, ops: list[Prepared]) -> None:
+    def submit(self, ops: list[PreparedOp]) -> None:
         request = _Request(ops)
         with self._lock:
             self._pending.append(request)
@@ -115,7 +115,7 @@ class _Counters:
     done: int = 0
     flush_target: int = 0
     oldest: float | None = None
-    queue: collections.deque[list[Prepared]] = field(default_factory=collections.deque)
+    queue: collections.deque[list[PreparedOp]] = field(default_factory=collections.deque)
     queued_ops: int = 0  # ops in ``queue`` (counters above count ops too)
 
 
@@ -154,7 +154,7 @@ class BatchedWriter:
         """The error that stopped the writer, or None while it works."""
         return self._failure
 
-    def submit(self, ops: list[Prepared]) -> None:
+    def submit(self, ops: list[PreparedOp]) -> None:
         c, count = self._c, len(ops)  # (the engine's thread calls this once per write)
         with self._lock:
             if self._failure is not None:
@@ -212,7 +212,7 @@ class BatchedWriter:
         if self._failure is not None:
             raise self._failure
 
-    def _take(self) -> list[list[Prepared]] | None:
+    def _take(self) -> list[list[PreparedOp]] | None:
         """Wait for a batch worth committing (or a flush, or close) and take it."""
         c = self._c
         with self._lock:
@@ -230,7 +230,7 @@ class BatchedWriter:
                 if remaining <= 0:
                     break
                 self._cond.wait(remaining)
-            batch: list[list[Prepared]] = []
+            batch: list[list[PreparedOp]] = []
             count = 0
             # Whole writes only; the first is taken even when it alone is oversized.
             while c.queue and (not batch or count + len(c.queue[0]) <= self._batch_size):
@@ -266,7 +266,7 @@ class BatchedWriter:
                 self._cond.notify_all()
             raise
 
-    def _stop(self, cause: WriteFailed | None, unstored: list[list[Prepared]]) -> None:
+    def _stop(self, cause: WriteFailed | None, unstored: list[list[PreparedOp]]) -> None:
         """Stop for good (under the lock): drop the queue, remember what was lost."""
         self._c.done += self._c.queued_ops
         self._c.queue.clear()

@@ -3,7 +3,7 @@
 ``_reference`` is the plan written for clarity (flatten, fold each row's updates by
 preparing them again, sort by shape): :class:`~recorder.persistence.execution.Executor`
 must give the same runs -- shape keys and parameters -- on whole prepared writes of
-either dialect, including the two-update fold it builds from prepared parameters.
+either dialect, the folds of several updates of one row included.
 """
 
 from __future__ import annotations
@@ -27,40 +27,38 @@ from recorder.persistence.ops import (
     UpdateAtom,
     UpdateFlow,
 )
-from recorder.persistence.statements import Prepared, Statements
+from recorder.persistence.statements import Prepared, PreparedOp, PreparedUpdate, Statements
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 ROWS = ["a1", "a2", "a3"]
 _SAVE_RANK = {"logbooks": 0, "flow_details": 1, "atom_details": 2}
 
 
-def _reference(statements: Statements, ops: list[Prepared]) -> list[Run]:
+def _reference(statements: Statements, ops: list[PreparedOp]) -> list[Run]:
     """Saves, one folded update per row (sorted by the repr of its shape), transitions,
     deletes children first; each run of one shape grouped."""
     saves: list[list[Prepared]] = [[], [], []]
     deletes: list[list[Prepared]] = [[], [], []]
     appended: list[Prepared] = []
-    rows: dict[tuple[str, str], list[Prepared]] = {}
+    rows: dict[tuple[str, str], list[PreparedUpdate]] = {}
     for op in ops:
-        if op.key == "transitions":
+        if isinstance(op, PreparedUpdate):
+            rows.setdefault((op.table, op.uuid), []).append(op)
+        elif op.key == "transitions":
             appended.append(op)
         elif isinstance(op.key, str):
             saves[_SAVE_RANK[op.key]].append(op)
-        elif op.key[0] == "delete":  # type: ignore[index]
+        else:
+            assert op.key[0] == "delete"  # type: ignore[index]
             deletes[DELETABLE.index(op.key[1])].append(op)  # type: ignore[index]
-        elif op.fields is not None and op.table is not None and op.uuid is not None:
-            rows.setdefault((op.table, op.uuid), []).append(op)
     updates: list[Prepared] = []
     for (table, uuid), row_ops in rows.items():
         fields: dict[str, Any] = {}
         patch: dict[str, str] = {}
-        at: Any = None
-        for op in row_ops:
-            assert op.fields is not None and op.patch is not None
-            at = op.at
-            fields.update(op.fields)
-            patch.update(op.patch)
-        updates.extend(statements._update_ops(table, uuid, at, fields, patch))
+        for update in row_ops:
+            fields.update(update.fields)
+            patch.update(update.patch)
+        updates.extend(statements.update_statements(table, uuid, row_ops[-1].at, fields, patch))
     updates.sort(key=lambda op: repr(op.key))
     planned = [*saves[0], *saves[1], *saves[2], *updates, *appended]
     planned.extend(op for rank in deletes for op in rank)
@@ -136,7 +134,7 @@ def test_the_plan_is_the_reference_plan(dialect: str, writes: list[list[Op]]) ->
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
-def test_two_updates_of_a_row_fold_from_their_parameters(dialect: str) -> None:
+def test_two_updates_of_a_row_fold_into_one(dialect: str) -> None:
     statements = Statements(dialect)
     running = UpdateAtom("a1", _at(1), {"state": "RUNNING", "attempt": 1}, {"RUNNING-ts": 1.5})
     success = UpdateAtom("a1", _at(2), {"state": "SUCCESS", "results": 1}, {"duration": 0.5})
