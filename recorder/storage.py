@@ -55,6 +55,7 @@ from recorder.storage_writes import (
     Transition,
     TransitionHook,
     WritePath,
+    as_utc,
     change_time,
     now_utc,
     own_copy,
@@ -113,7 +114,7 @@ class Storage(StorageAPI):
         self._providers: dict[str, list[tuple[str, ResultPointer]]] = {}
         self._store: dict[str, Any] = dict(flow_detail.meta.get(STORE_META_KEY) or {})
         if backend is not None:
-            now = to_datetime(flow_detail.created_at.timestamp())
+            now = as_utc(flow_detail.created_at)
             ops: list[Op] = []
             if logbook is not None:
                 ops.append(SaveLogbook(logbook.uuid, logbook.name, dict(logbook.meta), now))
@@ -228,7 +229,7 @@ class Storage(StorageAPI):
                         detail.intention,
                         detail.version,
                         {},
-                        to_datetime(detail.created_at.timestamp()),
+                        as_utc(detail.created_at),
                     )
                 ],
                 undo,

@@ -84,6 +84,14 @@ def to_datetime(timestamp: float) -> datetime:
     return datetime.fromtimestamp(timestamp, tz=timezone.utc)
 
 
+def as_utc(value: datetime) -> datetime:
+    """``value`` as an aware UTC datetime: itself when it is one already (what the
+    models make; one per atom a flow loads), else the same instant in UTC."""
+    if type(value) is datetime and value.tzinfo is timezone.utc:
+        return value
+    return to_datetime(value.timestamp())
+
+
 def change_time(timestamp: float, transition: Transition | None) -> datetime:
     """``timestamp`` as a datetime: the transition's own ``at`` when it is the same
     change (so its update and its trail row share one object, formatted once)."""

@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 
 from recorder.persistence.ops import AppendTransition, SaveAtom, UpdateAtom
 from recorder.storage import Transition
+from recorder.storage_writes import as_utc
 
 AT = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -85,3 +86,12 @@ def test_a_transition_makes_its_time_once() -> None:
     transition = Transition("task", "t", "u", None, "RUNNING", AT.timestamp(), 1, {})
     assert transition.at == AT and transition.at is transition.at
     assert transition == Transition("task", "t", "u", None, "RUNNING", AT.timestamp(), 1, {})
+
+
+def test_a_creation_time_is_stored_as_the_model_made_it() -> None:
+    """An aware UTC datetime is kept as it is (no round trip through a float timestamp,
+    which can move it by a microsecond); any other is the same instant in UTC."""
+    made = datetime(2026, 12, 2, 3, 4, 5, 999_999, tzinfo=timezone.utc)
+    assert as_utc(made) is made
+    elsewhere = made.astimezone(timezone(timedelta(hours=-5)))
+    assert as_utc(elsewhere) == made and as_utc(elsewhere).tzinfo is timezone.utc
