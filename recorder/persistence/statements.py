@@ -33,7 +33,7 @@ would cost more than the database does.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
@@ -84,7 +84,7 @@ class PreparedUpdate(NamedTuple):
 PreparedOp = Prepared | PreparedUpdate
 
 
-_MAX_CACHED = 1024  # entries per cache of meta keys (paths, checked keys, layouts)
+_MAX_CACHED = 1024  # entries per cache of meta keys (SQLite's JSON paths, update layouts)
 _KEY_TEXT = json.encoder.encode_basestring  # a key's JSON text, as encoding.dumps writes it
 # What an update's field holds: a state or intention (text), JSON, or the attempt.
 _STR, _JSON, _INT = object(), object(), object()
@@ -132,15 +132,14 @@ class Statements:
         prepared: list[PreparedOp] = []
         add = prepared.append
         for op in ops:
-            kind = type(op)
             # The ops of every state change, by their exact type; anything else
             # (subclasses, other ops, non-ops) takes the general path.
-            if kind is AppendTransition:
-                add(self._prepare_transition(op))  # type: ignore[arg-type]
-            elif kind is UpdateAtom:
-                self._prepare_update(add, "atom", op.uuid, op.at, op.changes, op.meta_patch)  # type: ignore[union-attr]
-            elif kind is SaveAtom:
-                add(self._prepare_save_atom(op))  # type: ignore[arg-type]
+            if type(op) is AppendTransition:
+                add(self._prepare_transition(op))
+            elif type(op) is UpdateAtom:
+                add(self._prepare_update("atom", op.uuid, op.at, op.changes, op.meta_patch))
+            elif type(op) is SaveAtom:
+                add(self._prepare_save_atom(op))
             else:
                 prepared.extend(self._prepare_one(op))
         return prepared
@@ -148,14 +147,11 @@ class Statements:
     def _prepare_one(self, op: Op) -> list[PreparedOp]:
         if isinstance(op, AppendTransition):
             return [self._prepare_transition(op)]
-        prepared: list[PreparedOp] = []
         if isinstance(op, UpdateAtom):
-            self._prepare_update(prepared.append, "atom", op.uuid, op.at, op.changes, op.meta_patch)
-            return prepared
+            return [self._prepare_update("atom", op.uuid, op.at, op.changes, op.meta_patch)]
         if isinstance(op, UpdateFlow):
             changes = {} if op.state is None else {"state": op.state}
-            self._prepare_update(prepared.append, "flow", op.uuid, op.at, changes, op.meta_patch)
-            return prepared
+            return [self._prepare_update("flow", op.uuid, op.at, changes, op.meta_patch)]
         if isinstance(op, SaveAtom):
             return [self._prepare_save_atom(op)]
         if isinstance(op, SaveFlow):
@@ -226,14 +222,13 @@ class Statements:
 
     def _prepare_update(
         self,
-        add: Callable[[PreparedOp], None],
         table: str,
         uuid: str,
         at: datetime,
         changes: Mapping[str, Any],
         meta_patch: Mapping[str, Any] | None,
-    ) -> None:
-        """Prepare an update of ``table``'s row ``uuid`` (``add`` takes each statement).
+    ) -> PreparedUpdate:
+        """An update of ``table``'s row ``uuid``, prepared.
 
         Its field names and patch keys are checked when their layout is made (once
         per such update); the values are checked and encoded on every update."""
@@ -258,7 +253,7 @@ class Statements:
             at_param: Any = at if self._pg else sqlite_utc_text(at)
         else:
             at_param = self._time(at, "update time")
-        add(_new_prepared(PreparedUpdate, (layout.key, table, uuid, at_param, fields, patch)))
+        return _new_prepared(PreparedUpdate, (layout.key, table, uuid, at_param, fields, patch))
 
     def update_statements(
         self, table: str, uuid: str, at: Any, fields: dict[str, Any], patch: dict[str, str]
