@@ -97,8 +97,10 @@ def _safe_repr(value: Any) -> str:
                 text = str.__repr__(value)
                 if len(text) <= _REPR.maxstring:
                     return text
-        elif kind in _SCALAR_REPRS:
-            return _SCALAR_REPRS[kind](value)
+        else:
+            scalar_repr = _SCALAR_REPRS.get(kind)
+            if scalar_repr is not None:
+                return scalar_repr(value)
         return _REPR.repr(value)
     except Exception as exc:  # a broken __repr__ must not break recording
         return "<%s object, repr() failed: %s>" % (type_name(value), type_name(exc))

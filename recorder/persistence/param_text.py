@@ -45,6 +45,8 @@ _SUMMARY_FIELDS = frozenset({"type", "repr", "message"})
 def details_text(details: Mapping[str, Any]) -> str:
     """JSON text of a transition's details; the trail's summaries skip the general
     encoder (their keys are known names, their values texts both databases store)."""
+    if not details:  # most transitions carry none
+        return "{}"
     if type(details) is dict and len(details) == 1:
         kind, summary = next(iter(details.items()))
         if (

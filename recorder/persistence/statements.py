@@ -179,34 +179,23 @@ class Statements:
         raise InvalidArgument("not a persistence op: %r" % (op,))
 
     def _prepare_transition(self, op: AppendTransition) -> Prepared:
-        at = op.at
-        if type(at) is datetime and at.tzinfo is timezone.utc:  # what recorder makes
-            at_param = at if self._pg else sqlite_utc_text(at)
-        else:
-            at_param = self._time(at, "transition time")
-        old_state, seq, attempt, details = op.old_state, op.seq, op.attempt, op.details
         params = {
             "flow_uuid": op.flow_uuid,
             "atom_uuid": op.atom_uuid,
             "kind": op.kind,
             "name": op.name,
-            "old_state": (
-                old_state
-                if old_state is None or type(old_state) is str
-                else opt_str(old_state, "old_state")
-            ),
+            "old_state": opt_str(op.old_state, "old_state"),
             "new_state": op.new_state,
-            "at": at_param,
-            "seq": seq if type(seq) is int else int(seq),
-            "attempt": attempt if type(attempt) is int else int(attempt),
-            "details": details_text(details) if details else "{}",
+            "at": self._time(op.at, "transition time"),
+            "seq": int(op.seq),
+            "attempt": int(op.attempt),
+            "details": details_text(op.details),
             "prev_hash": op.prev_hash,
             "hash": op.hash,
         }
         return _new_prepared(Prepared, ("transitions", params))
 
     def _prepare_save_atom(self, op: SaveAtom) -> Prepared:
-        version = op.version
         params = {
             "uuid": op.uuid,
             "flow_uuid": op.flow_uuid,
@@ -214,7 +203,7 @@ class Statements:
             "kind": op.kind,
             "state": opt_str(op.state, "state"),
             "intention": op.intention,
-            "version": version if version is None or type(version) is str else str(version),
+            "version": None if op.version is None else str(op.version),
             "meta": meta_text(op.meta),
             "created_at": self._time(op.at, "creation time"),
         }
@@ -240,19 +229,13 @@ class Statements:
         fields: dict[str, Any] = {}
         for name, kind, value in zip(names, layout.kinds, changes.values(), strict=True):
             if kind is _STR:
-                if value is not None and type(value) is not str:
-                    value = opt_str(value, name)
+                fields[name] = opt_str(value, name)
             elif kind is _JSON:
-                if value is not None:
-                    value = json_text(value)
-            elif type(value) is not int:  # _INT
-                value = int(value)
-            fields[name] = value
+                fields[name] = json_text(value)
+            else:  # _INT
+                fields[name] = int(value)
         patch = patch_texts(meta_patch) if meta_patch else {}
-        if type(at) is datetime and at.tzinfo is timezone.utc:
-            at_param: Any = at if self._pg else sqlite_utc_text(at)
-        else:
-            at_param = self._time(at, "update time")
+        at_param = self._time(at, "update time")
         return _new_prepared(PreparedUpdate, (layout.key, table, uuid, at_param, fields, patch))
 
     def update_statements(
