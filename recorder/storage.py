@@ -26,7 +26,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from recorder import states
 from recorder.atom import Atom, ResultPointer
@@ -260,19 +260,8 @@ class Storage(StorageAPI):
                     detail.meta.update(meta)
             return
         hooked = self._hook_ops(transition)  # before changing memory: a hook may raise
-        undo = UndoLog()
-        undo.attrs(detail, [*changes, "updated_at"])
-        for key, value in changes.items():
-            setattr(detail, key, value)
-        patch = None
-        if meta:
-            patch = dict(meta)
-            with self._lock:
-                undo.keys(detail.meta, patch)
-                detail.meta.update(patch)
         at = change_time(timestamp, transition)
-        detail.updated_at = at
-        self._writes.write_atom_update(detail.uuid, at, dict(changes), patch, hooked, undo)
+        self._writes.change_atom(detail, at, dict(changes), dict(meta) if meta else None, hooked)
 
     def get_atom_state(self, name: str) -> str | None:
         return self.atom_detail(name).state
@@ -300,19 +289,20 @@ class Storage(StorageAPI):
     ) -> None:
         """Merge ``update_with`` into the atom's meta (top-level keys, like dict.update).
 
-        ``handed_over``: the values are new objects the caller never changes again
-        (the timing listeners'), so they need no deep copy.
+        ``handed_over``: ``update_with`` is a new dict of new values, built for this
+        call, that the caller never touches again (the timing listeners'), so it is
+        used as it is: no copy.
         """
         if not update_with:
             return
         detail = self.atom_detail(name)
-        patch = dict(update_with) if handed_over else own_copy(update_with)
-        undo = UndoLog()
-        with self._lock:
-            undo.keys(detail.meta, patch)
-            detail.meta.update(patch)
-        if self._backend is not None:
-            self._writes.write_atom_meta(detail.uuid, patch, undo)
+        handed = handed_over and type(update_with) is dict
+        patch = cast("dict[str, Any]", update_with) if handed else own_copy(update_with)
+        if self._backend is None:
+            with self._lock:
+                detail.meta.update(patch)
+            return
+        self._writes.merge_atom_meta(detail, patch)
 
     # -- the flow ------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from recorder.persistence.ops import Op, UpdateAtom, UpdateFolder
 from recorder.undo import UndoLog
 
 if TYPE_CHECKING:
+    from recorder.persistence.models import AtomDetail
     from recorder.storage import Storage
 
 
@@ -185,19 +186,50 @@ class WritePath:
                 return
         self._send([UpdateAtom(uuid, at, changes, meta), *also], undo)
 
-    def write_atom_meta(self, uuid: str, meta: dict[str, Any], undo: UndoLog) -> None:
-        """:meth:`write_atom_update` of meta alone, stamped now; in a deferred block
-        that already updates the row (a listener writing on hearing its state change)
-        the meta joins that update and keeps its time: the change and the meta are
-        one write, made at the change."""
-        if self._backend is None:
-            return
+    def change_atom(
+        self,
+        detail: AtomDetail,
+        at: datetime,
+        changes: dict[str, Any],
+        patch: dict[str, Any] | None,
+        also: Sequence[Op],
+    ) -> None:
+        """Set ``changes`` on ``detail``, merge ``patch`` into its meta and stamp it
+        ``at`` -- in memory -- and write that with ``also`` as one write (``changes``
+        and ``patch``: new dicts, handed over). In a deferred block (a state change)
+        the update is folded into the block and its undo goes straight into the
+        block's log: one log per state change, not one per change merged into it."""
         with self._lock:
             deferred = self._deferred
-            if deferred is not None and deferred.merge_atom_meta(uuid, meta):
-                self._deferred_undo.extend(undo)
+            undo = self._deferred_undo if deferred is not None else UndoLog()
+            undo.attrs(detail, [*changes, "updated_at"])
+            for key, value in changes.items():
+                setattr(detail, key, value)
+            if patch:
+                undo.keys(detail.meta, patch)
+                detail.meta.update(patch)
+            detail.updated_at = at
+            if deferred is not None:
+                deferred.update_atom(detail.uuid, at, changes, patch)
+                if also:
+                    deferred.extend(also)
                 return
-        self.write_atom_update(uuid, now_utc(), {}, meta, (), undo)
+        self._send([UpdateAtom(detail.uuid, at, changes, patch), *also], undo)
+
+    def merge_atom_meta(self, detail: AtomDetail, patch: dict[str, Any]) -> None:
+        """Merge ``patch`` (a new dict, handed over) into ``detail``'s meta, in memory,
+        and write it, stamped now; in a deferred block that already updates the row (a
+        listener writing on hearing its state change) the meta joins that update and
+        keeps its time: the change and the meta are one write, made at the change."""
+        with self._lock:
+            deferred = self._deferred
+            joined = deferred is not None and deferred.merge_atom_meta(detail.uuid, patch)
+            undo = self._deferred_undo if joined else UndoLog()
+            undo.keys(detail.meta, patch)
+            detail.meta.update(patch)
+            if joined:
+                return
+        self.write_atom_update(detail.uuid, now_utc(), {}, patch, (), undo)
 
     def _send(self, ops: list[Op], undo: UndoLog) -> None:
         """Hand ``ops`` (after any pending set-up) to the backend; undo all if it raises."""

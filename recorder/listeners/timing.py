@@ -56,13 +56,18 @@ FLOW_WATCH_STATES = WATCH_STATES | PAUSED_STATES
 
 DURATION_KEY = "duration"
 DURATIONS_KEY = "durations"
+# Each state's key, made once: one is written per state change.
+_TIMESTAMP_KEYS = {
+    state: "%s-timestamp" % state for state in states.FLOW_STATES | states.RETRY_STATES
+}
 EXECUTE_PHASE = "execute"
 REVERT_PHASE = "revert"
 
 
 def timestamp_key(state: str) -> str:
     """TaskFlow's meta key for the latest time ``state`` was entered."""
-    return "%s-timestamp" % state
+    found = _TIMESTAMP_KEYS.get(state)
+    return found if found is not None else "%s-timestamp" % state
 
 
 def timestamps_key(state: str) -> str:
