@@ -22,14 +22,14 @@ it sends (``tests/persistence/test_plan.py`` holds the plan to the plain algorit
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from recorder.persistence import encoding, sql_text
 from recorder.persistence.ops import DELETABLE, trail_conflict
-from recorder.persistence.statements import PreparedOp, PreparedUpdate, Statements
+from recorder.persistence.statements import Prepared, PreparedOp, PreparedUpdate, Statements
 
 Params = dict[str, Any]
 Run = tuple[Hashable, list[Params]]  # one shape, the parameters of each of its rows
@@ -49,8 +49,20 @@ class Executor:
         self._pg = statements.dialect == "postgresql"
         self._ranks: dict[Hashable, str] = {}
 
-    def plan(self, groups: Iterable[list[PreparedOp]]) -> list[Run]:
+    def plan(self, groups: list[list[PreparedOp]]) -> list[Run]:
         """The runs with the same effect as ``groups``' ops in order (module docstring)."""
+        if len(groups) == 1 and len(groups[0]) == 2:
+            update, appended_row = groups[0]
+            if (
+                type(update) is PreparedUpdate
+                and type(appended_row) is Prepared
+                and appended_row.key == "transitions"
+            ):
+                # One state change (its update, then its trail row): the durable
+                # writer commits one per transaction, so it skips the general sort.
+                planned = self._update_runs({(update.table, update.uuid): update})
+                planned.append(("transitions", [appended_row.params]))
+                return planned
         saves: tuple[list[Params], ...] = ([], [], [])
         deletes: tuple[list[Params], ...] = ([], [], [])
         appended: list[Params] = []
@@ -115,7 +127,7 @@ class Executor:
             rank = self._ranks[key] = repr(key)
         return rank
 
-    def execute(self, conn: Connection, groups: Iterable[list[PreparedOp]]) -> int:
+    def execute(self, conn: Connection, groups: list[list[PreparedOp]]) -> int:
         """Run ``groups``' ops on ``conn`` (inside the caller's transaction), planned.
 
         Returns the number of statements sent.
@@ -128,6 +140,7 @@ class Executor:
         # before_cursor_execute event (statement counters, logs) still hear each one.
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         observers = conn.dispatch.before_cursor_execute
+        observed = bool(observers)  # (asked once: SQLAlchemy answers in Python)
         sql_of = self._statements.sql
         try:
             for key, params in runs:
@@ -138,11 +151,11 @@ class Executor:
                     continue
                 sql = sql_of(key)
                 if len(params) > 1:
-                    if observers:
+                    if observed:
                         observers(conn, cursor, sql, params, None, True)
                     cursor.executemany(sql, params)
                 else:
-                    if observers:
+                    if observed:
                         observers(conn, cursor, sql, params[0], None, False)
                     cursor.execute(sql, params[0])
                 statements += 1

@@ -39,7 +39,7 @@ from recorder.persistence.statements import PreparedOp
 __all__ = ["Applier", "BatchedWriter", "DurableWriter", "WriterStats"]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Request:
     ops: list[PreparedOp]
     done: bool = False

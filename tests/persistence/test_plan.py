@@ -153,3 +153,30 @@ def test_two_updates_of_a_row_fold_into_one(dialect: str) -> None:
         1 if dialect != "sqlite" else 2,
     )
     assert params["b_state"] == "SUCCESS" and params["b_attempt"] == 1
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    update=st.builds(
+        lambda uuid, fields, patch: UpdateAtom(uuid, _at(1), fields, patch or None),
+        st.sampled_from(ROWS),
+        _fields,
+        _patches,
+    ),
+    seq=st.integers(1, 9),
+)
+def test_a_write_of_one_state_change_plans_as_the_reference(
+    dialect: str, update: UpdateAtom, seq: int
+) -> None:
+    """The durable writer commits one state change per transaction (its update, then
+    its trail row), which the plan takes a short way for: same runs as the reference,
+    also for a patch SQLite merges by a rewrite."""
+    statements = Statements(dialect)
+    row = AppendTransition("f", update.uuid, "task", "t", None, "RUNNING", T0, seq, 1, {}, "", "")
+    groups = [statements.prepare([update, row])]
+    prepared_row = groups[0][1]
+    assert isinstance(prepared_row, Prepared)
+    expected = _reference(statements, groups[0])
+    assert Executor(statements).plan(groups) == expected
+    assert expected[-1] == ("transitions", [prepared_row.params])
