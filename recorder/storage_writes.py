@@ -4,8 +4,9 @@ Every change storage makes goes to the backend through here. A change may be
 *deferred*: inside :meth:`WritePath.deferred`, writes are gathered (the state
 change, the audit rows transition hooks add, the meta listeners write on
 hearing it) and handed to the backend as one write -- one transaction, never
-split. A write that raises is undone in memory (each change comes with its
-:class:`~recorder.undo.UndoLog`) and the hooks' ``on_abort`` is called: an
+split. A write that raises is undone in memory (each write comes with its
+:class:`~recorder.undo.UndoLog`; the changes of a deferred block record theirs in
+the block's one log) and the hooks' ``on_abort`` is called: an
 engine run again then redoes exactly what was not stored, and a hook that
 numbers rows re-reads where the stored numbering stands. The flow's own rows
 (logbook, flow) are held back and go with the first write, so a flow is set up

@@ -41,9 +41,11 @@ def test_durable_engine_run_again_after_a_failed_write_continues_the_trail(
             with pytest.raises(WriteFailed, match="seq %d" % refused_seq):
                 engine.run()
             stored = assert_consistent(db_url, engine.storage.flow_uuid)
-            # Memory went back to what is stored, so a new run starts from there.
+            # Memory went back to what is stored, so a new run starts from there:
+            # the refused state change and the meta the listeners merged into it.
             for name, atom in stored.atoms.items():
                 assert engine.storage.get_atom_state(name) == atom.state
+                assert engine.storage.get_atom_meta(name) == atom.meta
         finally:
             allow_transitions(db_url)
         engine.run()
