@@ -26,7 +26,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, cast
+from typing import Any
 
 from recorder import states
 from recorder.atom import Atom, ResultPointer
@@ -296,8 +296,9 @@ class Storage(StorageAPI):
         if not update_with:
             return
         detail = self.atom_detail(name)
-        handed = handed_over and type(update_with) is dict
-        patch = cast("dict[str, Any]", update_with) if handed else own_copy(update_with)
+        patch = update_with if handed_over and type(update_with) is dict else None
+        if patch is None:
+            patch = own_copy(update_with)
         if self._backend is None:
             with self._lock:
                 detail.meta.update(patch)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import reprlib
 import threading
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ from recorder import states
 from recorder.audit.chain import GENESIS_HASH, fields_hash
 from recorder.exceptions import InvalidArgument
 from recorder.failure import Failure
-from recorder.naming import type_name
+from recorder.naming import qualified_name, type_name
 from recorder.persistence.encoding import storable_text
 from recorder.persistence.ops import AppendTransition, Op, UpdateFlow
 from recorder.persistence.rows import TRAIL_META_KEY
@@ -82,8 +82,15 @@ def _short(text: str) -> str:
 # Results whose repr reprlib gives whole: ints of up to 39 digits (its ``maxlong`` is
 # 40 characters), strs whose repr fits ``maxstring``, and these always. Most results
 # are one of them, and reprlib's dispatch costs more than the repr itself.
-_SCALAR_REPRS = {bool: bool.__repr__, float: float.__repr__, type(None): repr}
+_SCALAR_REPRS: dict[type, Callable[[Any], str]] = {
+    bool: bool.__repr__,
+    float: float.__repr__,
+    type(None): repr,
+}
 _SHORT_INT_BITS = 128  # (2**128 has 39 digits)
+# The same scalars with short ints, as a summary gives them: their type's name, their repr.
+_SCALAR_TEXTS: dict[type, Callable[[Any], str]] = {**_SCALAR_REPRS, int: int.__repr__}
+_SCALAR_TYPE_TEXTS = {kind: qualified_name(kind) for kind in _SCALAR_TEXTS}
 
 
 def _safe_repr(value: Any) -> str:
@@ -120,6 +127,11 @@ def summarize(transition: Transition) -> dict[str, Any]:
     if transition.new_state not in states.RESULT_STATES or "result" not in details:
         return {}
     result = details["result"]
+    kind = type(result)
+    scalar = _SCALAR_TYPE_TEXTS.get(kind)
+    if scalar is not None and (kind is not int or result.bit_length() <= _SHORT_INT_BITS):
+        # A plain scalar's repr is short ASCII text: nothing to cut or escape.
+        return {"result": {"type": scalar, "repr": _SCALAR_TEXTS[kind](result)}}
     if isinstance(result, Failure):
         names = result.exception_type_names
         return {

@@ -317,7 +317,9 @@ class UpdateFolder:
         row = self._rows.get((True, uuid))
         if row is None:
             return False
-        row.merge_meta(meta)
+        if not row.merged:  # (merge_meta, inlined: listeners merge on every state change)
+            row._own()
+        row.meta.update(meta)  # type: ignore[union-attr]
         return True
 
     def _update(self, update: _RowUpdates) -> None:

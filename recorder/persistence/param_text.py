@@ -8,6 +8,7 @@ ints) skip the general encoder, with the text it would give.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,22 +41,34 @@ def opt_str(value: Any, what: str) -> str | None:
 # naming a dict of short texts (see recorder.audit.trail.summarize).
 _SUMMARY_KINDS = frozenset({"result", "failure"})
 _SUMMARY_FIELDS = frozenset({"type", "repr", "message"})
+_TEXT = json.encoder.encode_basestring  # a str's JSON text, as encoding.dumps writes it
 
 
 def details_text(details: Mapping[str, Any]) -> str:
-    """JSON text of a transition's details; the trail's summaries skip the general
-    encoder (their keys are known names, their values texts both databases store)."""
+    """JSON text of a transition's details; the trail's summaries are written out
+    directly (their keys are known names, their values texts both databases store),
+    the same text the general encoder gives."""
     if not details:  # most transitions carry none
         return "{}"
     if type(details) is dict and len(details) == 1:
-        kind, summary = next(iter(details.items()))
-        if (
-            kind in _SUMMARY_KINDS
-            and type(summary) is dict
-            and _SUMMARY_FIELDS.issuperset(summary)
-            and all(type(text) is str and encoding.is_plain_str(text) for text in summary.values())
-        ):
-            return encoding.dumps(details)
+        ((kind, summary),) = details.items()
+        if kind in _SUMMARY_KINDS and type(summary) is dict and len(summary) == 2:
+            ((first, first_text), (second, second_text)) = summary.items()
+            if (
+                first in _SUMMARY_FIELDS
+                and second in _SUMMARY_FIELDS
+                and type(first_text) is str
+                and type(second_text) is str
+                and encoding.is_plain_str(first_text)
+                and encoding.is_plain_str(second_text)
+            ):
+                return '{"%s":{"%s":%s,"%s":%s}}' % (
+                    kind,
+                    first,
+                    _TEXT(first_text),
+                    second,
+                    _TEXT(second_text),
+                )
     return meta_text(details)
 
 

@@ -81,3 +81,23 @@ def test_a_result_summary_hashes_as_row_hash(result: Any) -> None:
     at = datetime(2026, 12, 2, tzinfo=timezone.utc)
     fields: list[Any] = ["f", "u", "task", "t", "RUNNING", "SUCCESS", at, 2, 1, details, "0" * 64]
     assert fields_hash(*fields) == row_hash(dict(zip(HASHED_FIELDS, fields, strict=True)))
+
+
+@given(
+    result=st.integers()
+    | st.integers(min_value=2**120, max_value=2**140)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.booleans()
+    | st.none()
+)
+def test_a_scalar_result_is_summarized_as_any_result_is(result: Any) -> None:
+    """Plain scalars take a short way to their summary: the same type name and repr
+    (cut the same way) as the general one gives."""
+    from recorder.audit.trail import _REPR, _short
+    from recorder.naming import type_name
+
+    details = summarize(
+        Transition("task", "t", "u", "RUNNING", "SUCCESS", 1.0, 1, {"result": result})
+    )
+    expected = {"type": _short(type_name(result)), "repr": _short(_REPR.repr(result))}
+    assert details == {"result": expected}

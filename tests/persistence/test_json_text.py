@@ -68,6 +68,21 @@ def test_transition_details_text_is_the_general_encoders(details: dict[str, Any]
     assert details_text(details) == meta_text(details)
 
 
+@given(
+    st.sampled_from(["result", "failure"]),
+    st.lists(st.sampled_from(["type", "repr", "message"]), min_size=2, max_size=2, unique=True),
+    st.lists(st.text(), min_size=2, max_size=2),
+)
+def test_a_trail_summary_written_out_directly_is_the_general_encoders_text(
+    kind: str, names: list[str], texts: list[str]
+) -> None:
+    """The trail's summaries (two short texts under one key) skip the encoder, so any
+    text at all (quotes, control characters, NULs, lone surrogates) must come out as
+    the encoder would write it."""
+    details = {kind: dict(zip(names, texts, strict=True))}
+    assert details_text(details) == meta_text(details)
+
+
 @given(st.floats(allow_nan=True, allow_infinity=True) | st.integers() | st.text())
 def test_meta_patch_texts_are_the_general_encoders(value: Any) -> None:
     texts = patch_texts({"k": value})
