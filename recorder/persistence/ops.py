@@ -293,7 +293,9 @@ class UpdateFolder:
         return bool(self._entries)
 
     def add(self, op: Op) -> None:
-        if isinstance(op, UpdateAtom):
+        if type(op) is AppendTransition:  # (a state change's trail row, the most common)
+            self._entries.append(op)
+        elif isinstance(op, UpdateAtom):
             self._update(_RowUpdates(op, True, op.uuid, op.at, op.changes, None, op.meta_patch))
         elif isinstance(op, UpdateFlow):
             self._update(_RowUpdates(op, False, op.uuid, op.at, {}, op.state, op.meta_patch))

@@ -228,8 +228,8 @@ class Statements:
             layout = self._new_layout(table, names, keys)
         fields: dict[str, Any] = {}
         for name, kind, value in zip(names, layout.kinds, changes.values(), strict=True):
-            if kind is _STR:
-                fields[name] = opt_str(value, name)
+            if kind is _STR:  # (a state or intention: a str, checked without a call)
+                fields[name] = value if type(value) is str else opt_str(value, name)
             elif kind is _JSON:
                 fields[name] = json_text(value)
             else:  # _INT
