@@ -29,13 +29,18 @@ def flow_details(
     }
 
 
+# Each atom kind's name and uuid keys, made once (an atom event is made per state change).
+_KEYS = {kind: (kind + "_name", kind + "_uuid") for kind in states.ATOM_KINDS}
+
+
 def atom_details(
     detail: AtomDetail, old: str | None, timestamp: float, attempt: int, flow_uuid: str
 ) -> dict[str, Any]:
     kind = detail.kind
+    name_key, uuid_key = _KEYS.get(kind) or (kind + "_name", kind + "_uuid")
     return {
-        kind + "_name": detail.name,
-        kind + "_uuid": detail.uuid,
+        name_key: detail.name,
+        uuid_key: detail.uuid,
         "old_state": old,
         "timestamp": timestamp,
         "attempt": attempt,
