@@ -129,11 +129,23 @@ class _Deferred:
         self._outermost = False
 
     def __enter__(self) -> None:
-        self._outermost = self._path._begin_deferred()
+        """Start gathering writes, unless an outer block already is (this one joins it)."""
+        path = self._path
+        with path._lock:
+            if path._deferred is None:
+                path._deferred = UpdateFolder()
+                self._outermost = True
 
     def __exit__(self, *exc_info: object) -> None:
-        if self._outermost:
-            self._path._end_deferred()
+        """The outermost block sends what it gathered, folded, as one write."""
+        if not self._outermost:
+            return
+        path = self._path
+        with path._lock:
+            folder, path._deferred = path._deferred, None
+            undo, path._deferred_undo = path._deferred_undo, UndoLog()
+        if path._backend is not None and (folder or path._setup):
+            path._send(folder.ops() if folder is not None else [], undo)
 
 
 class WritePath:
@@ -257,22 +269,6 @@ class WritePath:
         engine enters one per state change.)
         """
         return _Deferred(self)
-
-    def _begin_deferred(self) -> bool:
-        """Start gathering writes; False when an outer block already is."""
-        with self._lock:
-            if self._deferred is not None:
-                return False
-            self._deferred = UpdateFolder()
-            return True
-
-    def _end_deferred(self) -> None:
-        """Send what the outermost block gathered, folded, as one write."""
-        with self._lock:
-            folder, self._deferred = self._deferred, None
-            undo, self._deferred_undo = self._deferred_undo, UndoLog()
-        if self._backend is not None and (folder or self._setup):
-            self._send(folder.ops() if folder is not None else [], undo)
 
     # -- transition hooks ------------------------------------------------------
 
