@@ -175,30 +175,6 @@ class WritePath:
                 return
         self._send(list(ops), undo or UndoLog())
 
-    def write_atom_update(
-        self,
-        uuid: str,
-        at: datetime,
-        changes: dict[str, Any],
-        meta: dict[str, Any] | None,
-        also: Sequence[Op],
-        undo: UndoLog,
-    ) -> None:
-        """:meth:`write` of ``[UpdateAtom(uuid, at, changes, meta), *also]``; in a
-        deferred block the update is folded into the row's without building the op
-        (``changes`` and ``meta`` are the caller's new dicts, handed over)."""
-        if self._backend is None:
-            return
-        with self._lock:
-            deferred = self._deferred
-            if deferred is not None:
-                deferred.update_atom(uuid, at, changes, meta)
-                if also:
-                    deferred.extend(also)
-                self._deferred_undo.extend(undo)
-                return
-        self._send([UpdateAtom(uuid, at, changes, meta), *also], undo)
-
     def change_atom(
         self,
         detail: AtomDetail,
@@ -213,8 +189,7 @@ class WritePath:
         the update is folded into the block and its undo goes straight into the
         block's log: one log per state change, not one per change merged into it."""
         with self._lock:
-            deferred = self._deferred
-            undo = self._deferred_undo if deferred is not None else UndoLog()
+            undo = self._deferred_undo if self._deferred is not None else UndoLog()
             undo.attrs(detail, [*changes, "updated_at"])
             for key, value in changes.items():
                 setattr(detail, key, value)
@@ -222,10 +197,7 @@ class WritePath:
                 undo.keys(detail.meta, patch)
                 detail.meta.update(patch)
             detail.updated_at = at
-            if deferred is not None:
-                deferred.update_atom(detail.uuid, at, changes, patch)
-                if also:
-                    deferred.extend(also)
+            if self._fold_atom_update(detail.uuid, at, changes, patch, also):
                 return
         self._send([UpdateAtom(detail.uuid, at, changes, patch), *also], undo)
 
@@ -236,13 +208,33 @@ class WritePath:
         keeps its time: the change and the meta are one write, made at the change."""
         with self._lock:
             deferred = self._deferred
-            joined = deferred is not None and deferred.merge_atom_meta(detail.uuid, patch)
-            undo = self._deferred_undo if joined else UndoLog()
+            undo = self._deferred_undo if deferred is not None else UndoLog()
             undo.keys(detail.meta, patch)
             detail.meta.update(patch)
-            if joined:
+            if deferred is not None and deferred.merge_atom_meta(detail.uuid, patch):
                 return
-        self.write_atom_update(detail.uuid, now_utc(), {}, patch, (), undo)
+            at = now_utc()
+            if self._fold_atom_update(detail.uuid, at, {}, patch, ()):
+                return
+        self._send([UpdateAtom(detail.uuid, at, {}, patch)], undo)
+
+    def _fold_atom_update(
+        self,
+        uuid: str,
+        at: datetime,
+        changes: dict[str, Any],
+        patch: dict[str, Any] | None,
+        also: Sequence[Op],
+    ) -> bool:
+        """Fold an atom's update (and ``also``) into the deferred block, without
+        building the op; False outside a block. (The caller holds the lock.)"""
+        deferred = self._deferred
+        if deferred is None:
+            return False
+        deferred.update_atom(uuid, at, changes, patch)
+        if also:
+            deferred.extend(also)
+        return True
 
     def _send(self, ops: list[Op], undo: UndoLog) -> None:
         """Hand ``ops`` (after any pending set-up) to the backend; undo all if it raises."""
