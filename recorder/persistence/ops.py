@@ -260,11 +260,6 @@ class _RowUpdates:
         if later.meta:
             self.meta.update(later.meta)  # type: ignore[union-attr]
 
-    def merge_meta(self, meta: Mapping[str, Any]) -> None:
-        """Fold a later meta patch of the same row into this one (its time unchanged)."""
-        self._own()
-        self.meta.update(meta)  # type: ignore[union-attr]
-
     def build(self) -> UpdateAtom | UpdateFlow:
         if self.op is not None:
             return self.op
@@ -319,8 +314,7 @@ class UpdateFolder:
         row = self._rows.get((True, uuid))
         if row is None:
             return False
-        if not row.merged:  # (merge_meta, inlined: listeners merge on every state change)
-            row._own()
+        row._own()  # (a later meta patch of the row: its time unchanged)
         row.meta.update(meta)  # type: ignore[union-attr]
         return True
 
