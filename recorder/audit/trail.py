@@ -79,35 +79,27 @@ def _short(text: str) -> str:
     return text if len(text) <= MAX_SUMMARY else text[: MAX_SUMMARY - 3] + "..."
 
 
-# Results whose repr reprlib gives whole: ints of up to 39 digits (its ``maxlong`` is
-# 40 characters), strs whose repr fits ``maxstring``, and these always. Most results
-# are one of them, and reprlib's dispatch costs more than the repr itself.
-_SCALAR_REPRS: dict[type, Callable[[Any], str]] = {
+# Results whose repr is short ASCII text, given whole: bools, floats, None and ints of
+# up to 39 digits (reprlib's ``maxlong`` is 40 characters). Most results are one of
+# them, and reprlib's dispatch costs more than the repr itself, so :func:`summarize`
+# writes theirs without it: their type's name, their repr.
+_SCALAR_TEXTS: dict[type, Callable[[Any], str]] = {
     bool: bool.__repr__,
     float: float.__repr__,
     type(None): repr,
+    int: int.__repr__,
 }
 _SHORT_INT_BITS = 128  # (2**128 has 39 digits)
-# The same scalars with short ints, as a summary gives them: their type's name, their repr.
-_SCALAR_TEXTS: dict[type, Callable[[Any], str]] = {**_SCALAR_REPRS, int: int.__repr__}
 _SCALAR_TYPE_TEXTS = {kind: qualified_name(kind) for kind in _SCALAR_TEXTS}
 
 
 def _safe_repr(value: Any) -> str:
+    """reprlib's repr of ``value`` (a str whose repr fits ``maxstring`` without it)."""
     try:
-        kind = type(value)
-        if kind is int:
-            if value.bit_length() <= _SHORT_INT_BITS:
-                return int.__repr__(value)
-        elif kind is str:
-            if len(value) <= _REPR.maxstring:  # (never a whole long text's repr)
-                text = str.__repr__(value)
-                if len(text) <= _REPR.maxstring:
-                    return text
-        else:
-            scalar_repr = _SCALAR_REPRS.get(kind)
-            if scalar_repr is not None:
-                return scalar_repr(value)
+        if type(value) is str and len(value) <= _REPR.maxstring:  # (never a long text's repr)
+            text = str.__repr__(value)
+            if len(text) <= _REPR.maxstring:
+                return text
         return _REPR.repr(value)
     except Exception as exc:  # a broken __repr__ must not break recording
         return "<%s object, repr() failed: %s>" % (type_name(value), type_name(exc))
