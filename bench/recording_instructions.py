@@ -12,7 +12,10 @@ so its commits fall in the counted run whatever the timing): ``full`` (the trail
 ``record()``), ``durable``, ``no listeners``, ``no trail`` (``record()`` then keeps
 its history lists), ``neither`` (the engine's direct write path), ``engine alone``,
 and the raw-driver replay of the full run's statements (captured outside valgrind;
-a child that only loads them and migrates a fresh file is subtracted). Instructions
+a child that only loads them and migrates a fresh file is subtracted); and the flat
+models of the same facts (``recording_floor.py``, ``recording_contract.py``,
+``recording_guarantees.py``), so recorder's layers can be told from what any
+recorder keeping its promises must run. Instructions
 are not time -- recorder's code runs fewer instructions per microsecond than the
 engine's tight loop -- so read the ratios here beside ``bench_recording.py``'s.
 
@@ -33,6 +36,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from recording_contract import record_contract
+from recording_floor import record_floor
+from recording_guarantees import record_guaranteed
 from recording_runs import capture_one, fresh_db, replay_fresh, run_engine_alone, run_recorded
 
 _HELD = {"flush_interval": 3600.0, "batch_size": 10**6, "queue_size": 10**7}
@@ -44,6 +50,11 @@ CONFIGS = {
     "no trail": ("batched", True, False),
     "neither": ("batched", False, False),
 }
+MODELS = {
+    "flat floor": record_floor,
+    "contract's shape": record_contract,
+    "guarantees kept flat": record_guaranteed,
+}
 
 
 def _child(config: str, size: int, txns_file: str | None) -> None:
@@ -54,6 +65,10 @@ def _child(config: str, size: int, txns_file: str | None) -> None:
     if config == "engine alone":
         run_engine_alone(20)
         run_engine_alone(size)
+        return
+    if config in MODELS:
+        MODELS[config](20)
+        MODELS[config](size)
         return
     if config.startswith("replay"):
         assert txns_file is not None
@@ -132,7 +147,7 @@ def main() -> None:
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind not found: apt-get install valgrind")
     size = args.tasks
-    figures = {config: _per_task(config, size) for config in [*CONFIGS, "engine alone"]}
+    figures = {config: _per_task(config, size) for config in [*CONFIGS, "engine alone", *MODELS]}
     with tempfile.TemporaryDirectory() as directory:
         files = _captured(size, directory)
         replayed = _per_task("replay", size, files) - _per_task("replay load", size, files)
@@ -150,6 +165,15 @@ def main() -> None:
     print(
         "full / (engine alone + replay): %.2fx in instructions (compare bench_recording.py's "
         "wall ratio)" % (full / (engine + replayed))
+    )
+    kept = figures["guarantees kept flat"]
+    print(
+        "(engine alone + guarantees kept flat + replay) / (engine alone + replay): %.2fx;"
+        " recorder's layers beyond that model (full - engine - model - replay): %.1fk"
+        % (
+            (engine + kept + replayed) / (engine + replayed),
+            (full - engine - kept - replayed) / 1000,
+        )
     )
 
 
