@@ -22,7 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from recording_floor import Atom
 
@@ -32,6 +32,7 @@ _UTC = timezone.utc
 _dumps = json.dumps
 Details = dict[str, Any]
 Receiver = Callable[..., None]
+_S = TypeVar("_S", bound="_Storage")
 
 
 class _Notifier:
@@ -157,10 +158,17 @@ def _is_task(details: Details) -> bool:
 def record_contract(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[Any]]:
     """:func:`recording_floor.record_floor`'s facts for a ``size``-task linear flow, by
     an engine loop, a notifier, two listener objects, a storage and a trail hook."""
+    trail, storage = run_contract(size, _Storage)
+    return trail.rows, storage.updates, trail.stamps
+
+
+def run_contract(size: int, make_storage: Callable[[list[Atom], _Trail], _S]) -> tuple[_Trail, _S]:
+    """The contract's engine loop over a ``size``-task linear flow, on the storage
+    ``make_storage`` builds (``recording_guarantees.py`` gives its own)."""
     flow_uuid = str(uuid.uuid4())
     atoms = [Atom("t%d" % i) for i in range(size)]
     trail = _Trail(flow_uuid)
-    storage = _Storage(atoms, trail)
+    storage = make_storage(atoms, trail)
     notifier = _Notifier()
     notifier.register(_EventTime(storage).receive, _is_task)
     notifier.register(_Duration(storage).receive, _is_task)
@@ -183,4 +191,4 @@ def record_contract(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, .
                 details["result"] = result
             notifier.notify(new, details)
             storage.end_change(atom, result)
-    return trail.rows, storage.updates, trail.stamps
+    return trail, storage

@@ -29,12 +29,10 @@ from __future__ import annotations
 
 import collections
 import threading
-import time
-import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from recording_contract import Details, _Duration, _EventTime, _is_task, _Notifier, _Storage, _Trail
+from recording_contract import _Storage, _Trail, run_contract
 from recording_floor import Atom
 
 _UTC = timezone.utc
@@ -44,8 +42,9 @@ _MISSING = object()
 class _GuardedStorage(_Storage):
     """The contract's storage, with undo, a lock, input checks and the hand-off."""
 
-    def __init__(self, atoms: list[Atom], trail: _Trail, flow_uuid: str) -> None:
+    def __init__(self, atoms: list[Atom], trail: _Trail) -> None:
         super().__init__(atoms, trail)
+        flow_uuid = trail.flow_uuid
         self._lock = threading.RLock()
         self._ready = threading.Condition(threading.Lock())
         self._queue: collections.deque[list[tuple[Any, ...]]] = collections.deque()
@@ -109,31 +108,6 @@ class _GuardedStorage(_Storage):
 
 def record_guaranteed(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[Any]]:
     """:func:`recording_contract.record_contract`'s run with recorder's guarantees kept."""
-    flow_uuid = str(uuid.uuid4())
-    atoms = [Atom("t%d" % i) for i in range(size)]
-    trail = _Trail(flow_uuid)
-    storage = _GuardedStorage(atoms, trail, flow_uuid)
-    notifier = _Notifier()
-    notifier.register(_EventTime(storage).receive, _is_task)
-    notifier.register(_Duration(storage).receive, _is_task)
-    for atom in atoms:
-        for new, result, progress in (("RUNNING", None, 0.0), ("SUCCESS", 1, 1.0)):
-            timestamp = time.time()
-            old = atom.state
-            attempt = atom.attempt + 1 if new == "RUNNING" else atom.attempt
-            storage.set_atom_state(atom, new, attempt, result, timestamp)
-            storage.update_atom_metadata(atom.name, {"progress": progress})
-            details: Details = {
-                "task_name": atom.name,
-                "task_uuid": atom.uuid,
-                "old_state": old,
-                "timestamp": timestamp,
-                "attempt": attempt,
-                "flow_uuid": flow_uuid,
-            }
-            if result is not None:
-                details["result"] = result
-            notifier.notify(new, details)
-            storage.end_change(atom, result)
+    trail, storage = run_contract(size, _GuardedStorage)
     storage.drain()
     return trail.rows, storage.updates, trail.stamps
