@@ -139,7 +139,7 @@ def main_table(args: argparse.Namespace, tmp: str) -> None:
     size, repeat = args.tasks, args.repeat
     engine, engine_cpu = measure_us(lambda: run_engine_alone(size), size, repeat)
     print("engine alone (no backend): %.1f us/task wall, %.1f CPU\n" % (engine, engine_cpu))
-    # The floor and the contract's shape do the recorder's work (their chains verify).
+    # The flat models do the recorder's work (their chains verify).
     check_floor(*record_floor(50))
     check_floor(*record_contract(50))
     check_floor(*record_guaranteed(50))

@@ -94,20 +94,27 @@ class _GuardedStorage(_Storage):
                 self._queued += len(write)
             self._undo = []  # handed over: nothing to put back
 
-    def drain(self) -> None:
-        """What the writer does before its SQL: one parameter list per statement."""
+    def drain(self) -> tuple[list[tuple[Any, ...]], ...]:
+        """What the writer does before its SQL: the queued writes as one parameter list
+        per statement (atom saves, atom updates, trail rows)."""
         with self._ready:
             writes, self._queue = self._queue, collections.deque()
             self._queued = 0
         saves: list[tuple[Any, ...]] = []
+        updates: list[tuple[Any, ...]] = []
+        rows: list[tuple[Any, ...]] = []
         for write in writes:
-            *setup, update, _row = write
+            *setup, update, row = write
             saves.extend(setup)
-            self.updates.append(update)
+            updates.append(update)
+            rows.append(row)
+        return saves, updates, rows
 
 
 def record_guaranteed(size: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[Any]]:
-    """:func:`recording_contract.record_contract`'s run with recorder's guarantees kept."""
+    """:func:`recording_contract.record_contract`'s run with recorder's guarantees kept:
+    the rows returned are those that went through the hand-off."""
     trail, storage = run_contract(size, _GuardedStorage)
-    storage.drain()
-    return trail.rows, storage.updates, trail.stamps
+    saves, updates, rows = storage.drain()
+    assert len(saves) == size, "every atom's saved row goes with the first write"
+    return rows, updates, trail.stamps
