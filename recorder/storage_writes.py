@@ -119,6 +119,72 @@ def own_copy(update_with: Mapping[str, Any]) -> dict[str, Any]:
     return patch
 
 
+class _Block:
+    """What a deferred block has gathered. Most blocks are one atom's state change:
+    its update (fields, meta, time) and the rows hooks add, held as they are and
+    made ops once, at the end. Anything else (a second row's update, other ops)
+    goes to an :class:`UpdateFolder`, which the held update joins first, in its place."""
+
+    __slots__ = ("also", "at", "changes", "folder", "patch", "uuid")
+
+    def __init__(self) -> None:
+        self.uuid: str | None = None  # the atom whose update is held (None: none held)
+        self.at: datetime | None = None
+        self.changes: dict[str, Any] = {}
+        self.patch: dict[str, Any] | None = None
+        self.also: Sequence[Op] = ()
+        self.folder: UpdateFolder | None = None
+
+    def hold(
+        self,
+        uuid: str,
+        at: datetime,
+        changes: dict[str, Any],
+        patch: dict[str, Any] | None,
+        also: Sequence[Op],
+    ) -> None:
+        """Gather an atom's update (and ``also``): held when it is the block's first
+        write, else folded with the rest."""
+        if self.uuid is None and self.folder is None:
+            self.uuid, self.at, self.changes, self.patch, self.also = uuid, at, changes, patch, also
+            return
+        folder = self.to_folder()
+        folder.update_atom(uuid, at, changes, patch)
+        if also:
+            folder.extend(also)
+
+    def merge_meta(self, uuid: str, patch: dict[str, Any]) -> bool:
+        """Merge ``patch`` (a new dict, handed over) into the gathered update of atom
+        ``uuid``, keeping its time; False when none was gathered."""
+        if self.uuid == uuid:
+            held = self.patch
+            if held is None:
+                self.patch = patch
+            else:
+                held.update(patch)
+            return True
+        return self.folder is not None and self.folder.merge_atom_meta(uuid, patch)
+
+    def to_folder(self) -> UpdateFolder:
+        """The block's folder (made on first need, holding the held update first)."""
+        folder = self.folder
+        if folder is None:
+            folder = self.folder = UpdateFolder()
+            if self.uuid is not None:
+                folder.update_atom(self.uuid, self.at, self.changes, self.patch)  # type: ignore[arg-type]
+                if self.also:
+                    folder.extend(self.also)
+                self.uuid = None
+        return folder
+
+    def ops(self) -> list[Op]:
+        if self.folder is not None:
+            return self.folder.ops()
+        if self.uuid is None:
+            return []
+        return [UpdateAtom(self.uuid, self.at, self.changes, self.patch), *self.also]  # type: ignore[arg-type]
+
+
 class _Deferred:
     """The block of :meth:`WritePath.deferred`."""
 
@@ -133,7 +199,7 @@ class _Deferred:
         path = self._path
         with path._lock:
             if path._deferred is None:
-                path._deferred = UpdateFolder()
+                path._deferred = _Block()
                 self._outermost = True
 
     def __exit__(self, *exc_info: object) -> None:
@@ -142,10 +208,12 @@ class _Deferred:
             return
         path = self._path
         with path._lock:
-            folder, path._deferred = path._deferred, None
+            block, path._deferred = path._deferred, None
             undo, path._deferred_undo = path._deferred_undo, UndoLog()
-        if path._backend is not None and (folder or path._setup):
-            path._send(folder.ops() if folder is not None else [], undo)
+        if path._backend is not None and block is not None:
+            ops = block.ops()
+            if ops or path._setup:
+                path._send(ops, undo)
 
 
 class WritePath:
@@ -154,7 +222,7 @@ class WritePath:
     def __init__(self, backend: Backend | None, lock: threading.RLock) -> None:
         self._backend = backend
         self._lock = lock
-        self._deferred: UpdateFolder | None = None
+        self._deferred: _Block | None = None
         self._deferred_undo = UndoLog()
         self._hooks: list[TransitionHook] = []
         self._abort_hooks: list[tuple[TransitionHook, AbortHook]] = []
@@ -169,7 +237,7 @@ class WritePath:
             return
         with self._lock:
             if self._deferred is not None:
-                self._deferred.extend(ops)
+                self._deferred.to_folder().extend(ops)
                 if undo is not None:
                     self._deferred_undo.extend(undo)
                 return
@@ -211,7 +279,7 @@ class WritePath:
             undo = self._deferred_undo if deferred is not None else UndoLog()
             undo.keys(detail.meta, patch)
             detail.meta.update(patch)
-            if deferred is not None and deferred.merge_atom_meta(detail.uuid, patch):
+            if deferred is not None and deferred.merge_meta(detail.uuid, patch):
                 return
             at = now_utc()
             if self._fold_atom_update(detail.uuid, at, {}, patch, ()):
@@ -231,9 +299,7 @@ class WritePath:
         deferred = self._deferred
         if deferred is None:
             return False
-        deferred.update_atom(uuid, at, changes, patch)
-        if also:
-            deferred.extend(also)
+        deferred.hold(uuid, at, changes, patch, also)
         return True
 
     def _send(self, ops: list[Op], undo: UndoLog) -> None:
