@@ -31,6 +31,7 @@ from recorder.exceptions import (
     ReservedKey,
 )
 from recorder.failure import Failure
+from recorder.notifier_routes import Route
 
 LOG = logging.getLogger(__name__)
 
@@ -98,6 +99,10 @@ class Listener:
         """
         if self._details_filter is not None and not self._details_filter(details):  # type: ignore[arg-type]
             return
+        self.deliver_passed(event_type, details)
+
+    def deliver_passed(self, event_type: str, details: Mapping[str, Any]) -> None:
+        """:meth:`deliver` once the filter is known to pass."""
         if self._args or self._kwargs:
             self._callback(event_type, *self._args, details=dict(details), **self._kwargs)
         else:
@@ -122,9 +127,9 @@ class Notifier:
 
     def __init__(self) -> None:
         self._topics: dict[str, list[Listener]] = collections.defaultdict(list)
-        # event type -> who hears it (ANY's first), built on first notify and
-        # dropped by every (de)registration: notify runs per state change.
-        self._heard_by: dict[str, tuple[Listener, ...]] = {}
+        # event type -> who hears it (ANY's first) and of what kind, built on first
+        # notify and dropped by every (de)registration: notify runs per state change.
+        self._heard_by: dict[str, Route] = {}
         self._count = 0  # registrations, kept so len() is cheap on hot paths
         self._lock = threading.RLock()
         self._failure_lock = threading.Lock()
@@ -241,15 +246,13 @@ class Notifier:
     def _empty_copy(self) -> Notifier:
         return Notifier()
 
-    def _listeners_for(self, event_type: str) -> tuple[Listener, ...]:
+    def _route_for(self, event_type: str) -> Route:
         heard_by = self._heard_by
         found = heard_by.get(event_type)
         if found is not None:
             return found
         with self._lock:
-            if not self._topics:
-                return ()
-            found = (*self._topics.get(ANY, ()), *self._topics.get(event_type, ()))
+            found = Route((*self._topics.get(ANY, ()), *self._topics.get(event_type, ())))
             if heard_by is self._heard_by:  # no (de)registration since it was read
                 heard_by[event_type] = found
             return found
@@ -265,9 +268,10 @@ class Notifier:
         if not self.can_trigger_notification(event_type):
             LOG.debug("event %r cannot be triggered on %r", event_type, self)
             return
-        for listener in self._listeners_for(event_type):
+        route = self._route_for(event_type)
+        for deliver, listener in route.deliveries(route.answers(details) if route.checks else 0):
             try:
-                listener.deliver(event_type, details)
+                deliver(event_type, details)
             except Exception:
                 self._record_failure(event_type, listener.callback, Failure())
 

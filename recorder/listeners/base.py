@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from recorder import states
 from recorder.failure import Failure
 from recorder.notifier import ANY, Notifier
+from recorder.notifier_routes import HasKeys
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.engine import ActionEngine
@@ -43,14 +44,11 @@ Receiver = Callable[[str, dict[str, Any]], None]
 Details = dict[str, Any]
 
 
-def _task_matcher(details: Details) -> bool:
-    """Whether atom event ``details`` are about a task."""
-    return bool(details) and "task_name" in details and "task_uuid" in details
+_task_matcher = HasKeys("task_name", "task_uuid")
+"""Whether atom event details are about a task (the notifier routes by it)."""
 
-
-def _retry_matcher(details: Details) -> bool:
-    """Whether atom event ``details`` are about a retry."""
-    return bool(details) and "retry_name" in details and "retry_uuid" in details
+_retry_matcher = HasKeys("retry_name", "retry_uuid")
+"""Whether atom event details are about a retry."""
 
 
 class Listener:
