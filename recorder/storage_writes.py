@@ -265,7 +265,8 @@ class WritePath:
                 undo.keys(detail.meta, patch)
                 detail.meta.update(patch)
             detail.updated_at = at
-            if self._fold_atom_update(detail.uuid, at, changes, patch, also):
+            if self._deferred is not None:
+                self._deferred.hold(detail.uuid, at, changes, patch, also)
                 return
         self._send([UpdateAtom(detail.uuid, at, changes, patch), *also], undo)
 
@@ -279,28 +280,11 @@ class WritePath:
             undo = self._deferred_undo if deferred is not None else UndoLog()
             undo.keys(detail.meta, patch)
             detail.meta.update(patch)
-            if deferred is not None and deferred.merge_meta(detail.uuid, patch):
+            if deferred is not None:
+                if not deferred.merge_meta(detail.uuid, patch):
+                    deferred.hold(detail.uuid, now_utc(), {}, patch, ())
                 return
-            at = now_utc()
-            if self._fold_atom_update(detail.uuid, at, {}, patch, ()):
-                return
-        self._send([UpdateAtom(detail.uuid, at, {}, patch)], undo)
-
-    def _fold_atom_update(
-        self,
-        uuid: str,
-        at: datetime,
-        changes: dict[str, Any],
-        patch: dict[str, Any] | None,
-        also: Sequence[Op],
-    ) -> bool:
-        """Fold an atom's update (and ``also``) into the deferred block, without
-        building the op; False outside a block. (The caller holds the lock.)"""
-        deferred = self._deferred
-        if deferred is None:
-            return False
-        deferred.hold(uuid, at, changes, patch, also)
-        return True
+        self._send([UpdateAtom(detail.uuid, now_utc(), {}, patch)], undo)
 
     def _send(self, ops: list[Op], undo: UndoLog) -> None:
         """Hand ``ops`` (after any pending set-up) to the backend; undo all if it raises."""
