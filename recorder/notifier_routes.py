@@ -79,18 +79,21 @@ class Route:
         return answers
 
     def deliveries(self, answers: int) -> tuple[Delivery, ...]:
-        """What to call for details giving ``answers``: a passed HasKeys listener
-        without its filter, any other listener through its own filter."""
+        """What to call for details giving ``answers``: a passed HasKeys listener, and
+        one with no filter, straight to its callback; any other through its own filter."""
         found = self._by_answers.get(answers)
         if found is None:
             bits = {keys: bit for bit, keys in self.checks}
             chosen: list[Delivery] = []
             for listener in self._listeners:
                 keys = _keys_of(listener)
-                if keys is None:
-                    chosen.append((listener.deliver, listener))
-                elif answers & bits[keys]:
+                if keys is not None:
+                    if answers & bits[keys]:
+                        chosen.append((listener.deliver_passed, listener))
+                elif listener.details_filter is None:
                     chosen.append((listener.deliver_passed, listener))
+                else:
+                    chosen.append((listener.deliver, listener))
             found = self._by_answers[answers] = tuple(chosen)
         return found
 
