@@ -284,7 +284,8 @@ class WritePath:
                 if not deferred.merge_meta(detail.uuid, patch):
                     deferred.hold(detail.uuid, now_utc(), {}, patch, ())
                 return
-        self._send([UpdateAtom(detail.uuid, now_utc(), {}, patch)], undo)
+            at = now_utc()  # (stamped under the lock, in the order memory changed)
+        self._send([UpdateAtom(detail.uuid, at, {}, patch)], undo)
 
     def _send(self, ops: list[Op], undo: UndoLog) -> None:
         """Hand ``ops`` (after any pending set-up) to the backend; undo all if it raises."""
