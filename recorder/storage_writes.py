@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from recorder.compiled import mypyc_attr
 from recorder.persistence.base import Backend
 from recorder.persistence.copying import copy_value
 from recorder.persistence.ops import Op, UpdateAtom, UpdateFolder
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from recorder.storage import Storage
 
 
+@mypyc_attr(native_class=False)  # (a frozen dataclass, set through its __dict__)
 @dataclass(frozen=True, init=False)
 class Transition:
     """One state change, as the engine made it (``timestamp`` is unix seconds)."""

@@ -47,7 +47,8 @@ class UndoLog:
     def rollback(self) -> None:
         """Undo every recorded change, newest first, and forget them."""
         actions, self._actions = self._actions, []
-        for target, saved, is_mapping in reversed(actions):
+        for index in range(len(actions) - 1, -1, -1):
+            target, saved, is_mapping = actions[index]
             if not is_mapping:
                 for name, value in saved:
                     setattr(target, name, value)

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from recorder import states
 from recorder.audit.chain import GENESIS_HASH, fields_hash
+from recorder.compiled import mypyc_attr
 from recorder.exceptions import InvalidArgument
 from recorder.failure import Failure
 from recorder.naming import qualified_name, type_name
@@ -135,6 +136,7 @@ def summarize(transition: Transition) -> dict[str, Any]:
     return {"result": {"type": _short(type_name(result)), "repr": _short(_safe_repr(result))}}
 
 
+@mypyc_attr(native_class=False)  # (weakly referenced: see _ACTIVE)
 class TransitionRecorder:
     """Writes one hash-chained transitions row per state change of ``engine``'s flow.
 

@@ -33,7 +33,7 @@ LOG = logging.getLogger(__name__)
 FINISH_STATES = states.RESULT_STATES
 """States whose event details carry a ``result``; other states produce none."""
 
-DEFAULT_LISTEN_FOR = (ANY,)
+DEFAULT_LISTEN_FOR: tuple[str, ...] = (ANY,)
 """What is listened for by default: every state."""
 
 TASK = states.KIND_TASK

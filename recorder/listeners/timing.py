@@ -40,7 +40,8 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from recorder import states
-from recorder.listeners import base
+from recorder.compiled import mypyc_attr
+from recorder.listeners.base import DEFAULT_LISTEN_FOR, FLOW, RETRY, TASK, Details, Listener
 
 if TYPE_CHECKING:
     from recorder.engines.action_engine.engine import ActionEngine
@@ -75,7 +76,7 @@ def timestamps_key(state: str) -> str:
     return "%s-timestamps" % state
 
 
-def event_time(details: base.Details) -> float:
+def event_time(details: Details) -> float:
     """The engine's timestamp of an event (now, for engines that send none)."""
     stamp = details.get("timestamp")
     return float(stamp) if stamp is not None else time.time()
@@ -93,25 +94,27 @@ class _Timer(NamedTuple):
     attempt: int | None
 
 
-class _MetaWriter(base.Listener):
+@mypyc_attr(native_class=False)  # (a Listener: plain Python classes)
+class _MetaWriter(Listener):
     """Reads and merges the meta of the atom or flow an event is about."""
 
     def _meta_value(self, kind: str, name: str, key: str) -> Any:
         """One meta key, not copied (copy before changing it)."""
         storage = self._engine.storage
-        if kind == base.FLOW:
+        if kind == FLOW:
             return storage.flow_meta_value(key)
         return storage.atom_meta_value(name, key)
 
     def _update(self, kind: str, name: str, update: dict[str, Any]) -> None:
         """Merge ``update``, whose values this listener built for the call alone."""
         storage = self._engine.storage
-        if kind == base.FLOW:
+        if kind == FLOW:
             storage.update_flow_metadata(update)
         else:
             storage.update_atom_metadata(name, update, handed_over=True)
 
 
+@mypyc_attr(native_class=False)
 class DurationListener(_MetaWriter):
     """Records how long each execute and revert of every atom (and each flow run) took.
 
@@ -143,23 +146,23 @@ class DurationListener(_MetaWriter):
                 ", ".join("%s '%s'" % key for key in sorted(leftover)),
             )
 
-    def _flow_receiver(self, state: str, details: base.Details) -> None:
-        self._receiver(base.FLOW, details["flow_name"], state, details)
+    def _flow_receiver(self, state: str, details: Details) -> None:
+        self._receiver(FLOW, details["flow_name"], state, details)
 
-    def _task_receiver(self, state: str, details: base.Details) -> None:
-        self._receiver(base.TASK, details["task_name"], state, details)
+    def _task_receiver(self, state: str, details: Details) -> None:
+        self._receiver(TASK, details["task_name"], state, details)
 
-    def _retry_receiver(self, state: str, details: base.Details) -> None:
-        self._receiver(base.RETRY, details["retry_name"], state, details)
+    def _retry_receiver(self, state: str, details: Details) -> None:
+        self._receiver(RETRY, details["retry_name"], state, details)
 
-    def _receiver(self, kind: str, name: str, state: str, details: base.Details) -> None:
+    def _receiver(self, kind: str, name: str, state: str, details: Details) -> None:
         key = (kind, name)
         if state == states.PENDING:
             with self._lock:
                 self._timers.pop(key, None)
         elif state in STARTING_STATES:
             phase = EXECUTE_PHASE if state == states.RUNNING else REVERT_PHASE
-            attempt = details.get("attempt") if kind != base.FLOW else None
+            attempt = details.get("attempt") if kind != FLOW else None
             with self._lock:
                 self._timers[key] = _Timer(event_time(details), phase, attempt)
         elif state in FINISHED_STATES or state in PAUSED_STATES:
@@ -204,6 +207,7 @@ class DurationListener(_MetaWriter):
         """Hook for subclasses: called after a duration was stored."""
 
 
+@mypyc_attr(native_class=False)
 class PrintingDurationListener(DurationListener):
     """Records durations and also prints when things start and how long they took."""
 
@@ -211,7 +215,7 @@ class PrintingDurationListener(DurationListener):
         super().__init__(engine)
         self._printer = printer if printer is not None else _printer
 
-    def _receiver(self, kind: str, name: str, state: str, details: base.Details) -> None:
+    def _receiver(self, kind: str, name: str, state: str, details: Details) -> None:
         super()._receiver(kind, name, state, details)
         if state in STARTING_STATES:
             self._printer("'%s' %s started." % (name, kind))
@@ -220,15 +224,16 @@ class PrintingDurationListener(DurationListener):
         self._printer("It took %s '%s' %0.2f seconds to finish." % (kind, name, duration))
 
 
+@mypyc_attr(native_class=False)
 class EventTimeListener(_MetaWriter):
     """Writes ``<STATE>-timestamp`` (latest) and ``<STATE>-timestamps`` (all) into meta."""
 
     def __init__(
         self,
         engine: ActionEngine,
-        task_listen_for: Iterable[str] | None = base.DEFAULT_LISTEN_FOR,
-        flow_listen_for: Iterable[str] | None = base.DEFAULT_LISTEN_FOR,
-        retry_listen_for: Iterable[str] | None = base.DEFAULT_LISTEN_FOR,
+        task_listen_for: Iterable[str] | None = DEFAULT_LISTEN_FOR,
+        flow_listen_for: Iterable[str] | None = DEFAULT_LISTEN_FOR,
+        retry_listen_for: Iterable[str] | None = DEFAULT_LISTEN_FOR,
         keep_history: bool = True,
     ) -> None:
         super().__init__(
@@ -239,7 +244,7 @@ class EventTimeListener(_MetaWriter):
         )
         self._keep_history = keep_history
 
-    def _record(self, kind: str, name: str, state: str, details: base.Details) -> None:
+    def _record(self, kind: str, name: str, state: str, details: Details) -> None:
         stamp = event_time(details)
         if not self._keep_history:
             self._update(kind, name, {timestamp_key(state): stamp})
@@ -251,11 +256,11 @@ class EventTimeListener(_MetaWriter):
             {timestamp_key(state): stamp, timestamps_key(state): [*earlier, stamp]},
         )
 
-    def _flow_receiver(self, state: str, details: base.Details) -> None:
-        self._record(base.FLOW, details["flow_name"], state, details)
+    def _flow_receiver(self, state: str, details: Details) -> None:
+        self._record(FLOW, details["flow_name"], state, details)
 
-    def _task_receiver(self, state: str, details: base.Details) -> None:
-        self._record(base.TASK, details["task_name"], state, details)
+    def _task_receiver(self, state: str, details: Details) -> None:
+        self._record(TASK, details["task_name"], state, details)
 
-    def _retry_receiver(self, state: str, details: base.Details) -> None:
-        self._record(base.RETRY, details["retry_name"], state, details)
+    def _retry_receiver(self, state: str, details: Details) -> None:
+        self._record(RETRY, details["retry_name"], state, details)

@@ -269,7 +269,8 @@ class Statements:
         if not ATOM_FIELDS.issuperset(names):
             unknown = set(names) - ATOM_FIELDS
             raise InvalidArgument("UpdateAtom cannot change %s" % ", ".join(sorted(unknown)))
-        for key in keys:
+        unchecked: tuple[Any, ...] = keys  # (whatever the caller gave: checked here)
+        for key in unchecked:
             encoding.check_meta_key(key)
         layout = self._layout(table, names, keys)
         if len(self._layouts) < _MAX_CACHED:
