@@ -22,8 +22,9 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from recorder.compiled import mypyc_attr
 from recorder.exceptions import (
     DuplicateRegistration,
     InvalidArgument,
@@ -42,6 +43,7 @@ Callback = Callable[..., Any]
 DetailsFilter = Callable[[dict[str, Any]], Any]
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True)
 class ListenerFailure:
     """One callback error: which event, which callback, what it raised, when (unix time)."""
@@ -118,12 +120,13 @@ class Listener:
         return "Listener(%r)" % (self._callback,)
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Notifier:
     """Registry of callbacks per event type, and the ``notify`` that calls them."""
 
-    ANY = ANY
-    RESERVED_KEYS = ("details",)
-    MAX_KEPT_FAILURES = 100
+    ANY: ClassVar[str] = ANY
+    RESERVED_KEYS: ClassVar[tuple[str, ...]] = ("details",)
+    MAX_KEPT_FAILURES: ClassVar[int] = 100
 
     def __init__(self) -> None:
         self._topics: dict[str, list[Listener]] = collections.defaultdict(list)

@@ -30,6 +30,7 @@ from typing import Any
 
 from recorder import states
 from recorder.atom import Atom, ResultPointer
+from recorder.compiled import mypyc_attr
 from recorder.exceptions import Duplicate, NotFound
 from recorder.persistence.base import Backend
 from recorder.persistence.copying import copy_value
@@ -90,6 +91,7 @@ def extract(result: Any, pointer: ResultPointer) -> Any:
     return result[pointer]
 
 
+@mypyc_attr(native_class=False)  # (a StorageAPI; its methods are patched in tests)
 class Storage(StorageAPI):
     """State of one flow run: in memory first, mirrored to a backend when given one.
 

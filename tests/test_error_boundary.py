@@ -96,11 +96,23 @@ def _is_recorder_error(cls: Any) -> bool:
 def _returns_recorder_error(func: Any) -> bool:
     try:
         hints = typing.get_type_hints(func)
+        returned = hints["return"] if "return" in hints else _source_return(func)
     except Exception:  # an annotation that does not resolve: say so below
         return False
-    returned = hints.get("return")
     options = typing.get_args(returned) or (returned,)
     return all(_is_recorder_error(option) for option in options)
+
+
+def _source_return(func: Any) -> Any:
+    """The return annotation of ``func`` read from its module's source: a function of
+    the compiled build keeps none at run time (scripts/compile)."""
+    module = importlib.import_module(func.__module__)
+    path = Path(inspect.getfile(module)).with_name(module.__name__.rpartition(".")[2] + ".py")
+    source = path.read_text(encoding="utf-8")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.FunctionDef) and node.name == func.__name__ and node.returns:
+            return eval(ast.unparse(node.returns), vars(module))
+    return None
 
 
 class _Walker(ast.NodeVisitor):

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from recorder.compiled import mypyc_attr
 from recorder.exceptions import WriteFailed
 from recorder.persistence.rows import FIELD_NAMES, TransitionFields
 
@@ -35,6 +36,7 @@ ATOM_FIELDS = frozenset(
 )
 
 
+@mypyc_attr(native_class=False)  # (a record: a frozen dataclass)
 @dataclass(frozen=True)
 class SaveLogbook:
     """Create a logbook if it does not exist yet (re-saving is a no-op)."""
@@ -45,6 +47,7 @@ class SaveLogbook:
     at: datetime
 
 
+@mypyc_attr(native_class=False)  # (a record: a frozen dataclass)
 @dataclass(frozen=True)
 class SaveFlow:
     """Create a flow detail row if it does not exist yet (re-saving is a no-op)."""
@@ -57,6 +60,7 @@ class SaveFlow:
     at: datetime
 
 
+@mypyc_attr(native_class=False)  # (a record: a frozen dataclass)
 @dataclass(frozen=True, init=False)
 class SaveAtom:
     """Create an atom detail row if it does not exist yet (re-saving is a no-op)."""
@@ -97,6 +101,7 @@ class SaveAtom:
         )
 
 
+@mypyc_attr(native_class=False)  # (a record: a frozen dataclass)
 @dataclass(frozen=True)
 class UpdateFlow:
     """Change one flow's state and/or merge keys into its meta."""
@@ -107,6 +112,7 @@ class UpdateFlow:
     meta_patch: Mapping[str, Any] | None = None
 
 
+@mypyc_attr(native_class=False)  # (a record: a frozen dataclass)
 @dataclass(frozen=True, init=False)
 class UpdateAtom:
     """Set some fields of one atom (``changes`` keys from ATOM_FIELDS) and/or merge meta."""
@@ -133,6 +139,7 @@ class UpdateAtom:
 _SET_TRANSITION_FIELD = tuple(getattr(TransitionFields, name).__set__ for name in FIELD_NAMES)
 
 
+@mypyc_attr(native_class=False)  # (a record: a frozen dataclass)
 @dataclass(frozen=True, slots=True, init=False)
 class AppendTransition(TransitionFields):
     """Append one row to the transitions audit trail (never updated afterwards).
@@ -187,6 +194,7 @@ def trail_conflict(flow_uuid: str, seq: int) -> WriteFailed:
     )
 
 
+@mypyc_attr(native_class=False)  # (a record: a frozen dataclass)
 @dataclass(frozen=True)
 class DeleteRow:
     """Delete one logbook, flow detail or atom detail row (TaskFlow's connection API).

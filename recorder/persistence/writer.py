@@ -32,6 +32,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+from recorder.compiled import mypyc_attr
 from recorder.exceptions import InvalidArgument, WriteFailed
 from recorder.persistence.applier import Applier, WriterStats, unstored_error
 from recorder.persistence.statements import PreparedOp
@@ -39,6 +40,7 @@ from recorder.persistence.statements import PreparedOp
 __all__ = ["Applier", "BatchedWriter", "DurableWriter", "WriterStats"]
 
 
+@mypyc_attr(native_class=False)
 @dataclass(slots=True)
 class _Request:
     ops: list[PreparedOp]
@@ -146,8 +148,8 @@ class BatchedWriter:
         self._c = _Counters()
         self._stopping = False
         self._failure: WriteFailed | None = None
-        self._thread = threading.Thread(target=self._run, name="recorder-writer", daemon=True)
-        self._thread.start()
+        self._worker = threading.Thread(target=self._run, name="recorder-writer", daemon=True)
+        self._worker.start()
 
     @property
     def failure(self) -> WriteFailed | None:
@@ -203,7 +205,7 @@ class BatchedWriter:
         with self._lock:
             self._stopping = True
             self._cond.notify_all()
-        self._thread.join()
+        self._worker.join()
         self._applier.close()
         if error is not None:
             raise error
