@@ -54,6 +54,7 @@ from recording_floor import check_floor, record_floor
 from recording_guarantees import record_guaranteed
 from recording_runs import (
     capture_one,
+    describe_build,
     fresh_db,
     measure_us,
     median_us,
@@ -302,6 +303,7 @@ def main() -> None:
     parser.add_argument("--memory-tasks", type=int, default=100_000)
     args = parser.parse_args()
     print("load average: %s" % " ".join("%.2f" % x for x in os.getloadavg()))
+    print("recording path: %s" % describe_build())
     with tempfile.TemporaryDirectory() as tmp:
         main_table(args, tmp)
         if args.concurrency:

@@ -39,7 +39,14 @@ from pathlib import Path
 from recording_contract import record_contract
 from recording_floor import record_floor
 from recording_guarantees import record_guaranteed
-from recording_runs import capture_one, fresh_db, replay_fresh, run_engine_alone, run_recorded
+from recording_runs import (
+    capture_one,
+    describe_build,
+    fresh_db,
+    replay_fresh,
+    run_engine_alone,
+    run_recorded,
+)
 
 _HELD = {"flush_interval": 3600.0, "batch_size": 10**6, "queue_size": 10**7}
 _REFS = re.compile(r"I\s+refs:\s+([\d,]+)")
@@ -152,6 +159,7 @@ def main() -> None:
         files = _captured(size, directory)
         replayed = _per_task("replay", size, files) - _per_task("replay load", size, files)
     print(
+        f"recording path: {describe_build()}\n"
         f"instructions per task (valgrind; the {2 * size:,}-task run minus the {size:,}-task run):"
     )
     for config, count in figures.items():

@@ -30,7 +30,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from recording_runs import capture_one, fresh_db, replay_us, run_engine_alone, run_recorded
+from recording_runs import (
+    capture_one,
+    describe_build,
+    fresh_db,
+    replay_us,
+    run_engine_alone,
+    run_recorded,
+)
 
 # Recorder modules -> the part of recording they are (the first match wins).
 PARTS = (
@@ -177,6 +184,7 @@ def main() -> None:
     size, repeat = args.tasks, args.repeat
     with open("/proc/loadavg") as load:
         print("load average: %s" % " ".join(load.read().split()[:3]))
+    print("recording path: %s" % describe_build())
     engine_alone = min_thread_us(lambda: run_engine_alone(size), size, repeat)
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("sqlite", "postgres"):

@@ -152,3 +152,12 @@ def one_timed(run: Callable[[], Any]) -> tuple[float, float]:
     started, cpu = time.perf_counter(), time.process_time()
     run()
     return time.perf_counter() - started, time.process_time() - cpu
+
+
+def describe_build() -> str:
+    """Which build of the recording path a bench measures (see recorder/compiled.py)."""
+    from recorder.compiled import is_compiled
+
+    if is_compiled():
+        return "compiled (mypyc; scripts/compile --clean for plain Python)"
+    return "plain Python (scripts/compile for the compiled build)"

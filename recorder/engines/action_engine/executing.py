@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from recorder.atom import Atom
+from recorder.compiled import mypyc_attr
 from recorder.failure import Failure
 
 
+@mypyc_attr(native_class=False)  # (a record)
 @dataclass(frozen=True)
 class Outcome:
     """What a call returned (or raised, as a Failure) and when it returned (unix time)."""

@@ -27,24 +27,23 @@ from collections.abc import Callable, Mapping
 from concurrent import futures
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from recorder import states
 from recorder.engines.action_engine import deciding, events, resuming
 from recorder.engines.action_engine.executing import Outcome, execute_atom
 from recorder.engines.action_engine.reverting import Reverter
+
+# (Imported at run time: the compiled build reads RunSetup's annotations.)
+from recorder.engines.compiler import ArgSource, Compilation
 from recorder.exceptions import InvalidState
 from recorder.failure import Failure
+from recorder.notifier import Notifier
 from recorder.persistence.models import AtomDetail
 from recorder.retry import History, Retry
-from recorder.storage import Transition, extract, latest_retry_result
+from recorder.storage import Storage, Transition, extract, latest_retry_result
 from recorder.storage_api import META_PROGRESS
 from recorder.task import EVENT_UPDATE_PROGRESS, Task
-
-if TYPE_CHECKING:
-    from recorder.engines.compiler import ArgSource, Compilation
-    from recorder.notifier import Notifier
-    from recorder.storage import Storage
 
 _MOVES = {states.KIND_TASK: states.TASK_TRANSITIONS, states.KIND_RETRY: states.RETRY_TRANSITIONS}
 _DONE_STATES = frozenset({states.SUCCESS, states.IGNORE})
@@ -63,7 +62,7 @@ class RunSetup:
     storage: Storage
     notifier: Notifier  # flow events
     atom_notifier: Notifier  # task and retry events
-    announcer: object  # the ``engine`` listeners find in a flow event's details
+    announcer: Any  # the ``engine`` listeners find in a flow event's details
     max_workers: int
     suspend_requested: Callable[[], bool]
     suspend: Callable[[], None]
