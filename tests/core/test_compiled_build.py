@@ -36,7 +36,11 @@ def test_every_listed_module_runs_in_the_build_asked_for() -> None:
     modules = _listed_modules()
     assert "recorder.storage_writes" in modules  # what is_compiled() looks at
     wrong = [name for name in modules if _loads_as_extension(name) is not expected]
-    assert not wrong, "expected %s: %s" % ("compiled" if expected else "plain", wrong)
+    assert not wrong, "expected the %s build (%s): %s" % (
+        "compiled" if expected else "plain",
+        "scripts/compile" if expected else "scripts/compile --clean, or RECORDER_EXPECT_COMPILED=1",
+        wrong,
+    )
     assert is_compiled() is expected
 
 
