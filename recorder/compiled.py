@@ -4,19 +4,20 @@ Recorder runs as plain Python. ``scripts/compile`` (or a wheel built with
 ``HATCH_BUILD_HOOK_ENABLE_MYPYC=1``) compiles the modules of the recording path
 that ``pyproject.toml`` names (``[tool.hatch.build.targets.wheel.hooks.mypyc]``)
 with mypyc: the same code and the same results, with less Python work per
-state change. :func:`mypyc_attr` marks what
-that build must know of a class (that users subclass it, or that it must stay a
-plain Python class); without mypyc installed it changes nothing.
+state change. :func:`mypyc_attr` marks what that build must know of a class
+(that users subclass it, or that it must stay a plain Python class); without
+mypyc installed it changes nothing.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.machinery
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 _T = TypeVar("_T")
+
 if TYPE_CHECKING:
     from mypy_extensions import mypyc_attr as mypyc_attr
 else:
@@ -28,10 +29,8 @@ else:
             return lambda cls: cls
 
 
-def is_compiled() -> bool:
-    """Whether the recording path runs compiled (its modules load as extensions)."""
-    module = sys.modules.get("recorder.storage_writes")
-    if module is None:
-        import recorder.storage_writes as module
-    path = getattr(module, "__file__", None) or ""
+def is_compiled(module: str = "recorder.storage_writes") -> bool:
+    """Whether ``module`` (by default the write path, standing for the recording path)
+    runs compiled: it loads as an extension."""
+    path = getattr(importlib.import_module(module), "__file__", None) or ""
     return path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))

@@ -7,8 +7,6 @@ CI runs the suite twice, plain and after ``scripts/compile`` with
 
 from __future__ import annotations
 
-import importlib
-import importlib.machinery
 import os
 import re
 from pathlib import Path
@@ -26,16 +24,11 @@ def _listed_modules() -> list[str]:
     return [path.removesuffix(".py").replace("/", ".") for path in paths]
 
 
-def _loads_as_extension(name: str) -> bool:
-    path = getattr(importlib.import_module(name), "__file__", None) or ""
-    return path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))
-
-
 def test_every_listed_module_runs_in_the_build_asked_for() -> None:
     expected = os.environ.get("RECORDER_EXPECT_COMPILED") == "1"
     modules = _listed_modules()
     assert "recorder.storage_writes" in modules  # what is_compiled() looks at
-    wrong = [name for name in modules if _loads_as_extension(name) is not expected]
+    wrong = [name for name in modules if is_compiled(name) is not expected]
     assert not wrong, "expected the %s build (%s): %s" % (
         "compiled" if expected else "plain",
         "scripts/compile" if expected else "scripts/compile --clean, or RECORDER_EXPECT_COMPILED=1",

@@ -33,8 +33,6 @@ from recorder import states
 from recorder.engines.action_engine import deciding, events, resuming
 from recorder.engines.action_engine.executing import Outcome, execute_atom
 from recorder.engines.action_engine.reverting import Reverter
-
-# (Imported at run time: the compiled build reads RunSetup's annotations.)
 from recorder.engines.compiler import ArgSource, Compilation
 from recorder.exceptions import InvalidState
 from recorder.failure import Failure
@@ -56,7 +54,10 @@ _NO_BATCH = contextlib.nullcontext()  # the write path without a backend: nothin
 
 @dataclass(frozen=True)
 class RunSetup:
-    """What one run needs from its engine, handed over once instead of reached for."""
+    """What one run needs from its engine, handed over once instead of reached for.
+
+    (The compiled build reads these annotations at run time: their types are
+    imported at run time, and ``announcer``, any object, is ``Any``.)"""
 
     compilation: Compilation
     storage: Storage
