@@ -23,7 +23,10 @@ and event-time meta) -- this prints, in microseconds per task (median of
   with recorder's guarantees kept in the least Python (``recording_guarantees.py``:
   atoms saved at load, undo, a lock, input checks, the writer's hand-off), so
   ``(engine + guarantees + replay) / (engine + replay)`` is the best ratio a
-  recorder keeping its promises can reach;
+  recorder keeping its promises can reach; for durable mode, that model committing
+  each state change on the bare driver as it goes (``recording_interleaved.py``), as
+  a durable recorder must, so the Python and the commits take turns as they do in
+  recorder;
 * TaskFlow 6.5
   (+ DurationListener + EventTimeListener on its SQLAlchemy backend, a smaller
   flow, ``--taskflow-tasks``) / recorder.
@@ -52,6 +55,7 @@ from gc_watch import collected_heap
 from recording_contract import record_contract
 from recording_floor import check_floor, record_floor
 from recording_guarantees import record_guaranteed
+from recording_interleaved import committing_fresh
 from recording_runs import (
     capture_one,
     describe_build,
@@ -86,6 +90,8 @@ class SideBySide:
             "replay": lambda: replay_fresh(kind, tmp, txns),
             "recorder": lambda: one_recorded_run(kind, tmp, mode, size),
         }
+        if mode == "durable":  # (batched commits are few: nothing to interleave)
+            self._runs["committing"] = lambda: committing_fresh(kind, tmp, txns, size)
 
     def run(self, repeat: int) -> SideBySide:
         for run in self._runs.values():  # warm up (imports, caches, files)
@@ -256,11 +262,12 @@ def print_floor(measured: list[tuple[str, SideBySide]]) -> None:
         " CPU, %.1f above the contract's shape" % (kept, kept - shaped)
     )
     print(
-        "%-18s %14s %11s %8s %10s %16s %13s"
+        "%-18s %14s %11s %10s %8s %10s %16s %13s"
         % (
             "configuration",
             "best possible",
             "guaranteed",
+            "committing",
             "target",
             "recorder",
             "layers allowed",
@@ -270,12 +277,18 @@ def print_floor(measured: list[tuple[str, SideBySide]]) -> None:
     for label, side in measured:
         least = side.least_us()
         target = TARGETS[label]
+        committing = (
+            "%9.2fx" % side.ratio(over=("engine", "committing"))
+            if "committing" in side.rounds[0]
+            else "%10s" % "-"
+        )
         print(
-            "%-18s %13.2fx %10.2fx %7.2fx %9.2fx %13.1f us %10.1f us"
+            "%-18s %13.2fx %10.2fx %s %7.2fx %9.2fx %13.1f us %10.1f us"
             % (
                 label,
                 side.ratio(over=("engine", "floor", "replay")),
                 side.ratio(over=("engine", "guarantees", "replay")),
+                committing,
                 target,
                 side.ratio(),
                 target * (side.us("engine") + side.us("replay")) - least,
@@ -286,6 +299,9 @@ def print_floor(measured: list[tuple[str, SideBySide]]) -> None:
         "(best possible: the median of the rounds' (engine + floor + replay) / (replay +"
         " engine); guaranteed: the same with the guarantees kept flat, (engine + guarantees +"
         " replay) / (replay + engine), the best a recorder keeping its promises can reach;"
+        " committing (durable): the guarantees model committing each state change on the"
+        " bare driver as it goes (recording_interleaved.py), (engine + that) / (replay +"
+        " engine), the same best with the commits taking turns with the Python;"
         " layers allowed: target x (replay + engine) - (engine + floor + replay);"
         " layers used: recorder - (engine + floor + replay), what its ops, undo, locks,"
         " notifier and writer cost per task.)"

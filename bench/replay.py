@@ -12,8 +12,10 @@ the floor the recorder's own code is measured against.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,67 +99,71 @@ def _copy(params: Any) -> Any:
 def replay(url: str, txns: list[Txn]) -> tuple[float, float]:
     """Send ``txns`` on the bare driver to the (fresh, migrated) database at ``url``;
     return the seconds it took, wall and this process's CPU (connecting is not timed)."""
-    if url.startswith("sqlite"):
-        return _replay_sqlite(url.split("///", 1)[1], txns)
-    return _replay_pg(url, txns)
-
-
-def _replay_sqlite(path: str, txns: list[Txn]) -> tuple[float, float]:
-    conn = sqlite3.connect(path, timeout=5.0)
-    conn.isolation_level = None  # as recorder: BEGIN is ours
-    conn.execute("PRAGMA busy_timeout = 5000")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA journal_mode = WAL")
-    try:
+    with driver_sender(url) as send:
         collected_heap()  # (the migration's garbage is not the replay's: gc_watch.py)
         started, cpu = time.perf_counter(), time.process_time()
         for txn in txns:
-            if not txn.statements:
-                continue
-            if txn.end != "none":
-                conn.execute("BEGIN IMMEDIATE" if txn.immediate else "BEGIN")
-            cursor = conn.cursor()
-            for sql, params, many in txn.statements:
-                if many:
-                    cursor.executemany(sql, params)
-                elif params:
-                    cursor.execute(sql, params)
-                else:
-                    cursor.execute(sql)
-                if cursor.description is not None:
-                    cursor.fetchall()
-            cursor.close()
-            if txn.end == "commit":
-                conn.commit()
-            elif txn.end in ("rollback", "open"):
-                conn.rollback()
+            send(txn)
         return time.perf_counter() - started, time.process_time() - cpu
-    finally:
-        conn.close()
 
 
-def _replay_pg(url: str, txns: list[Txn]) -> tuple[float, float]:
+@contextlib.contextmanager
+def driver_sender(url: str) -> Iterator[Callable[[Txn], None]]:
+    """A bare driver connection to ``url`` (set up as recorder sets up its own), as a
+    function that sends one captured transaction on it."""
+    if url.startswith("sqlite"):
+        conn = sqlite3.connect(url.split("///", 1)[1], timeout=5.0)
+        conn.isolation_level = None  # as recorder: BEGIN is ours
+        conn.execute("PRAGMA busy_timeout = 5000")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA journal_mode = WAL")
+        try:
+            yield lambda txn: _send_sqlite(conn, txn)
+        finally:
+            conn.close()
+        return
     import psycopg
 
-    plain = url.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(plain) as conn:
-        collected_heap()  # (the migration's garbage is not the replay's: gc_watch.py)
-        started, cpu = time.perf_counter(), time.process_time()
-        for txn in txns:
-            if not txn.statements:
-                continue
-            cursor = conn.cursor()
-            for sql, params, many in txn.statements:
-                if many:
-                    cursor.executemany(sql, params)
-                else:
-                    cursor.execute(sql, params or None)
-                if cursor.description is not None:
-                    cursor.fetchall()
-            cursor.close()
-            if txn.end == "commit" or txn.end == "none":
-                conn.commit()
-            else:
-                conn.rollback()
-        return time.perf_counter() - started, time.process_time() - cpu
+    with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as pg:
+        yield lambda txn: _send_pg(pg, txn)
+
+
+def _send_sqlite(conn: sqlite3.Connection, txn: Txn) -> None:
+    if not txn.statements:
+        return
+    if txn.end != "none":
+        conn.execute("BEGIN IMMEDIATE" if txn.immediate else "BEGIN")
+    cursor = conn.cursor()
+    for sql, params, many in txn.statements:
+        if many:
+            cursor.executemany(sql, params)
+        elif params:
+            cursor.execute(sql, params)
+        else:
+            cursor.execute(sql)
+        if cursor.description is not None:
+            cursor.fetchall()
+    cursor.close()
+    if txn.end == "commit":
+        conn.commit()
+    elif txn.end in ("rollback", "open"):
+        conn.rollback()
+
+
+def _send_pg(conn: Any, txn: Txn) -> None:
+    if not txn.statements:
+        return
+    cursor = conn.cursor()
+    for sql, params, many in txn.statements:
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params or None)
+        if cursor.description is not None:
+            cursor.fetchall()
+    cursor.close()
+    if txn.end == "commit" or txn.end == "none":
+        conn.commit()
+    else:
+        conn.rollback()

@@ -80,6 +80,7 @@ class Applier:
     def __init__(self, engine: Engine, statements: Statements, retry_for: float) -> None:
         self._engine = engine
         self._executor = Executor(statements)
+        self._sqlite = statements.dialect == "sqlite"
         self._retry_for = retry_for
         self._conn: Connection | None = None
         self.stats = WriterStats()
@@ -129,10 +130,12 @@ class Applier:
     ) -> list[WriteFailed | None]:
         conn = self._connection()
         try:
-            with conn.begin():
-                if self.fence is not None:
+            if self.fence is None:
+                self._commit_on_driver(conn, groups)
+            else:  # the fence runs SQLAlchemy statements: a SQLAlchemy transaction
+                with conn.begin():
                     self.fence(conn)
-                self.stats.statements += self._executor.execute(conn, groups)
+                    self.stats.statements += self._executor.execute(conn, groups)
         except Exception as exc:
             if db.is_transient(exc) or len(groups) == 1:
                 raise
@@ -140,6 +143,29 @@ class Applier:
         self.stats.commits += 1
         self.stats.ops += sum(map(len, groups))
         return [None] * len(groups)
+
+    def _commit_on_driver(self, conn: Connection, groups: list[list[PreparedOp]]) -> None:
+        """One transaction on the driver connection itself, for ``groups``' ops.
+
+        SQLAlchemy's ``begin``/``commit`` machinery costs more than SQLite takes to
+        commit a state change, and the executor already sends its statements on a
+        driver cursor. SQLAlchemy's ``begin``, ``commit`` and ``rollback`` events still
+        fire, so commit counters and statement captures see each transaction.
+        """
+        driver = db.begin_on_driver(conn, self._sqlite)
+        dispatch = conn.dispatch
+        try:
+            self.stats.statements += self._executor.execute(conn, groups)
+            if dispatch.commit:
+                dispatch.commit(conn)
+            driver.commit()
+        except BaseException:
+            if dispatch.rollback:
+                with contextlib.suppress(Exception):
+                    dispatch.rollback(conn)
+            with contextlib.suppress(Exception):
+                driver.rollback()
+            raise
 
     def _isolate(
         self, conn: Connection, groups: list[list[PreparedOp]], stop_at_failure: bool

@@ -158,11 +158,28 @@ def _setup_sqlite(
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        # Straight to the driver: this runs once per transaction on the hot write path.
+        driver: Any = conn.connection.driver_connection
+        if driver.in_transaction:  # begun on the driver by the write path (begin_on_driver)
+            return
         immediate = conn.get_execution_options().get(WRITE_OPTION)
-        conn.connection.driver_connection.execute(  # type: ignore[union-attr]
-            "BEGIN IMMEDIATE" if immediate else "BEGIN"
-        )
+        driver.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_on_driver(conn: Connection, sqlite: bool) -> Any:
+    """Begin a write transaction on ``conn``'s driver connection, outside SQLAlchemy's
+    transaction machinery (the write path's, see :mod:`~recorder.persistence.applier`),
+    and return that driver connection. SQLAlchemy's ``begin`` listeners still hear it;
+    on SQLite recorder's own (which sends ``BEGIN IMMEDIATE`` for SQLAlchemy's
+    transactions) is passed over unless others listen too, as it would skip anyway."""
+    driver: Any = conn.connection.driver_connection
+    listeners = conn.dispatch.begin
+    if sqlite:
+        driver.execute("BEGIN IMMEDIATE")
+        if len(listeners) > 1:
+            listeners(conn)
+    elif listeners:
+        listeners(conn)  # (psycopg begins by itself on the first statement)
+    return driver
 
 
 def is_memory_sqlite(url: str | URL) -> bool:
