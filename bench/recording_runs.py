@@ -128,7 +128,9 @@ def replay_us(kind: str, tmp: str, txns: list[Txn], size: int, repeat: int) -> t
     )
 
 
-def one_recorded_run(kind: str, tmp: str, mode: str, size: int) -> tuple[float, float]:
+def one_recorded_run(
+    kind: str, tmp: str, mode: str, size: int, engine: str = "serial", pattern: str = "linear"
+) -> tuple[float, float]:
     """(wall, CPU) seconds of recording one flow into a fresh migrated database, as
     each replay runs: a database that earlier runs grew makes the same statements
     dearer (WAL checkpoints, deeper indexes), and the ratio must compare like with
@@ -142,7 +144,7 @@ def one_recorded_run(kind: str, tmp: str, mode: str, size: int) -> tuple[float, 
         try:
             collected_heap()
             started, cpu = time.perf_counter(), time.process_time()
-            run_recorded(backend, size)
+            run_recorded(backend, size, engine, pattern)
             return time.perf_counter() - started, time.process_time() - cpu
         finally:
             backend.close()

@@ -28,8 +28,13 @@ import threading
 import time
 from typing import Any
 
-from gc_watch import collected_heap
-from recording_runs import capture_one, fresh_db, run_engine_alone, run_recorded
+from recording_runs import (
+    capture_one,
+    fresh_db,
+    one_recorded_run,
+    run_engine_alone,
+    run_recorded,
+)
 from replay import replay
 
 ROWS_PER_TASK = 2  # transitions: RUNNING and SUCCESS
@@ -134,20 +139,9 @@ def parallel_vs_serial(tmp: str, size: int, repeat: int) -> None:
 
 
 def _unordered_us(tmp: str, size: int, engine: str) -> float:
-    """Wall microseconds per task of one fully recorded unordered flow on ``engine``,
-    into a fresh database (connecting is not timed)."""
-    from recorder.persistence import connect
-
-    with fresh_db("sqlite", tmp) as url:
-        assert url is not None
-        backend = connect(url, mode="batched")
-        try:
-            collected_heap()
-            started = time.perf_counter()
-            run_recorded(backend, size, engine, "unordered")
-            return (time.perf_counter() - started) / size * 1e6
-        finally:
-            backend.close()
+    """Wall microseconds per task of one fully recorded unordered flow on ``engine``."""
+    wall, _ = one_recorded_run("sqlite", tmp, "batched", size, engine, "unordered")
+    return wall / size * 1e6
 
 
 def pg_processes(tmp: str, size: int, procs: int) -> None:
