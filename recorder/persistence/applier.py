@@ -155,7 +155,7 @@ class Applier:
         driver = db.begin_on_driver(conn, self._sqlite)
         dispatch = conn.dispatch
         try:
-            self.stats.statements += self._executor.execute(conn, groups)
+            self.stats.statements += self._executor.execute(conn, groups, driver)
             if dispatch.commit:
                 dispatch.commit(conn)
             driver.commit()

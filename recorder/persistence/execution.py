@@ -127,10 +127,11 @@ class Executor:
             rank = self._ranks[key] = repr(key)
         return rank
 
-    def execute(self, conn: Connection, groups: list[list[PreparedOp]]) -> int:
+    def execute(self, conn: Connection, groups: list[list[PreparedOp]], driver: Any = None) -> int:
         """Run ``groups``' ops on ``conn`` (inside the caller's transaction), planned.
 
-        Returns the number of statements sent.
+        ``driver``: ``conn``'s driver connection, when the caller has it at hand (a
+        transaction begun on the driver). Returns the number of statements sent.
         """
         runs = self.plan(groups)
         statements = 0
@@ -138,7 +139,9 @@ class Executor:
         # the caller's transaction: SQLAlchemy's per-statement machinery costs more
         # than SQLite takes to run a small write. Listeners of SQLAlchemy's
         # before_cursor_execute event (statement counters, logs) still hear each one.
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        if driver is None:
+            driver = conn.connection.driver_connection
+        cursor = driver.cursor()
         observers = conn.dispatch.before_cursor_execute
         observed = bool(observers)  # (asked once: SQLAlchemy answers in Python)
         sql_of = self._statements.sql
